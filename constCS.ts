@@ -1,0 +1,41 @@
+/**
+ * Shared constants of the threadcount server and client, named as in the
+ * original Python project's `constCS.py`. Every one can be overridden by a
+ * server flag (see `deno task server --help`).
+ *
+ * @module
+ */
+
+/** Address the server binds and the client connects to. Loopback only, by default. */
+export const HOST = "127.0.0.1";
+/** TCP port of the original project. */
+export const PORT = 50073;
+/** Clients served at once; further connections wait their turn, first in first out. */
+export const MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER = 10;
+
+/** Fewest work units one increment spins. */
+export const MIN_UNITS = 1;
+/** Most work units one increment spins. */
+export const MAX_UNITS = 10;
+/** One unit is the original's busy loop: this many floating-point additions. */
+export const ITERATIONS_PER_UNIT = 8_000_000;
+/** Largest `<increments>` a request may ask for. */
+export const MAX_INCREMENTS_PER_REQUEST = 1_000_000;
+/** Longest request line, in bytes, before the server answers `ERR line-too-long` and closes. */
+export const MAX_LINE_BYTES = 4096;
+
+/** Clients that may wait for a slot; beyond this a new connection is answered `ERR busy`. */
+export const MAX_WAITING_CLIENTS = 1000;
+/** Seconds a served client may stay silent before it is closed (`ERR idle-timeout`). */
+export const IDLE_TIMEOUT_SECONDS = 300;
+/** Seconds that in-flight requests get to finish on shutdown. */
+export const GRACE_SECONDS = 10;
+/**
+ * Milliseconds of silence after which a partial line (no newline yet) is taken
+ * as a whole request: the original client sends `2 10` with no newline.
+ */
+export const CLASSIC_SILENCE_MS = 40;
+
+/** The original client's prompt, word for word. */
+export const PROMPT =
+  "Please enter a number, space, then number of increments to be done by the server: ";

@@ -1,0 +1,184 @@
+/**
+ * The server's log: one readable line per event, and a summary line per
+ * second instead when events come faster than a person can read.
+ *
+ * @module
+ */
+import type { ServerEvent } from "./server_events.ts";
+
+/**
+ * Formats one event as a log line: time of day (UTC), connection, task or
+ * request, worker, what happened.
+ *
+ * @param event The event.
+ * @returns The line, without a newline.
+ *
+ * @example
+ * ```ts
+ * import { formatEvent } from "./event_log.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const line = formatEvent({
+ *   type: "task-start", at: Date.UTC(2026, 0, 1, 8, 0, 0, 5),
+ *   conn: "127.0.0.1:53211", task: "R1#4", worker: 1, units: 3,
+ * });
+ * assert.equal(line, "08:00:00.005 127.0.0.1:53211 R1#4 worker 1: task start (3 units)");
+ * ```
+ */
+export function formatEvent(event: ServerEvent): string {
+  const time = new Date(event.at).toISOString().slice(11, 23);
+  switch (event.type) {
+    case "listening":
+      return `${time} listening on ${event.address} with ${event.workers} workers, ` +
+        `serving ${event.maxClients} clients at once`;
+    case "accepted":
+      return `${time} ${event.conn} accepted (${event.active} served, ${event.waiting} waiting)`;
+    case "waiting":
+      return `${time} ${event.conn} waiting for a slot (position ${event.position})`;
+    case "served":
+      return `${time} ${event.conn} has a slot (${event.active} served, ${event.waiting} waiting)`;
+    case "turned-away":
+      return `${time} ${event.conn} turned away: ${event.code} ${event.message}`;
+    case "counting":
+      return `${time} ${event.conn} ${event.request}: counting ${event.increments} ` +
+        `increments from ${event.start}`;
+    case "task-start":
+      return `${time} ${event.conn} ${event.task} worker ${event.worker}: ` +
+        `task start (${event.units} units)`;
+    case "task-done":
+      return `${time} ${event.conn} ${event.task} worker ${event.worker}: task done, ` +
+        `counter ${event.value} (${event.done}/${event.total})`;
+    case "result":
+      return `${time} ${event.conn} ${event.request}: result ${event.value} sent ` +
+        `(${event.ms.toFixed(1)} ms)`;
+    case "request-failed":
+      return `${time} ${event.conn} ${event.request}: abandoned (${event.reason})`;
+    case "client-error":
+      return `${time} ${event.conn} error sent: ${event.code} ${event.message}`;
+    case "closed":
+      return `${time} ${event.conn} closed (${event.reason})`;
+    case "worker-replaced":
+      return `${time} worker ${event.worker} died (${event.reason}); replaced, ` +
+        `${event.tasksRequeued} task(s) queued again`;
+    case "shutting-down":
+      return `${time} shutting down (${event.reason}): ${event.inFlight} request(s) in flight, ` +
+        `${(event.graceMs / 1000).toFixed(1)} s to finish`;
+    case "stopped":
+      return `${time} stopped`;
+  }
+}
+
+/** Events printed even with `--quiet`, and never summarised. */
+const ALWAYS = new Set<ServerEvent["type"]>([
+  "listening",
+  "worker-replaced",
+  "shutting-down",
+  "stopped",
+]);
+
+/** Options of {@linkcode EventLog}. */
+export interface EventLogOptions {
+  /** Prints one line. Defaults to `console.log`. */
+  write?: (line: string) => void;
+  /** Keep only start-up, errors and shutdown. */
+  quiet?: boolean;
+  /** Print every event, however fast they come. */
+  verbose?: boolean;
+  /** Lines per second printed before the rest of that second is summarised. Defaults to 100. */
+  linesPerSecond?: number;
+  /** The clock, in ms. Defaults to `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Prints server events. While events come at a humane rate each gets its
+ * line; past `linesPerSecond` in one second, the rest of that second is
+ * counted and printed as one summary line when the second is over.
+ *
+ * @example
+ * ```ts
+ * import { EventLog } from "./event_log.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lines: string[] = [];
+ * const log = new EventLog({ write: (l) => lines.push(l), linesPerSecond: 1, now: () => 0 });
+ * const at = 0;
+ * log.print({ type: "closed", at, conn: "a", reason: "STOP" });
+ * log.print({ type: "closed", at, conn: "b", reason: "STOP" });
+ * log.flush();
+ * assert.equal(lines.length, 2);
+ * assert.match(lines[1], /1 more event/);
+ * ```
+ */
+export class EventLog {
+  #write: (line: string) => void;
+  #quiet: boolean;
+  #verbose: boolean;
+  #linesPerSecond: number;
+  #now: () => number;
+  #windowStart = 0;
+  #printed = 0;
+  #summarised = 0;
+  #summaryCounts = new Map<string, number>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * @param options Where and how much to print.
+   */
+  constructor(options: EventLogOptions = {}) {
+    this.#write = options.write ?? ((line) => console.log(line));
+    this.#quiet = options.quiet ?? false;
+    this.#verbose = options.verbose ?? false;
+    this.#linesPerSecond = options.linesPerSecond ?? 100;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Prints an event, or counts it into this second's summary.
+   *
+   * @param event The event.
+   */
+  print(event: ServerEvent): void {
+    const important = ALWAYS.has(event.type) || event.type === "client-error" ||
+      event.type === "request-failed";
+    if (this.#quiet && !important) return;
+    if (this.#verbose || ALWAYS.has(event.type)) {
+      this.#write(formatEvent(event));
+      return;
+    }
+    const now = this.#now();
+    if (now - this.#windowStart >= 1000) {
+      this.flush();
+      this.#windowStart = now;
+      this.#printed = 0;
+    }
+    if (this.#printed < this.#linesPerSecond) {
+      this.#printed++;
+      this.#write(formatEvent(event));
+      return;
+    }
+    this.#summarised++;
+    this.#summaryCounts.set(event.type, (this.#summaryCounts.get(event.type) ?? 0) + 1);
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.flush(), 1000 - (now - this.#windowStart));
+      Deno.unrefTimer(this.#timer);
+    }
+  }
+
+  /** Prints the pending summary line, if any. */
+  flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#summarised === 0) return;
+    const parts = [...this.#summaryCounts].map(([type, count]) => `${count} ${type}`).join(", ");
+    const time = new Date(this.#now()).toISOString().slice(11, 23);
+    this.#write(
+      `${time} … ${this.#summarised} more event(s) in the last second, too fast to print ` +
+        `one per line (${parts}); --verbose prints them all`,
+    );
+    this.#summarised = 0;
+    this.#summaryCounts.clear();
+  }
+}

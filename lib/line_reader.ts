@@ -1,0 +1,216 @@
+/**
+ * Line framing over a byte source: splits `\n`-terminated lines (dropping a
+ * `\r` before the `\n`), bounds memory per connection, and supports the
+ * original client's "classic framing": a partial line followed by a short
+ * silence counts as a whole line.
+ *
+ * @module
+ */
+
+/** Where bytes come from: `Deno.Conn`, `Deno.stdin` or an in-memory source. */
+export interface ByteSource {
+  /** Reads into `p`; resolves to the count read, or `null` at end of input. */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** One thing read from the source. */
+export type LineEvent =
+  /** A whole line, without its ending. */
+  | { kind: "line"; text: string }
+  /** A line longer than the limit; the reader can no longer find line boundaries. */
+  | { kind: "too-long"; limit: number }
+  /** A line whose bytes are not UTF-8; it is skipped and reading goes on. */
+  | { kind: "bad-encoding"; bytes: number }
+  /** End of input (or the source failed); no more events follow. */
+  | { kind: "end" };
+
+/** Options of {@linkcode LineReader}. */
+export interface LineReaderOptions {
+  /** Longest line accepted, in bytes, without its ending. */
+  maxLineBytes: number;
+  /**
+   * Milliseconds of silence after which a partial line is taken as whole;
+   * 0 turns classic framing off (a partial line then ends only at end of input).
+   */
+  silenceMs?: number;
+  /** Size of each read from the source. Defaults to 8 KiB. */
+  chunkBytes?: number;
+}
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Reads lines from a byte source, one {@linkcode LineEvent} per call of
+ * {@linkcode LineReader.next}. It reads ahead while the caller works (so
+ * {@linkcode LineReader.ended} reports a vanished peer at once) but never holds
+ * more than about one line limit plus one chunk: past that it stops reading,
+ * which pushes back on a client that sends faster than it is served.
+ *
+ * @example
+ * ```ts
+ * import { LineReader } from "./line_reader.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const data = new TextEncoder().encode("2 10\r\nSTOP\n");
+ * let done = false;
+ * const source = {
+ *   read(p: Uint8Array) {
+ *     if (done) return Promise.resolve(null);
+ *     done = true;
+ *     p.set(data);
+ *     return Promise.resolve(data.length);
+ *   },
+ * };
+ * const reader = new LineReader(source, { maxLineBytes: 100 });
+ * assert.deepEqual(await reader.next(), { kind: "line", text: "2 10" });
+ * assert.deepEqual(await reader.next(), { kind: "line", text: "STOP" });
+ * assert.deepEqual(await reader.next(), { kind: "end" });
+ * ```
+ */
+export class LineReader {
+  #source: ByteSource;
+  #maxLineBytes: number;
+  #silenceMs: number;
+  #chunkBytes: number;
+  #buffer: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #reading = false;
+  #atEnd = false;
+  #failed = false;
+  #arrival = Promise.withResolvers<void>();
+  #ended = new AbortController();
+
+  /**
+   * @param source Where the bytes come from.
+   * @param options Line limit and framing.
+   */
+  constructor(source: ByteSource, options: LineReaderOptions) {
+    const { maxLineBytes, silenceMs = 0, chunkBytes = 8 * 1024 } = options;
+    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) {
+      throw new RangeError(`'maxLineBytes' must be a positive integer: received ${maxLineBytes}`);
+    }
+    this.#source = source;
+    this.#maxLineBytes = maxLineBytes;
+    this.#silenceMs = silenceMs;
+    this.#chunkBytes = chunkBytes;
+    this.#buffer = new Uint8Array(maxLineBytes + 2 + chunkBytes);
+    this.#fill();
+  }
+
+  /** Aborts when the source reaches its end or fails: the peer is gone or done sending. */
+  get ended(): AbortSignal {
+    return this.#ended.signal;
+  }
+
+  /** Whether the source has reached its end. */
+  get atEnd(): boolean {
+    return this.#atEnd;
+  }
+
+  /**
+   * Waits for the next line (or the end of input).
+   *
+   * @returns The next event; after `end` or `too-long`, every call returns `end`.
+   */
+  async next(): Promise<LineEvent> {
+    while (true) {
+      if (this.#failed) return { kind: "end" };
+      const newline = this.#buffer.subarray(this.#start, this.#end).indexOf(NEWLINE);
+      if (newline >= 0) {
+        let lineEnd = this.#start + newline;
+        const next = lineEnd + 1;
+        if (lineEnd > this.#start && this.#buffer[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
+        if (lineEnd - this.#start > this.#maxLineBytes) return this.#tooLong();
+        return this.#take(this.#start, lineEnd, next);
+      }
+      const pending = this.#end - this.#start;
+      // One more byte than the limit may be a `\r` still waiting for its `\n`.
+      if (pending > this.#maxLineBytes + 1) return this.#tooLong();
+      if (this.#atEnd) {
+        if (pending === 0) return { kind: "end" };
+        if (pending > this.#maxLineBytes) return this.#tooLong();
+        return this.#take(this.#start, this.#end, this.#end);
+      }
+      const arrival = this.#arrival.promise;
+      if (pending > 0 && this.#silenceMs > 0) {
+        if (!await this.#arrivesWithin(arrival, this.#silenceMs)) {
+          const end = this.#buffer[this.#end - 1] === CARRIAGE_RETURN ? this.#end - 1 : this.#end;
+          if (end - this.#start > this.#maxLineBytes) return this.#tooLong();
+          return this.#take(this.#start, end, this.#end);
+        }
+      } else {
+        await arrival;
+      }
+    }
+  }
+
+  #take(from: number, to: number, next: number): LineEvent {
+    const bytes = this.#buffer.subarray(from, to);
+    this.#start = next;
+    // A read in flight writes at #end: move nothing under it.
+    if (this.#start === this.#end && !this.#reading) this.#start = this.#end = 0;
+    let event: LineEvent;
+    try {
+      event = { kind: "line", text: utf8.decode(bytes) };
+    } catch {
+      event = { kind: "bad-encoding", bytes: bytes.length };
+    }
+    this.#fill();
+    return event;
+  }
+
+  #tooLong(): LineEvent {
+    // Framing is lost: drop what is held and read no more.
+    this.#failed = true;
+    this.#start = this.#end = 0;
+    this.#buffer = new Uint8Array(0);
+    return { kind: "too-long", limit: this.#maxLineBytes };
+  }
+
+  async #arrivesWithin(arrival: Promise<void>, ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silence = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    try {
+      return await Promise.race([arrival.then(() => true), silence]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Starts a read if none is running, input remains and there is room. */
+  #fill(): void {
+    if (this.#reading || this.#atEnd || this.#failed) return;
+    // Holding more than a whole line: wait for the caller to take it (push back).
+    if (this.#end - this.#start > this.#maxLineBytes + 1) return;
+    if (this.#buffer.length - this.#end < this.#chunkBytes) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    this.#reading = true;
+    const target = this.#buffer.subarray(this.#end, this.#end + this.#chunkBytes);
+    this.#source.read(target).then(
+      (count) => this.#onRead(count),
+      () => this.#onRead(null),
+    );
+  }
+
+  #onRead(count: number | null): void {
+    this.#reading = false;
+    if (count === null) {
+      this.#atEnd = true;
+      this.#ended.abort(new Error("the peer closed the connection"));
+    } else {
+      this.#end += count;
+    }
+    const arrival = this.#arrival;
+    this.#arrival = Promise.withResolvers<void>();
+    arrival.resolve();
+    this.#fill();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The counter of one request, and the critical section that guards it.
+ *
+ * @module
+ */
+import { Mutex } from "async-mutex";
+
+/**
+ * Hears each value the counter takes, inside the critical section. It may
+ * return a promise (say, a write to the client), which the section awaits
+ * before it stores the new value.
+ */
+export type ValueReporter<T> = (value: bigint, item: T) => void | Promise<void>;
+
+/** Options of {@linkcode RequestCounter}. */
+export interface RequestCounterOptions {
+  /**
+   * Whether the critical section holds the Mutex. Only the test that shows
+   * lost updates turns it off. Defaults to `true`.
+   */
+  guarded?: boolean;
+}
+
+/**
+ * A request's counter. {@linkcode RequestCounter.add} is the critical section:
+ * it reads the counter, reports each value it produces (which may await), and
+ * writes the counter back. The Mutex makes the section whole, so no update is
+ * lost and the values reported rise strictly, even when many Workers' reports
+ * arrive at once.
+ *
+ * @example
+ * ```ts
+ * import { RequestCounter } from "./request_counter.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = new RequestCounter(2n);
+ * const seen: bigint[] = [];
+ * await Promise.all([
+ *   counter.add(["a", "b"], (value) => void seen.push(value)),
+ *   counter.add(["c"], (value) => void seen.push(value)),
+ * ]);
+ * assert.equal(counter.value, 5n);
+ * assert.deepEqual(seen, [3n, 4n, 5n]);
+ * ```
+ */
+export class RequestCounter {
+  #value: bigint;
+  #applied = 0;
+  #mutex: Mutex | undefined;
+
+  /**
+   * @param start The value counting starts from.
+   * @param options Whether the section is guarded.
+   */
+  constructor(start: bigint, options: RequestCounterOptions = {}) {
+    this.#value = start;
+    this.#mutex = options.guarded === false ? undefined : new Mutex();
+  }
+
+  /** The counter's current value. */
+  get value(): bigint {
+    return this.#value;
+  }
+
+  /** How many increments have been applied. */
+  get applied(): number {
+    return this.#applied;
+  }
+
+  /**
+   * Adds one for each item, reporting every value produced, as one critical section.
+   *
+   * @param items One item per increment (a task's report, say), handed to `report`.
+   * @param report Hears each new value, in rising order.
+   * @returns The value after the last increment of this call.
+   */
+  add<T>(items: readonly T[], report: ValueReporter<T>): Promise<bigint> {
+    const section = () => this.#section(items, report);
+    return this.#mutex ? this.#mutex.runExclusive(section) : section();
+  }
+
+  async #section<T>(items: readonly T[], report: ValueReporter<T>): Promise<bigint> {
+    let value = this.#value; // read
+    for (const item of items) {
+      value += 1n;
+      const reported = report(value, item);
+      if (reported) await reported;
+    }
+    this.#value = value; // write back
+    this.#applied += items.length;
+    return value;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The server's command line: flags to {@linkcode ServerOptions}, with
+ * messages that say what was expected.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./threadcount_server.ts";
+
+/** What the command line asks for. */
+export interface ServerCommandLine {
+  options: Partial<ServerOptions>;
+  quiet: boolean;
+  verbose: boolean;
+  help: boolean;
+}
+
+/** Thrown for a command line that cannot be used; the message says what to type instead. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The `--help` text. */
+export const SERVER_USAGE = `Usage: deno task server [flags]
+
+  --host HOST                 address to listen on (default ${DEFAULT_SERVER_OPTIONS.hostname};
+                              0.0.0.0 lets every machine that can reach this one connect)
+  --port PORT                 TCP port, 0 for any free one (default ${DEFAULT_SERVER_OPTIONS.port})
+  --max-clients N             clients served at once; others wait in line (default ${DEFAULT_SERVER_OPTIONS.maxClients})
+  --max-waiting N             clients that may wait; more get ERR busy (default ${DEFAULT_SERVER_OPTIONS.maxWaiting})
+  --workers N                 Worker threads (default: the number of CPUs, ${DEFAULT_SERVER_OPTIONS.workers} here)
+  --min-units N               fewest work units per increment (default ${DEFAULT_SERVER_OPTIONS.minUnits})
+  --max-units N               most work units per increment (default ${DEFAULT_SERVER_OPTIONS.maxUnits})
+  --iterations-per-unit N     additions per work unit (default ${DEFAULT_SERVER_OPTIONS.iterationsPerUnit})
+  --max-increments N          largest <increments> of a request (default ${DEFAULT_SERVER_OPTIONS.maxIncrements})
+  --max-line-bytes N          longest request line (default ${DEFAULT_SERVER_OPTIONS.maxLineBytes})
+  --idle-timeout SECONDS      close a silent client while others wait (default ${
+  DEFAULT_SERVER_OPTIONS.idleTimeoutMs / 1000
+})
+  --grace SECONDS             time requests get to finish on shutdown (default ${
+  DEFAULT_SERVER_OPTIONS.graceMs / 1000
+})
+  --seed N                    seed the work-unit generator: runs repeat exactly
+  --quiet                     log only start-up, errors and shutdown
+  --verbose                   log every event, however fast they come
+  --help                      show this text
+`;
+
+/**
+ * Parses the server's flags.
+ *
+ * @param args The arguments, e.g. `Deno.args`.
+ * @returns The options and switches.
+ * @throws {UsageError} For an unknown flag or a value out of range.
+ *
+ * @example
+ * ```ts
+ * import { parseServerArgs } from "./server_cli.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { options } = parseServerArgs(["--port", "0", "--workers", "2"]);
+ * assert.equal(options.port, 0);
+ * assert.equal(options.workers, 2);
+ * ```
+ */
+export function parseServerArgs(args: string[]): ServerCommandLine {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        "max-clients": { type: "string" },
+        "max-waiting": { type: "string" },
+        workers: { type: "string" },
+        "min-units": { type: "string" },
+        "max-units": { type: "string" },
+        "iterations-per-unit": { type: "string" },
+        "max-increments": { type: "string" },
+        "max-line-bytes": { type: "string" },
+        "idle-timeout": { type: "string" },
+        grace: { type: "string" },
+        seed: { type: "string" },
+        quiet: { type: "boolean", default: false },
+        verbose: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}; see --help`);
+  }
+  const options: Partial<ServerOptions> = {
+    hostname: values.host,
+    port: integer(values.port, "--port", 0, 65535),
+    maxClients: integer(values["max-clients"], "--max-clients", 1),
+    maxWaiting: integer(values["max-waiting"], "--max-waiting", 0),
+    workers: integer(values.workers, "--workers", 1, 1024),
+    minUnits: integer(values["min-units"], "--min-units", 0),
+    maxUnits: integer(values["max-units"], "--max-units", 0),
+    iterationsPerUnit: integer(values["iterations-per-unit"], "--iterations-per-unit", 0),
+    maxIncrements: integer(values["max-increments"], "--max-increments", 0),
+    maxLineBytes: integer(values["max-line-bytes"], "--max-line-bytes", 16, 64 * 1024 * 1024),
+    idleTimeoutMs: seconds(values["idle-timeout"], "--idle-timeout"),
+    graceMs: seconds(values.grace, "--grace"),
+    seed: integer(values.seed, "--seed", -(2 ** 31), 2 ** 31 - 1),
+  };
+  const minUnits = options.minUnits ?? DEFAULT_SERVER_OPTIONS.minUnits;
+  const maxUnits = options.maxUnits ?? DEFAULT_SERVER_OPTIONS.maxUnits;
+  if (maxUnits < minUnits) {
+    throw new UsageError(
+      `--max-units (${maxUnits}) must be at least --min-units (${minUnits}); see --help`,
+    );
+  }
+  if (values.quiet && values.verbose) {
+    throw new UsageError("--quiet and --verbose cannot go together; choose one");
+  }
+  return { options, quiet: values.quiet, verbose: values.verbose, help: values.help };
+}
+
+function integer(
+  text: string | undefined,
+  flag: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+    throw new UsageError(
+      `${flag} must be a whole number from ${min} to ${max}: received ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+function seconds(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > 2 ** 31 / 1000) {
+    throw new UsageError(
+      `${flag} must be a number of seconds, 0 or more: received ${JSON.stringify(text)}`,
+    );
+  }
+  return Math.round(value * 1000);
+}

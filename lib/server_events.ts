@@ -1,0 +1,118 @@
+/**
+ * What the server tells the world: one typed event per thing that happens.
+ * The log, the tests, the dashboard and the trace all listen to these.
+ *
+ * @module
+ */
+
+/** Fields every event has. */
+interface EventBase {
+  /** When it happened, in ms since the Unix epoch. */
+  at: number;
+}
+
+/** Fields of events about one connection. */
+interface ConnectionEventBase extends EventBase {
+  /** The client's address, e.g. `127.0.0.1:53211`. */
+  conn: string;
+}
+
+/** Everything the server reports. */
+export type ServerEvent =
+  | EventBase & { type: "listening"; address: string; workers: number; maxClients: number }
+  | ConnectionEventBase & { type: "accepted"; active: number; waiting: number }
+  | ConnectionEventBase & { type: "waiting"; position: number }
+  | ConnectionEventBase & { type: "served"; active: number; waiting: number }
+  | ConnectionEventBase & { type: "turned-away"; code: string; message: string }
+  | ConnectionEventBase & {
+    type: "counting";
+    request: string;
+    start: bigint;
+    increments: number;
+  }
+  | ConnectionEventBase & {
+    type: "task-start";
+    /** `R<request>#<task>`. */
+    task: string;
+    worker: number;
+    units: number;
+  }
+  | ConnectionEventBase & {
+    type: "task-done";
+    request: string;
+    task: string;
+    worker: number;
+    units: number;
+    startedAt: number;
+    endedAt: number;
+    /** The counter value this increment produced. */
+    value: bigint;
+    /** Increments of the request applied so far, this one included. */
+    done: number;
+    total: number;
+  }
+  | ConnectionEventBase & { type: "result"; request: string; value: bigint; ms: number }
+  | ConnectionEventBase & { type: "request-failed"; request: string; reason: string }
+  | ConnectionEventBase & { type: "client-error"; code: string; message: string }
+  | ConnectionEventBase & { type: "closed"; reason: string }
+  | EventBase & { type: "worker-replaced"; worker: number; reason: string; tasksRequeued: number }
+  | EventBase & { type: "shutting-down"; reason: string; inFlight: number; graceMs: number }
+  | EventBase & { type: "stopped" };
+
+/** The `type` of a {@linkcode ServerEvent}. */
+export type ServerEventType = ServerEvent["type"];
+
+/** Hears server events. */
+export type ServerEventListener = (event: ServerEvent) => void;
+
+/**
+ * Hands each event to every listener, synchronously, in the order they subscribed.
+ * A listener that throws breaks nothing: its error goes to stderr and the others
+ * still hear the event.
+ *
+ * @example
+ * ```ts
+ * import { ServerEvents } from "./server_events.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const events = new ServerEvents();
+ * const seen: string[] = [];
+ * using _sub = events.subscribe((e) => seen.push(e.type));
+ * events.emit({ type: "stopped", at: Date.now() });
+ * assert.deepEqual(seen, ["stopped"]);
+ * ```
+ */
+export class ServerEvents {
+  #listeners = new Set<ServerEventListener>();
+
+  /** Whether anyone listens: lets hot paths skip building events no one hears. */
+  get heard(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  /**
+   * Adds a listener.
+   *
+   * @param listener Hears every later event.
+   * @returns A handle whose disposal removes the listener.
+   */
+  subscribe(listener: ServerEventListener): Disposable {
+    this.#listeners.add(listener);
+    return { [Symbol.dispose]: () => void this.#listeners.delete(listener) };
+  }
+
+  /**
+   * Hands an event to every listener.
+   *
+   * @param event The event.
+   */
+  emit(event: ServerEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        console.error("threadcount: an event listener failed:", error);
+      }
+    }
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * One client's session: reads its request lines in order, runs each count on
+ * the Worker pool, and writes the replies.
+ *
+ * @module
+ */
+import { type ByteSource, type LineEvent, LineReader } from "./line_reader.ts";
+import { type CountCommand, formatError, parseCommand, ProtocolError } from "./protocol.ts";
+import { RequestCounter } from "./request_counter.ts";
+import type { ServerEvents } from "./server_events.ts";
+import { type TaskReport, WorkerFailedError, type WorkerPool } from "./worker_pool.ts";
+
+/** The limits a session enforces. */
+export interface SessionLimits {
+  maxIncrements: number;
+  maxLineBytes: number;
+  /** Classic framing's silence, in ms (0: off). */
+  silenceMs: number;
+  /** How long a served client may stay silent while others wait, in ms. */
+  idleTimeoutMs: number;
+  /** Least time between two progress lines, in ms. */
+  progressIntervalMs: number;
+}
+
+/** What a session needs from its server. */
+export interface SessionContext {
+  pool: WorkerPool;
+  events: ServerEvents;
+  limits: SessionLimits;
+  drawUnits: () => number;
+  nextRequestId: () => number;
+  /** The `STATS` reply, as an object to send as JSON. */
+  stats: () => Record<string, number>;
+  /** How many clients wait for a slot: an idle client is closed only when someone waits. */
+  waitingClients: () => number;
+  /** Aborts when the server starts shutting down: finish the request in hand, take no more. */
+  draining: AbortSignal;
+  /** Aborts when the grace period is over: abandon the request in hand. */
+  stopping: AbortSignal;
+}
+
+/** A writable connection. */
+export interface ByteSink {
+  write(p: Uint8Array): Promise<number>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes all of `text` to a connection.
+ *
+ * @param sink The connection.
+ * @param text The text to write.
+ * @returns A promise that resolves when every byte is written.
+ *
+ * @example
+ * ```ts
+ * import { writeText } from "./session.ts";
+ * const chunks: Uint8Array[] = [];
+ * await writeText({ write: (p) => (chunks.push(p.slice()), Promise.resolve(p.length)) }, "12\n");
+ * ```
+ */
+export async function writeText(sink: ByteSink, text: string): Promise<void> {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) {
+    const written = await sink.write(bytes);
+    bytes = bytes.subarray(written);
+  }
+}
+
+/**
+ * Serves one connection until `STOP`, end of input, a fatal error or shutdown.
+ *
+ * @param conn The client's connection (it is not closed here).
+ * @param peer The client's address, for events.
+ * @param context The server's parts.
+ * @returns Why the session ended, for the log.
+ */
+export async function serveSession(
+  conn: ByteSource & ByteSink,
+  peer: string,
+  context: SessionContext,
+): Promise<string> {
+  const { events, limits } = context;
+  const reader = new LineReader(conn, {
+    maxLineBytes: limits.maxLineBytes,
+    silenceMs: limits.silenceMs,
+  });
+  const sendError = async (code: ProtocolError["code"], message: string) => {
+    events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
+    await writeText(conn, formatError(code, message));
+  };
+  const session = { progress: false };
+  let pending: Promise<LineEvent> | undefined;
+
+  while (true) {
+    if (context.draining.aborted) {
+      await sendError("shutting-down", "the server is shutting down; reconnect in a moment");
+      return "server shutting down";
+    }
+    pending ??= reader.next();
+    const event = await nextEvent(pending, context);
+    if (event === "idle") {
+      await sendError(
+        "idle-timeout",
+        `no complete request for ${limits.idleTimeoutMs / 1000} s while other clients wait; ` +
+          "reconnect to go on",
+      );
+      return "idle";
+    }
+    if (event === "draining") continue;
+    pending = undefined;
+    switch (event.kind) {
+      case "end":
+        return "end of input";
+      case "too-long":
+        await sendError(
+          "line-too-long",
+          `a request line may be at most ${event.limit} bytes; closing the connection`,
+        );
+        return "line too long";
+      case "bad-encoding":
+        await sendError("bad-encoding", `the line (${event.bytes} bytes) is not valid UTF-8`);
+        continue;
+    }
+    let command;
+    try {
+      command = parseCommand(event.text, { maxIncrements: limits.maxIncrements });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      await sendError(error.code, error.message);
+      continue;
+    }
+    switch (command.kind) {
+      case "empty":
+        continue;
+      case "stop":
+        await writeText(conn, "BYE\n");
+        return "STOP";
+      case "stats":
+        await writeText(conn, `${JSON.stringify(context.stats())}\n`);
+        continue;
+      case "progress":
+        session.progress = command.on;
+        await writeText(conn, `OK progress ${command.on ? "on" : "off"}\n`);
+        continue;
+      case "count": {
+        const outcome = await runCount(command, reader.ended, conn, peer, context, session);
+        if (outcome !== "answered") return outcome;
+      }
+    }
+  }
+}
+
+/** Waits for the next line, unless the client idles while others wait or shutdown begins. */
+async function nextEvent(
+  pending: Promise<LineEvent>,
+  context: SessionContext,
+): Promise<LineEvent | "idle" | "draining"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onDrain: (() => void) | undefined;
+  try {
+    while (true) {
+      const wake = new Promise<"idle" | "draining">((resolve) => {
+        timer = setTimeout(() => resolve("idle"), context.limits.idleTimeoutMs);
+        onDrain = () => resolve("draining");
+        context.draining.addEventListener("abort", onDrain, { once: true });
+      });
+      const event = await Promise.race([pending, wake]);
+      clearTimeout(timer);
+      context.draining.removeEventListener("abort", onDrain!);
+      if (event !== "idle" || context.waitingClients() > 0) return event;
+    }
+  } finally {
+    clearTimeout(timer);
+    if (onDrain) context.draining.removeEventListener("abort", onDrain);
+  }
+}
+
+/**
+ * Runs one count: every increment a task on the pool, each applied to the
+ * request's counter in its critical section, then the answer.
+ *
+ * @returns "answered", or why the connection must close.
+ */
+async function runCount(
+  command: CountCommand,
+  clientGone: AbortSignal,
+  conn: ByteSink,
+  peer: string,
+  context: SessionContext,
+  session: { progress: boolean },
+): Promise<string> {
+  const { events, limits } = context;
+  const { start, increments } = command;
+  const request = `R${context.nextRequestId()}`;
+  const startedAt = performance.now();
+  events.emit({ type: "counting", at: Date.now(), conn: peer, request, start, increments });
+
+  const signal = AbortSignal.any([clientGone, context.stopping]);
+  const counter = new RequestCounter(start);
+  const applied = Promise.withResolvers<void>();
+  applied.promise.catch(() => {}); // awaited below, unless the job fails first
+  let lastProgressAt = -Infinity;
+
+  const report = (value: bigint, task: TaskReport): Promise<void> | void => {
+    if (signal.aborted) return;
+    const done = Number(value - start);
+    events.emit({
+      type: "task-done",
+      at: Date.now(),
+      conn: peer,
+      request,
+      task: `${request}#${task.taskNo}`,
+      worker: task.worker,
+      units: task.units,
+      startedAt: task.startedAt,
+      endedAt: task.endedAt,
+      value,
+      done,
+      total: increments,
+    });
+    if (!session.progress) return;
+    const now = performance.now();
+    if (now - lastProgressAt < limits.progressIntervalMs && done < increments) return;
+    lastProgressAt = now;
+    // Awaited inside the critical section: a client that does not read holds back its own request.
+    return writeText(conn, `PROGRESS ${done} ${increments}\n`);
+  };
+
+  try {
+    if (increments > 0) {
+      await context.pool.run({
+        tasks: increments,
+        drawUnits: context.drawUnits,
+        signal,
+        onDispatch: (taskNo, worker, units) =>
+          events.emit({
+            type: "task-start",
+            at: Date.now(),
+            conn: peer,
+            task: `${request}#${taskNo}`,
+            worker,
+            units,
+          }),
+        onDone: (reports) => {
+          counter.add(reports, report).then(() => {
+            if (counter.applied === increments) applied.resolve();
+          }, applied.reject);
+        },
+      });
+      await applied.promise;
+    }
+  } catch (error) {
+    const reason = clientGone.aborted
+      ? "client disconnected"
+      : context.stopping.aborted
+      ? "server shut down before it finished"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    events.emit({ type: "request-failed", at: Date.now(), conn: peer, request, reason });
+    if (clientGone.aborted) return "client disconnected";
+    const [code, message] = context.stopping.aborted
+      ? ["shutting-down", `the server stopped before ${request} finished; send it again later`]
+      : error instanceof WorkerFailedError
+      ? ["worker-failed", `${request} failed: ${error.message}`]
+      : ["worker-failed", `${request} failed: ${reason}`];
+    events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
+    await writeText(conn, formatError(code as ProtocolError["code"], message));
+    return context.stopping.aborted ? "server shutting down" : "answered";
+  }
+  await writeText(conn, `${counter.value}\n`);
+  events.emit({
+    type: "result",
+    at: Date.now(),
+    conn: peer,
+    request,
+    value: counter.value,
+    ms: performance.now() - startedAt,
+  });
+  return "answered";
+}
