@@ -76,6 +76,11 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
     await io.out(CLIENT_USAGE);
     return EXIT.ok;
   }
+  const problem = request === undefined ? undefined : checkRequest(request);
+  if (problem) {
+    await io.err(`threadcount client: ${problem}\n`);
+    return EXIT.badInput;
+  }
   let client: LineClient;
   try {
     client = await LineClient.connect(address);
@@ -150,11 +155,6 @@ function checkRequest(line: string): string | undefined {
 }
 
 async function oneShot(client: LineClient, request: string, io: ClientIo): Promise<number> {
-  const problem = checkRequest(request);
-  if (problem) {
-    await io.err(`threadcount client: ${problem}\n`);
-    return EXIT.badInput;
-  }
   const reply = await ask(client, request, io);
   if (reply.kind === "error") {
     await io.err(`threadcount client: the server answered: ${reply.line}\n`);

@@ -159,6 +159,7 @@ export class WorkerPool {
   #tasksDiscarded = 0;
   #restarts = 0;
   #closed = false;
+  #pumping = false;
   #broken?: Error;
 
   /**
@@ -350,7 +351,17 @@ export class WorkerPool {
   }
 
   #pump(): void {
-    if (this.#closed) return;
+    // A callback may start a job while we dispatch: the loop below picks it up.
+    if (this.#closed || this.#pumping) return;
+    this.#pumping = true;
+    try {
+      this.#dispatch();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #dispatch(): void {
     while (this.#queue.length > 0) {
       const slot = this.#leastLoaded();
       if (!slot) return;

@@ -1,0 +1,110 @@
+/** Shared helpers of the test suite: servers on port 0, event recording, raw sockets. */
+import { LineClient } from "../lib/line_client.ts";
+import { LineReader } from "../lib/line_reader.ts";
+import type { ServerEvent, ServerEventType } from "../lib/server_events.ts";
+import { writeText } from "../lib/session.ts";
+import { type ServerOptions, ThreadcountServer } from "../lib/threadcount_server.ts";
+
+/** Tiny work, so the suite is fast: one unit is 2 000 additions. */
+export const TINY_WORK: Partial<ServerOptions> = {
+  port: 0,
+  workers: 2,
+  minUnits: 1,
+  maxUnits: 3,
+  iterationsPerUnit: 2_000,
+  seed: 1,
+};
+
+/** Every event of a server, with a way to wait for the ones to come. */
+export class EventRecorder {
+  readonly events: ServerEvent[] = [];
+  #waiters: { test: (e: ServerEvent) => boolean; count: number; resolve: () => void }[] = [];
+
+  constructor(server: ThreadcountServer) {
+    server.events.subscribe((event) => this.#hear(event));
+  }
+
+  #hear(event: ServerEvent): void {
+    this.events.push(event);
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.test(event) && --waiter.count <= 0) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Events of one type. */
+  of<T extends ServerEventType>(type: T): Extract<ServerEvent, { type: T }>[] {
+    return this.events.filter((e) => e.type === type) as Extract<ServerEvent, { type: T }>[];
+  }
+
+  /** Resolves once `count` events (counting those seen already) match `test`. */
+  waitFor(test: (e: ServerEvent) => boolean, count = 1): Promise<void> {
+    const seen = this.events.filter(test).length;
+    if (seen >= count) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiters.push({ test, count: count - seen, resolve });
+    return promise;
+  }
+
+  /** Resolves once `count` events of `type` have happened. */
+  waitForType(type: ServerEventType, count = 1): Promise<void> {
+    return this.waitFor((e) => e.type === type, count);
+  }
+}
+
+/** A server on a free port, with its recorder; shut it down with `await using`. */
+export function startServer(options: Partial<ServerOptions> = {}) {
+  const server = new ThreadcountServer({ ...TINY_WORK, ...options });
+  const recorder = new EventRecorder(server);
+  return Object.assign(server, { recorder });
+}
+
+/** Connects a {@linkcode LineClient} to a server. */
+export function connect(server: ThreadcountServer): Promise<LineClient> {
+  return LineClient.connect(server.addr);
+}
+
+/** A raw TCP connection that writes bytes as given and reads lines. */
+export class RawClient implements AsyncDisposable {
+  readonly conn: Deno.TcpConn;
+  readonly lines: LineReader;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+    this.lines = new LineReader(conn, { maxLineBytes: 1 << 20 });
+  }
+
+  static async connect(server: ThreadcountServer): Promise<RawClient> {
+    const { hostname, port } = server.addr;
+    return new RawClient(await Deno.connect({ hostname, port }));
+  }
+
+  /** Writes text exactly as given: no newline is added. */
+  write(text: string): Promise<void> {
+    return writeText(this.conn, text);
+  }
+
+  /** Writes raw bytes. */
+  async writeBytes(bytes: Uint8Array): Promise<void> {
+    let rest = bytes;
+    while (rest.length > 0) rest = rest.subarray(await this.conn.write(rest));
+  }
+
+  /** The next line, or null at the end. */
+  async readLine(): Promise<string | null> {
+    const event = await this.lines.next();
+    if (event.kind === "line") return event.text;
+    if (event.kind === "end") return null;
+    throw new Error(`unexpected ${event.kind}`);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+    // Let the read in flight finish, so no op outlives the test.
+    while ((await this.lines.next()).kind !== "end") { /* drain */ }
+  }
+}
