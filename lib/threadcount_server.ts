@@ -106,7 +106,7 @@ export class ThreadcountServer {
   #stopping = new AbortController();
   #startedAt = performance.now();
   #requests = 0;
-  #counting = 0;
+  #requestsInFlight = 0;
   #accepting: Promise<void>;
   #shutdown?: Promise<void>;
   #finished = Promise.withResolvers<void>();
@@ -145,6 +145,10 @@ export class ThreadcountServer {
       this.#listener.close();
       throw error;
     }
+    events.subscribe((event) => {
+      if (event.type === "counting") this.#requestsInFlight++;
+      else if (event.type === "result" || event.type === "request-failed") this.#requestsInFlight--;
+    });
     this.#context = {
       pool: this.#pool,
       events,
@@ -226,7 +230,7 @@ export class ThreadcountServer {
       type: "shutting-down",
       at: Date.now(),
       reason,
-      inFlight: this.#counting,
+      inFlight: this.#requestsInFlight,
       graceMs,
     });
     try {
@@ -236,23 +240,28 @@ export class ThreadcountServer {
     }
     this.#gate.close();
     this.#draining.abort();
-    const grace = setTimeout(() => this.#abandon(), graceMs);
+    let forceClose: ReturnType<typeof setTimeout> | undefined;
+    const grace = setTimeout(() => {
+      // Grace is over: abandon the requests in hand; sessions answer ERR shutting-down.
+      this.#stopping.abort(new Error("the server stopped"));
+      // A session stuck writing to a client that does not read gets one more second.
+      forceClose = setTimeout(() => this.#closeAll(), 1000);
+    }, graceMs);
     try {
       await Promise.allSettled([...this.#sessions, this.#accepting]);
       // New sessions may have been added while the listener closed.
       while (this.#sessions.size > 0) await Promise.allSettled([...this.#sessions]);
     } finally {
       clearTimeout(grace);
+      clearTimeout(forceClose);
     }
-    this.#abandon();
+    this.#stopping.abort(new Error("the server stopped"));
     this.#pool.close();
     this.events.emit({ type: "stopped", at: Date.now() });
     this.#finished.resolve();
   }
 
-  /** Ends whatever is still running: the grace period is over. */
-  #abandon(): void {
-    this.#stopping.abort(new Error("the server stopped"));
+  #closeAll(): void {
     for (const conn of this.#conns) closeQuietly(conn);
   }
 
@@ -323,12 +332,7 @@ export class ThreadcountServer {
         active: this.#gate.active,
         waiting: this.#gate.waiting,
       });
-      this.#counting++;
-      try {
-        reason = await serveSession(conn, peer, this.#context);
-      } finally {
-        this.#counting--;
-      }
+      reason = await serveSession(conn, peer, this.#context);
     } catch (error) {
       reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     } finally {

@@ -78,7 +78,7 @@ export interface PoolStats {
   workerRestarts: number;
 }
 
-/** The error a job fails with when its task has killed too many Workers. */
+/** The error a job fails with when Workers keep dying under its tasks. */
 export class WorkerFailedError extends Error {
   /**
    * @param message What happened.
@@ -237,7 +237,7 @@ export class WorkerPool {
    *
    * @param options The job.
    * @returns A promise that resolves when every task has reported through `onDone`.
-   * @throws {WorkerFailedError} (rejects) When a task killed `maxAttempts` Workers in a row.
+   * @throws {WorkerFailedError} (rejects) When a task was on `maxAttempts` Workers that died.
    * @throws {DOMException} (rejects) The signal's reason, when the job is cancelled.
    */
   run(options: JobOptions): Promise<void> {
@@ -469,7 +469,7 @@ export class WorkerPool {
         this.#settle(
           job,
           new WorkerFailedError(
-            `task ${task.no} ended ${task.attempts} Workers in a row; last: ${reason}`,
+            `task ${task.no} was running on ${task.attempts} Workers that died; last: ${reason}`,
           ),
         );
         continue;

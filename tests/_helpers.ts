@@ -78,7 +78,9 @@ export class RawClient implements AsyncDisposable {
 
   static async connect(server: ThreadcountServer): Promise<RawClient> {
     const { hostname, port } = server.addr;
-    return new RawClient(await Deno.connect({ hostname, port }));
+    const conn = await Deno.connect({ hostname, port });
+    conn.setNoDelay(true);
+    return new RawClient(conn);
   }
 
   /** Writes text exactly as given: no newline is added. */

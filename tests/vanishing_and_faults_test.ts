@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { serveSession, type SessionContext } from "../lib/session.ts";
+import { ServerEvents } from "../lib/server_events.ts";
+import { WorkerPool } from "../lib/worker_pool.ts";
+import { connect, RawClient, startServer } from "./_helpers.ts";
+
+Deno.test("a client that vanishes: its queued tasks never run, its slot frees at once", async () => {
+  // One Worker and real work per task, so most of the 2 000 tasks are still queued.
+  await using server = startServer({
+    workers: 1,
+    maxClients: 1,
+    minUnits: 1,
+    maxUnits: 1,
+    iterationsPerUnit: 200_000,
+  });
+  const { recorder } = server;
+  const vanishing = await RawClient.connect(server);
+  await vanishing.write("0 2000\n");
+  await recorder.waitForType("task-done", 3);
+  await using next = await connect(server); // waits for the slot
+  await recorder.waitForType("waiting");
+  await vanishing[Symbol.asyncDispose](); // gone mid-request
+  assert.deepEqual(await next.request("7 3"), { kind: "value", text: "10" });
+
+  const [failed] = recorder.of("request-failed");
+  assert.equal(failed.reason, "client disconnected");
+  const closedAt = recorder.events.findIndex((e) => e.type === "closed");
+  const servedNext = recorder.events.findIndex((e, i) => e.type === "served" && i > closedAt);
+  assert.ok(servedNext > closedAt, "the waiting client got the freed slot");
+
+  // Every task that ran was dispatched before the client left; none of the rest ran.
+  const dispatched = recorder.of("task-start").filter((e) => e.task.startsWith("R1#")).length;
+  const stats = server.stats();
+  assert.ok(dispatched < 100, `dispatched ${dispatched} of 2000`);
+  assert.equal(stats.tasks_done, dispatched + 3);
+  assert.equal(stats.tasks_queued, 0);
+  // Results that came back after it left were discarded, not counted or reported.
+  const reportedForR1 = recorder.of("task-done").filter((e) => e.request === "R1").length;
+  assert.equal(reportedForR1 + stats.tasks_discarded, dispatched);
+});
+
+Deno.test("fair sharing: a 1-increment request is dispatched within one round of a 10 000-increment one", async () => {
+  await using server = startServer({ workers: 2 });
+  const { recorder } = server;
+  await using big = await connect(server);
+  await using small = await connect(server);
+  const bigAnswer = big.request("0 10000");
+  await recorder.waitForType("task-done", 50);
+  assert.deepEqual(await small.request("5 1"), { kind: "value", text: "6" });
+  assert.deepEqual(await bigAnswer, { kind: "value", text: "10000" });
+  const smallCounting = recorder.events.findIndex((e) =>
+    e.type === "counting" && e.request === "R2"
+  );
+  const nextStarts = recorder.events.slice(smallCounting).filter((e) => e.type === "task-start");
+  const position = nextStarts.findIndex((e) => e.task === "R2#1");
+  assert.ok(position <= 1, `the small task was dispatched ${position + 1}th`);
+  const bigDone = recorder.of("task-done").filter((e) => e.request === "R1");
+  const smallDone = recorder.of("task-done").find((e) => e.request === "R2")!;
+  assert.ok(bigDone.at(-1)!.endedAt > smallDone.endedAt, "the small one finished first");
+});
+
+Deno.test("a Worker that dies mid-request is replaced and the answer is still exact", async () => {
+  await using server = startServer({
+    workers: 2,
+    workerUrl: new URL("./fixtures/crashing_worker.ts?task=5", import.meta.url),
+  });
+  await using client = await connect(server);
+  assert.deepEqual(await client.request("100 40"), { kind: "value", text: "140" });
+  assert.deepEqual(await client.request("1 1"), { kind: "value", text: "2" });
+  const replaced = server.recorder.of("worker-replaced");
+  assert.equal(replaced.length, 1);
+  assert.match(replaced[0].reason, /crashing on task 5/);
+  const done = server.recorder.of("task-done").filter((e) => e.request === "R1");
+  assert.equal(done.length, 40);
+  assert.equal(new Set(done.map((e) => e.task)).size, 40);
+});
+
+Deno.test("a task that kills every Worker fails its request with ERR worker-failed; the server goes on", async () => {
+  await using server = startServer({
+    workers: 2,
+    workerUrl: new URL("./fixtures/crashing_worker.ts?task=30&generations=99", import.meta.url),
+  });
+  await using client = await connect(server);
+  assert.deepEqual(await client.request("0 25"), { kind: "value", text: "25" });
+  const reply = await client.request("0 10");
+  assert.equal(reply.kind, "error");
+  assert.match(
+    reply.kind === "error" ? reply.line : "",
+    /^ERR worker-failed R2 failed: task \d+ was running on 3 Workers that died/,
+  );
+  assert.deepEqual(await client.request("3 3"), { kind: "value", text: "6" });
+});
+
+Deno.test("backpressure: a client that pipelines and reads nothing makes the session stop reading", async () => {
+  using pool = new WorkerPool({ size: 1, iterationsPerUnit: 0 });
+  const line = new TextEncoder().encode("1 0\n");
+  let bytesRead = 0;
+  let writes = 0;
+  const unblock = Promise.withResolvers<number>();
+  // The client sends requests without end; its socket buffer is full after the first reply.
+  const conn = {
+    read(p: Uint8Array) {
+      const n = Math.floor(p.length / line.length) * line.length;
+      for (let at = 0; at < n; at += line.length) p.set(line, at);
+      bytesRead += n;
+      return Promise.resolve(n);
+    },
+    write(p: Uint8Array) {
+      writes++;
+      return writes === 1 ? Promise.resolve(p.length) : unblock.promise;
+    },
+  };
+  const stop = new AbortController();
+  const context: SessionContext = {
+    pool,
+    events: new ServerEvents(),
+    limits: {
+      maxIncrements: 10,
+      maxLineBytes: 64,
+      silenceMs: 0,
+      idleTimeoutMs: 60_000,
+      progressIntervalMs: 200,
+    },
+    drawUnits: () => 0,
+    nextRequestId: (() => {
+      let id = 0;
+      return () => ++id;
+    })(),
+    stats: () => ({}),
+    waitingClients: () => 0,
+    draining: stop.signal,
+    stopping: stop.signal,
+  };
+  const session = serveSession(conn, "test", context);
+  // Let every read and write that can happen, happen.
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(writes, 2, "answered one, blocked on the second");
+  assert.ok(bytesRead <= 64 + 2 + 8192 + 64, `read ${bytesRead} bytes while blocked`);
+  const readWhileBlocked = bytesRead;
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(bytesRead, readWhileBlocked, "no reading while the reply is unsent");
+  stop.abort();
+  unblock.resolve(4);
+  assert.equal(await session, "server shutting down");
+});
