@@ -1,6 +1,6 @@
 /**
  * `deno task demo`: a server and three clients at once, their output
- * interleaved as it happens.
+ * interleaved as it happens, with the live dashboard on.
  *
  * @module
  */
@@ -8,16 +8,28 @@ import { runDemo } from "./lib/demo.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server_cli.ts";
 
 if (import.meta.main) {
+  let commandLine;
   try {
-    const { options, help } = parseServerArgs(Deno.args);
-    if (help) {
-      console.log(`deno task demo takes the server's flags:\n\n${SERVER_USAGE}`);
-      Deno.exit(0);
-    }
-    await runDemo({ server: { port: 0, ...options } });
+    commandLine = parseServerArgs(Deno.args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`threadcount demo: ${error.message}`);
     Deno.exit(2);
   }
+  if (commandLine.help) {
+    console.log(
+      "deno task demo [--hold] [server flags]\n\n" +
+        "  --hold   keep the server and dashboard running after the demo, until Ctrl-C\n\n" +
+        SERVER_USAGE,
+    );
+    Deno.exit(0);
+  }
+  const hold = new AbortController();
+  if (commandLine.hold) Deno.addSignalListener("SIGINT", () => hold.abort());
+  await runDemo({
+    server: { port: 0, ...commandLine.options },
+    dashboard: { port: commandLine.dashboardPort ?? 8080 },
+    holdUntil: commandLine.hold ? hold.signal : undefined,
+  });
+  Deno.exit(0);
 }

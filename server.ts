@@ -3,10 +3,32 @@
  *
  * @module
  */
+import { serveDashboard } from "./lib/dashboard_server.ts";
 import { EventLog } from "./lib/event_log.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server_cli.ts";
 import { ServerEvents } from "./lib/server_events.ts";
 import { ThreadcountServer } from "./lib/threadcount_server.ts";
+import { TraceWriter } from "./lib/trace_writer.ts";
+
+/** Explains an error the user can fix, and exits. */
+function fail(message: string, code = 1): never {
+  console.error(`threadcount server: ${message}`);
+  Deno.exit(code);
+}
+
+/** Says what to do about an error from listening on an address. */
+function explainListenError(error: unknown, what: string, host: string, port: number): string {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `${host}:${port} is in use, for the ${what}: is another one running? ` +
+      "stop it, or pick another port";
+  }
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return `not allowed to listen on ${host} for the ${what}. deno task server allows ` +
+      `127.0.0.1 only; to listen on ${host} run: deno run --allow-net=${host} ` +
+      `--allow-read=worker.ts,lib/worker_messages.ts server.ts --host ${host}`;
+  }
+  return `cannot start the ${what}: ${(error as Error).message}`;
+}
 
 if (import.meta.main) {
   let commandLine;
@@ -14,8 +36,7 @@ if (import.meta.main) {
     commandLine = parseServerArgs(Deno.args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`threadcount server: ${error.message}`);
-    Deno.exit(2);
+    fail(error.message, 2);
   }
   if (commandLine.help) {
     console.log(SERVER_USAGE);
@@ -24,10 +45,7 @@ if (import.meta.main) {
   const shutdown = new AbortController();
   let signals = 0;
   const onSignal = (name: string) => {
-    if (++signals > 1) {
-      console.error(`threadcount server: second ${name}, exiting at once`);
-      Deno.exit(130);
-    }
+    if (++signals > 1) fail(`second ${name}, exiting at once`, 130);
     console.error(
       `threadcount server: ${name}, shutting down (press Ctrl-C again to exit at once)`,
     );
@@ -39,30 +57,45 @@ if (import.meta.main) {
   const events = new ServerEvents();
   const log = new EventLog({ quiet: commandLine.quiet, verbose: commandLine.verbose });
   events.subscribe((event) => log.print(event));
+  const { hostname = "127.0.0.1", port = 50073, workers } = commandLine.options;
+
+  let trace: TraceWriter | undefined;
+  if (commandLine.tracePath) {
+    try {
+      trace = await TraceWriter.open(commandLine.tracePath, {
+        workers: workers ?? navigator.hardwareConcurrency,
+      });
+    } catch (error) {
+      fail(
+        `cannot write the trace to ${commandLine.tracePath}: ${(error as Error).message}. ` +
+          "deno task server may write under traces/ (e.g. --trace traces/run.json); elsewhere, " +
+          `run it with --allow-write=${commandLine.tracePath}`,
+      );
+    }
+    events.subscribe((event) => trace!.hear(event));
+  }
+
   let server;
   try {
     server = new ThreadcountServer({ ...commandLine.options, signal: shutdown.signal }, events);
   } catch (error) {
-    const { hostname = "127.0.0.1", port = 50073 } = commandLine.options;
-    if (error instanceof Deno.errors.AddrInUse) {
-      console.error(
-        `threadcount server: ${hostname}:${port} is in use: is another server running? ` +
-          "stop it, or pick another port with --port",
-      );
-    } else if (
-      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
-    ) {
-      console.error(
-        `threadcount server: not allowed to listen on ${hostname}: ${(error as Error).message}\n` +
-          `  deno task server allows 127.0.0.1 only; to listen elsewhere run ` +
-          `deno run --allow-net=${hostname} --allow-read=. server.ts --host ${hostname}`,
-      );
-    } else {
-      console.error(`threadcount server: cannot start: ${(error as Error).message}`);
+    fail(explainListenError(error, "server", hostname, port));
+  }
+  if (commandLine.dashboardPort !== undefined) {
+    try {
+      const dashboard = serveDashboard(server, { port: commandLine.dashboardPort });
+      console.log(`dashboard: ${dashboard.url}`);
+    } catch (error) {
+      shutdown.abort();
+      await server.finished;
+      fail(explainListenError(error, "dashboard", "127.0.0.1", commandLine.dashboardPort));
     }
-    Deno.exit(1);
   }
   await server.finished;
   log.flush();
+  if (trace) {
+    const count = await trace.close();
+    console.log(`trace: ${count} increments written to ${commandLine.tracePath}`);
+  }
   Deno.exit(0);
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type DashboardOptions, serveDashboard } from "./dashboard_server.ts";
 import { EventLog } from "./event_log.ts";
 import { LineClient } from "./line_client.ts";
 import { ServerEvents } from "./server_events.ts";
@@ -24,6 +25,10 @@ export interface DemoOptions {
   write?: (line: string) => void;
   /** The requests of each client. Defaults to {@linkcode DEMO_SCRIPT}. */
   script?: readonly (readonly string[])[];
+  /** Serve the live dashboard too (a taken port falls back to a free one). */
+  dashboard?: DashboardOptions;
+  /** After the clients are done, keep serving until this signal aborts. */
+  holdUntil?: AbortSignal;
 }
 
 /** What each demo client got back, in order. */
@@ -45,6 +50,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoTranscript
   await using server = new ThreadcountServer({ port: 0, ...options.server }, events);
   const { hostname, port } = server.addr;
   write(`[demo]     server at ${server.address}; ${script.length} clients start at once`);
+  if (options.dashboard) {
+    let dashboard;
+    try {
+      dashboard = serveDashboard(server, options.dashboard);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+      dashboard = serveDashboard(server, { ...options.dashboard, port: 0 });
+    }
+    write(`[demo]     live dashboard at ${dashboard.url}`);
+  }
   const transcript = await Promise.all(script.map(async (requests, i) => {
     const name = `[client ${i + 1}]`;
     await using client = await LineClient.connect({ hostname, port });
@@ -59,6 +74,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoTranscript
     write(`${name} > STOP`);
     return replies;
   }));
+  if (options.holdUntil && !options.holdUntil.aborted) {
+    write(`[demo]     still serving at ${server.address}; press Ctrl-C to stop`);
+    await new Promise((resolve) =>
+      options.holdUntil!.addEventListener("abort", resolve, { once: true })
+    );
+  }
   log.flush();
   return transcript;
 }

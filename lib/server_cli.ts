@@ -10,6 +10,12 @@ import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./threadcount_server
 /** What the command line asks for. */
 export interface ServerCommandLine {
   options: Partial<ServerOptions>;
+  /** Port of the live dashboard, when `--dashboard` is given. */
+  dashboardPort?: number;
+  /** Where to write a trace, when `--trace` is given. */
+  tracePath?: string;
+  /** Demo only: keep serving after the demo's clients are done. */
+  hold: boolean;
   quiet: boolean;
   verbose: boolean;
   help: boolean;
@@ -44,6 +50,9 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
   DEFAULT_SERVER_OPTIONS.graceMs / 1000
 })
   --seed N                    seed the work-unit generator: runs repeat exactly
+  --dashboard [PORT]          serve a live dashboard at http://127.0.0.1:PORT/ (default 8080)
+  --trace FILE                write a Chrome/Perfetto trace of every increment to FILE on
+                              shutdown (deno task server may write under traces/)
   --quiet                     log only start-up, errors and shutdown
   --verbose                   log every event, however fast they come
   --help                      show this text
@@ -70,7 +79,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: withDashboardPort(args),
       strict: true,
       allowPositionals: false,
       options: {
@@ -87,6 +96,9 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
         "idle-timeout": { type: "string" },
         grace: { type: "string" },
         seed: { type: "string" },
+        dashboard: { type: "string" },
+        trace: { type: "string" },
+        hold: { type: "boolean", default: false },
         quiet: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -120,7 +132,34 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
   if (values.quiet && values.verbose) {
     throw new UsageError("--quiet and --verbose cannot go together; choose one");
   }
-  return { options, quiet: values.quiet, verbose: values.verbose, help: values.help };
+  if (values.trace === "") throw new UsageError("--trace needs a file name, e.g. traces/run.json");
+  for (const key of Object.keys(options) as (keyof ServerOptions)[]) {
+    if (options[key] === undefined) delete options[key];
+  }
+  return {
+    options,
+    dashboardPort: integer(values.dashboard, "--dashboard", 0, 65535),
+    tracePath: values.trace,
+    hold: values.hold,
+    quiet: values.quiet,
+    verbose: values.verbose,
+    help: values.help,
+  };
+}
+
+/** `--dashboard` takes an optional port: give it one explicitly, so parseArgs can read it. */
+function withDashboardPort(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== "--dashboard") {
+      out.push(args[i]);
+    } else if (/^\d+$/.test(args[i + 1] ?? "")) {
+      out.push(`--dashboard=${args[++i]}`);
+    } else {
+      out.push("--dashboard=8080");
+    }
+  }
+  return out;
 }
 
 function integer(
