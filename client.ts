@@ -4,6 +4,7 @@
  * @module
  */
 import { runClient } from "./lib/client_cli.ts";
+import { terminalProgress } from "./lib/progress_bar.ts";
 
 if (import.meta.main) {
   const encoder = new TextEncoder();
@@ -17,6 +18,7 @@ if (import.meta.main) {
     stdoutIsTerminal: Deno.stdout.isTerminal(),
     out: write(Deno.stdout),
     err: write(Deno.stderr),
+    progress: terminalProgress,
   });
   Deno.exit(code);
 }

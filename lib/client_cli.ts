@@ -11,6 +11,7 @@ import {
   ConnectionLostError,
   LineClient,
   type ProgressListener,
+  type Reply,
 } from "./line_client.ts";
 import { type ByteSource, LineReader } from "./line_reader.ts";
 import { parseCommand, ProtocolError } from "./protocol.ts";
@@ -206,7 +207,25 @@ async function session(client: LineClient, io: ClientIo): Promise<number> {
   }
 }
 
+/** Requests smaller than this show no progress display. */
+const PROGRESS_MIN_INCREMENTS = 20;
+const progressEnabled = new WeakSet<LineClient>();
+
 /** Sends one request, with a progress display when the client runs on a terminal. */
-async function ask(client: LineClient, line: string, _io: ClientIo) {
-  return await client.request(line);
+async function ask(client: LineClient, line: string, io: ClientIo): Promise<Reply> {
+  const command = parseCommand(line, { maxIncrements: Number.MAX_SAFE_INTEGER });
+  const wantsProgress = io.progress !== undefined && io.stdoutIsTerminal &&
+    command.kind === "count" && command.increments >= PROGRESS_MIN_INCREMENTS;
+  if (!wantsProgress) return await client.request(line);
+  if (!progressEnabled.has(client)) {
+    const reply = await client.request("PROGRESS ON");
+    if (reply.kind === "error") return await client.request(line); // an older server: no bar
+    progressEnabled.add(client);
+  }
+  const display = io.progress!(command.increments);
+  try {
+    return await client.request(line, display.update);
+  } finally {
+    display.stop();
+  }
 }

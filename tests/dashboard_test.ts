@@ -81,3 +81,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test("dashboard over plain HTTP: the page, then a snapshot and batched updates as events", async () => {
+  await using server = startServer({ workers: 3, maxClients: 4 });
+  await using dashboard = serveDashboard(server, { port: 0, intervalMs: 20 });
+  const page = await (await fetch(dashboard.url)).text();
+  for (const marker of ['data-stat="tasks-done"', 'data-stat="clients-waiting"', "EventSource"]) {
+    assert.ok(page.includes(marker), `page lacks ${marker}`);
+  }
+  assert.ok(!/<script[^>]+src=|<link[^>]+href="http/.test(page), "no outside resources");
+  const notFound = await fetch(new URL("/nope", dashboard.url));
+  assert.equal(notFound.status, 404);
+  await notFound.body?.cancel();
+
+  const response = await fetch(new URL("/events", dashboard.url));
+  assert.equal(response.headers.get("content-type"), "text/event-stream");
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const nextEvent = async () => {
+    while (!text.includes("\n\n")) text += (await reader.read()).value ?? "";
+    const [block] = text.split("\n\n", 1);
+    text = text.slice(block.length + 2);
+    const [, name] = /^event: (\w+)$/m.exec(block)!;
+    return { name, data: JSON.parse(/^data: (.*)$/m.exec(block)![1]) };
+  };
+  const snapshot = await nextEvent();
+  assert.equal(snapshot.name, "snapshot");
+  assert.equal(snapshot.data.workers, 3);
+  assert.equal(snapshot.data.maxClients, 4);
+
+  const client = await RawClient.connect(server);
+  await client.write("1 12\n");
+  assert.equal(await client.readLine(), "13");
+  let done = 0;
+  while (done < 12) {
+    const update = await nextEvent();
+    assert.equal(update.name, "update");
+    done += update.data.done.length;
+  }
+  assert.equal(done, 12);
+  await reader.cancel();
+  await client[Symbol.asyncDispose]();
+});

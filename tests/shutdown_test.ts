@@ -34,6 +34,7 @@ class ServerProcess implements AsyncDisposable {
         "run",
         "--allow-net=127.0.0.1",
         "--allow-read=worker.ts,lib/worker_messages.ts",
+        "--allow-write=traces",
         "server.ts",
         "--port",
         "0",
@@ -98,7 +99,15 @@ class ServerProcess implements AsyncDisposable {
 }
 
 Deno.test("SIGTERM: waiting clients get ERR shutting-down, the request in flight finishes, exit 0", async () => {
-  await using server = await new ServerProcess(["--max-clients", "1", "--grace", "60"]).start();
+  const trace = `traces/shutdown-test-${crypto.randomUUID()}.json`;
+  await using server = await new ServerProcess([
+    "--max-clients",
+    "1",
+    "--grace",
+    "60",
+    "--trace",
+    trace,
+  ]).start();
   const busy = await server.connect();
   const waiting = await server.connect();
   try {
@@ -113,10 +122,15 @@ Deno.test("SIGTERM: waiting clients get ERR shutting-down, the request in flight
     assert.equal(await busy.readLine(), null);
     assert.equal(await server.exit(), 0);
     assert.ok(server.log.some((l) => /shutting down \(signal\): 1 request\(s\) in flight/.test(l)));
-    assert.match(server.log.at(-1)!, /stopped$/);
+    assert.ok(server.log.some((l) => /stopped$/.test(l)));
+    // The trace is complete: every increment served is in it.
+    assert.equal(server.log.at(-1), `trace: 40 increments written to ${trace}`);
+    const written = JSON.parse(await Deno.readTextFile(new URL(`../${trace}`, import.meta.url)));
+    assert.equal(written.traceEvents.filter((e: { ph: string }) => e.ph === "X").length, 40);
   } finally {
     busy.close();
     waiting.close();
+    await Deno.remove(new URL(`../${trace}`, import.meta.url)).catch(() => {});
   }
 });
 
