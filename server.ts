@@ -19,8 +19,9 @@ function fail(message: string, code = 1): never {
 /** Says what to do about an error from listening on an address. */
 function explainListenError(error: unknown, what: string, host: string, port: number): string {
   if (error instanceof Deno.errors.AddrInUse) {
-    return `${host}:${port} is in use, for the ${what}: is another one running? ` +
-      "stop it, or pick another port";
+    return `${host}:${port} is in use, for the ${what}: is another one running? Stop it, or ` +
+      "pick another port. (If you just stopped one, its closed connections may hold the port " +
+      "for up to a minute.)";
   }
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return `not allowed to listen on ${host} for the ${what}. deno task server allows ` +

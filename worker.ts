@@ -11,7 +11,7 @@ import { runBatch } from "./lib/worker_messages.ts";
 self.onmessage = (event: MessageEvent<unknown>) => {
   try {
     const report = runBatch(event.data);
-    self.postMessage(report, [report.buffer]);
+    self.postMessage(report);
   } catch (error) {
     self.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }

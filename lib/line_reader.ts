@@ -22,7 +22,9 @@ export type LineEvent =
   /** A line whose bytes are not UTF-8; it is skipped and reading goes on. */
   | { kind: "bad-encoding"; bytes: number }
   /** End of input (or the source failed); no more events follow. */
-  | { kind: "end" };
+  | { kind: "end" }
+  /** {@linkcode LineReader.interrupt} was called while the caller waited. */
+  | { kind: "interrupted" };
 
 /** Options of {@linkcode LineReader}. */
 export interface LineReaderOptions {
@@ -81,6 +83,7 @@ export class LineReader {
   #atEnd = false;
   #failed = false;
   #arrival = Promise.withResolvers<void>();
+  #interrupted = false;
   #ended = new AbortController();
 
   /**
@@ -126,6 +129,10 @@ export class LineReader {
         if (lineEnd - this.#start > this.#maxLineBytes) return this.#tooLong();
         return this.#take(this.#start, lineEnd, next);
       }
+      if (this.#interrupted) {
+        this.#interrupted = false;
+        return { kind: "interrupted" };
+      }
       const pending = this.#end - this.#start;
       // One more byte than the limit may be a `\r` still waiting for its `\n`.
       if (pending > this.#maxLineBytes + 1) return this.#tooLong();
@@ -145,6 +152,22 @@ export class LineReader {
         await arrival;
       }
     }
+  }
+
+  /**
+   * Wakes a caller waiting in {@linkcode LineReader.next} (or the next one to
+   * call it, if no line is ready): it returns `interrupted`. Lines already held
+   * are not lost. Used to end an idle session without a timer per line.
+   */
+  interrupt(): void {
+    this.#interrupted = true;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const arrival = this.#arrival;
+    this.#arrival = Promise.withResolvers<void>();
+    arrival.resolve();
   }
 
   #take(from: number, to: number, next: number): LineEvent {
@@ -208,9 +231,42 @@ export class LineReader {
     } else {
       this.#end += count;
     }
-    const arrival = this.#arrival;
-    this.#arrival = Promise.withResolvers<void>();
-    arrival.resolve();
+    this.#wake();
     this.#fill();
   }
+}
+
+/**
+ * Adapts a stream of byte chunks (a process's stdout, a fetch body) into a
+ * {@linkcode ByteSource}.
+ *
+ * @param stream The stream; it is locked to the returned source.
+ * @returns A source that reads the stream's bytes in order.
+ *
+ * @example
+ * ```ts
+ * import { LineReader, streamSource } from "./line_reader.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const stream = ReadableStream.from([new TextEncoder().encode("a\nb\n")]);
+ * const reader = new LineReader(streamSource(stream), { maxLineBytes: 10 });
+ * assert.deepEqual(await reader.next(), { kind: "line", text: "a" });
+ * ```
+ */
+export function streamSource(stream: ReadableStream<Uint8Array>): ByteSource {
+  const reader = stream.getReader();
+  let rest: Uint8Array = new Uint8Array(0);
+  return {
+    async read(p) {
+      if (rest.length === 0) {
+        const { value, done } = await reader.read();
+        if (done) return null;
+        rest = value;
+      }
+      const n = Math.min(p.length, rest.length);
+      p.set(rest.subarray(0, n));
+      rest = rest.subarray(n);
+      return n;
+    },
+  };
 }

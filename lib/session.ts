@@ -31,12 +31,23 @@ export interface SessionContext {
   nextRequestId: () => number;
   /** The `STATS` reply, as an object to send as JSON. */
   stats: () => Record<string, number>;
-  /** How many clients wait for a slot: an idle client is closed only when someone waits. */
-  waitingClients: () => number;
+  /**
+   * Registers a session with the server, which interrupts it (`idle` or
+   * `draining`) through the handle. Disposing of the result unregisters it.
+   */
+  track: (handle: SessionHandle) => Disposable;
   /** Aborts when the server starts shutting down: finish the request in hand, take no more. */
   draining: AbortSignal;
   /** Aborts when the grace period is over: abandon the request in hand. */
   stopping: AbortSignal;
+}
+
+/** How the server sees a session, to close it when it idles or the server drains. */
+export interface SessionHandle {
+  /** Since when (`performance.now()`) the session has waited for a whole line; undefined while busy. */
+  readonly waitingSince: number | undefined;
+  /** Wakes the session from its wait for a line, to close it for this reason. */
+  interrupt(reason: "idle" | "draining"): void;
 }
 
 /** A writable connection. */
@@ -91,25 +102,41 @@ export async function serveSession(
     await writeText(conn, formatError(code, message));
   };
   const session = { progress: false };
-  let pending: Promise<LineEvent> | undefined;
+  let interruption: "idle" | "draining" | undefined;
+  const handle = {
+    waitingSince: undefined as number | undefined,
+    interrupt(reason: "idle" | "draining") {
+      interruption = reason;
+      reader.interrupt();
+    },
+  };
+  using _tracked = context.track(handle);
+  // One signal per session, not per request: the client left, or the grace period ran out.
+  const abandoned = AbortSignal.any([reader.ended, context.stopping]);
 
   while (true) {
     if (context.draining.aborted) {
       await sendError("shutting-down", "the server is shutting down; reconnect in a moment");
       return "server shutting down";
     }
-    pending ??= reader.next();
-    const event = await nextEvent(pending, context);
-    if (event === "idle") {
-      await sendError(
-        "idle-timeout",
-        `no complete request for ${limits.idleTimeoutMs / 1000} s while other clients wait; ` +
-          "reconnect to go on",
-      );
-      return "idle";
+    handle.waitingSince = performance.now();
+    const event = await reader.next();
+    const waitedMs = performance.now() - handle.waitingSince;
+    handle.waitingSince = undefined;
+    if (event.kind === "interrupted") {
+      const reason = interruption;
+      interruption = undefined;
+      // An interruption that raced with a line that arrived is stale: wait again.
+      if (reason === "idle" && waitedMs >= limits.idleTimeoutMs) {
+        await sendError(
+          "idle-timeout",
+          `no complete request for ${limits.idleTimeoutMs / 1000} s while other clients wait; ` +
+            "reconnect to go on",
+        );
+        return "idle";
+      }
+      continue; // draining is checked at the top
     }
-    if (event === "draining") continue;
-    pending = undefined;
     switch (event.kind) {
       case "end":
         return "end of input";
@@ -145,35 +172,18 @@ export async function serveSession(
         await writeText(conn, `OK progress ${command.on ? "on" : "off"}\n`);
         continue;
       case "count": {
-        const outcome = await runCount(command, reader.ended, conn, peer, context, session);
+        const outcome = await runCount(
+          command,
+          abandoned,
+          reader.ended,
+          conn,
+          peer,
+          context,
+          session,
+        );
         if (outcome !== "answered") return outcome;
       }
     }
-  }
-}
-
-/** Waits for the next line, unless the client idles while others wait or shutdown begins. */
-async function nextEvent(
-  pending: Promise<LineEvent>,
-  context: SessionContext,
-): Promise<LineEvent | "idle" | "draining"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onDrain: (() => void) | undefined;
-  try {
-    while (true) {
-      const wake = new Promise<"idle" | "draining">((resolve) => {
-        timer = setTimeout(() => resolve("idle"), context.limits.idleTimeoutMs);
-        onDrain = () => resolve("draining");
-        context.draining.addEventListener("abort", onDrain, { once: true });
-      });
-      const event = await Promise.race([pending, wake]);
-      clearTimeout(timer);
-      context.draining.removeEventListener("abort", onDrain!);
-      if (event !== "idle" || context.waitingClients() > 0) return event;
-    }
-  } finally {
-    clearTimeout(timer);
-    if (onDrain) context.draining.removeEventListener("abort", onDrain);
   }
 }
 
@@ -185,6 +195,7 @@ async function nextEvent(
  */
 async function runCount(
   command: CountCommand,
+  signal: AbortSignal,
   clientGone: AbortSignal,
   conn: ByteSink,
   peer: string,
@@ -197,7 +208,6 @@ async function runCount(
   const startedAt = performance.now();
   events.emit({ type: "counting", at: Date.now(), conn: peer, request, start, increments });
 
-  const signal = AbortSignal.any([clientGone, context.stopping]);
   const counter = new RequestCounter(start);
   const applied = Promise.withResolvers<void>();
   applied.promise.catch(() => {}); // awaited below, unless the job fails first

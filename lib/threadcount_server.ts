@@ -8,7 +8,7 @@ import * as constants from "../constCS.ts";
 import { ConnectionGate, GateClosedError, GateFullError } from "./connection_gate.ts";
 import { formatError } from "./protocol.ts";
 import { ServerEvents } from "./server_events.ts";
-import { serveSession, type SessionContext, writeText } from "./session.ts";
+import { serveSession, type SessionContext, type SessionHandle, writeText } from "./session.ts";
 import { unitDrawer } from "./work_units.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
@@ -101,6 +101,8 @@ export class ThreadcountServer {
   #gate: ConnectionGate;
   #context: SessionContext;
   #sessions = new Set<Promise<void>>();
+  #handles = new Set<SessionHandle>();
+  #idleSweep: ReturnType<typeof setInterval>;
   #conns = new Set<Deno.Conn>();
   #draining = new AbortController();
   #stopping = new AbortController();
@@ -156,7 +158,10 @@ export class ThreadcountServer {
       drawUnits: () => drawUnits(),
       nextRequestId: () => ++this.#requests,
       stats: () => this.stats(),
-      waitingClients: () => this.#gate.waiting,
+      track: (handle) => {
+        this.#handles.add(handle);
+        return { [Symbol.dispose]: () => void this.#handles.delete(handle) };
+      },
       draining: this.#draining.signal,
       stopping: this.#stopping.signal,
     };
@@ -167,6 +172,9 @@ export class ThreadcountServer {
       workers: resolved.workers,
       maxClients: resolved.maxClients,
     });
+    // One timer for all sessions, not one per line: close those idle too long while others wait.
+    const sweepMs = Math.min(1000, Math.max(5, resolved.idleTimeoutMs / 4));
+    this.#idleSweep = setInterval(() => this.#sweepIdle(), sweepMs);
     const { signal } = resolved;
     if (signal?.aborted) queueMicrotask(() => this.shutdown("signal"));
     signal?.addEventListener("abort", () => this.shutdown("signal"), { once: true });
@@ -186,6 +194,17 @@ export class ThreadcountServer {
   /** Resolves when the server has stopped. */
   get finished(): Promise<void> {
     return this.#finished.promise;
+  }
+
+  #sweepIdle(): void {
+    if (this.#gate.waiting === 0) return;
+    const now = performance.now();
+    for (const handle of this.#handles) {
+      const since = handle.waitingSince;
+      if (since !== undefined && now - since >= this.options.idleTimeoutMs) {
+        handle.interrupt("idle");
+      }
+    }
   }
 
   /** A snapshot of the load, as sent for `STATS`. */
@@ -239,7 +258,9 @@ export class ThreadcountServer {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
     this.#gate.close();
+    clearInterval(this.#idleSweep);
     this.#draining.abort();
+    for (const handle of this.#handles) handle.interrupt("draining");
     let forceClose: ReturnType<typeof setTimeout> | undefined;
     const grace = setTimeout(() => {
       // Grace is over: abandon the requests in hand; sessions answer ERR shutting-down.

@@ -160,6 +160,7 @@ export class WorkerPool {
   #restarts = 0;
   #closed = false;
   #pumping = false;
+  #pumpQueued = false;
   #broken?: Error;
 
   /**
@@ -270,7 +271,14 @@ export class WorkerPool {
     }
     this.#live.add(job);
     this.#enqueue(job);
-    this.#pump();
+    // Jobs that arrive together (say, from many sockets read in one turn) share messages.
+    if (!this.#pumpQueued) {
+      this.#pumpQueued = true;
+      queueMicrotask(() => {
+        this.#pumpQueued = false;
+        this.#pump();
+      });
+    }
     return promise;
   }
 
@@ -399,7 +407,7 @@ export class WorkerPool {
       batch[2 + i * BATCH_STRIDE] = task.units;
       task.job.options.onDispatch?.(task.no, slot.index, task.units);
     }
-    slot.worker.postMessage(batch, [batch.buffer]);
+    slot.worker.postMessage(batch);
   }
 
   #onReport(slot: Slot, report: Float64Array): void {

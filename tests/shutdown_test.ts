@@ -1,25 +1,6 @@
 import assert from "node:assert/strict";
-import { type ByteSource, LineReader } from "../lib/line_reader.ts";
+import { LineReader, streamSource } from "../lib/line_reader.ts";
 import { LineClient } from "../lib/line_client.ts";
-
-/** A byte source over a process's output stream. */
-function streamSource(stream: ReadableStream<Uint8Array>): ByteSource {
-  const reader = stream.getReader();
-  let rest: Uint8Array = new Uint8Array(0);
-  return {
-    async read(p) {
-      if (rest.length === 0) {
-        const { value, done } = await reader.read();
-        if (done) return null;
-        rest = value;
-      }
-      const n = Math.min(p.length, rest.length);
-      p.set(rest.subarray(0, n));
-      rest = rest.subarray(n);
-      return n;
-    },
-  };
-}
 
 /** `server.ts` as a child process, as `deno task server` runs it, with its log read line by line. */
 class ServerProcess implements AsyncDisposable {

@@ -127,7 +127,7 @@ Deno.test("backpressure: a client that pipelines and reads nothing makes the ses
       return () => ++id;
     })(),
     stats: () => ({}),
-    waitingClients: () => 0,
+    track: () => ({ [Symbol.dispose]: () => {} }),
     draining: stop.signal,
     stopping: stop.signal,
   };

@@ -1,0 +1,421 @@
+/**
+ * `deno task bench`: the benchmark suite. Each figure is measured in the same
+ * run as its floor (what the runtime itself does with no threadcount in the
+ * way) and reported as a ratio. Servers run as their own processes, started
+ * with their default flags but for what a benchmark says.
+ *
+ * Usage: deno task bench [--json] [--quick]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { LineClient } from "../lib/line_client.ts";
+import { LineReader, streamSource } from "../lib/line_reader.ts";
+import { unitDrawer } from "../lib/work_units.ts";
+
+const root = new URL("..", import.meta.url);
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    json: { type: "boolean", default: false },
+    quick: { type: "boolean", default: false },
+  },
+});
+const scale = flags.quick ? 0.25 : 1;
+const log = (text: string) => {
+  if (!flags.json) console.error(text);
+};
+
+/** A server under test, in its own process. */
+class ServerProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  port = 0;
+  #drained?: Promise<void>;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.child = child;
+  }
+
+  static async start(script: string, args: string[], perms: string[]): Promise<ServerProcess> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...perms, script, ...args],
+      cwd: root,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const server = new ServerProcess(child);
+    const lines = new LineReader(streamSource(child.stdout), { maxLineBytes: 1 << 20 });
+    while (true) {
+      const event = await lines.next();
+      if (event.kind !== "line") throw new Error(`${script} ended before it listened`);
+      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(event.text);
+      if (match) {
+        server.port = Number(match[1]);
+        break;
+      }
+    }
+    // Keep reading its log so the pipe never fills; the figures do not depend on it.
+    server.#drained = (async () => {
+      while ((await lines.next()).kind === "line") { /* discard */ }
+    })();
+    return server;
+  }
+
+  static threadcount(args: string[]): Promise<ServerProcess> {
+    return ServerProcess.start("server.ts", ["--port", "0", ...args], [
+      "--allow-net=127.0.0.1",
+      "--allow-read=worker.ts,lib/worker_messages.ts",
+    ]);
+  }
+
+  static bare(): Promise<ServerProcess> {
+    return ServerProcess.start("bench/bare_line_server.ts", ["0"], ["--allow-net=127.0.0.1"]);
+  }
+
+  /** Peak resident memory of the process so far, in MB (Linux's VmHWM). */
+  async peakMemoryMb(): Promise<number> {
+    // Deno reads /proc only with --allow-all; grep reads it for us.
+    const { stdout } = await new Deno.Command("grep", {
+      args: ["VmHWM", `/proc/${this.child.pid}/status`],
+      stdout: "piped",
+    }).output();
+    return Number(/VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(stdout))![1]) / 1024;
+  }
+
+  connect(): Promise<LineClient> {
+    return LineClient.connect({ hostname: "127.0.0.1", port: this.port });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await this.child.status;
+    await this.#drained;
+  }
+}
+
+/**
+ * The TCP and dispatch benchmarks measure the server, not the busy loop: zero work units.
+ * Everything else (logging included) stays at its default.
+ */
+const ZERO_WORK = ["--min-units", "0", "--max-units", "0"];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return (performance.now() - start) / 1000;
+}
+
+async function expectValue(client: LineClient, request: string, expected: string): Promise<void> {
+  const reply = await client.request(request);
+  if (reply.kind !== "value" || reply.text !== expected) {
+    throw new Error(`${request} answered ${JSON.stringify(reply)}, expected ${expected}`);
+  }
+}
+
+/** The raw floor: round trips per second through bare echo Workers, `inFlight` messages at once. */
+async function echoFloor(workers: number, inFlight: number, seconds: number): Promise<number> {
+  const pool = Array.from(
+    { length: workers },
+    () => new Worker(new URL("./echo_worker.ts", import.meta.url), { type: "module" }),
+  );
+  try {
+    let count = 0;
+    let running = true;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    let outstanding = 0;
+    for (const [i, worker] of pool.entries()) {
+      worker.onmessage = () => {
+        count++;
+        if (running) worker.postMessage(count);
+        else if (--outstanding === 0) resolve();
+      };
+      for (let j = i; j < inFlight; j += workers) {
+        worker.postMessage(j);
+        outstanding++;
+      }
+    }
+    // Warm up, then count over the measured window.
+    await new Promise((r) => setTimeout(r, 200));
+    const start = performance.now();
+    const before = count;
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const rate = (count - before) / ((performance.now() - start) / 1000);
+    running = false;
+    await promise;
+    return rate;
+  } finally {
+    for (const worker of pool) worker.terminate();
+  }
+}
+
+interface Row {
+  name: string;
+  ours: number;
+  floor: number | null;
+  unit: string;
+  ratio: number | null;
+  target: string;
+  met: boolean;
+  note?: string;
+}
+
+const rows: Row[] = [];
+function report(row: Row): void {
+  rows.push(row);
+  const ratio = row.ratio === null ? "" : ` ratio ${row.ratio.toFixed(2)}`;
+  log(
+    `  ${row.name}: ${fmt(row.ours)} ${row.unit}${
+      row.floor === null ? "" : ` vs floor ${fmt(row.floor)}`
+    }${ratio} (target ${row.target}: ${row.met ? "met" : "NOT met"})`,
+  );
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2);
+}
+
+// 1. Dispatch: increments per second with zero work, against bare echo Workers.
+async function dispatch(): Promise<void> {
+  log("1. dispatch: one request of 200 000 increments with zero work");
+  const increments = Math.round(200_000 * scale);
+  const floor = await echoFloor(2, 256, 1.5 * scale + 0.5);
+  const floorOne = await echoFloor(1, 1, 1);
+  await using server = await ServerProcess.threadcount(ZERO_WORK);
+  await using client = await server.connect();
+  await expectValue(client, "0 20000", "20000"); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    times.push(await timed(() => expectValue(client, `0 ${increments}`, String(increments))));
+  }
+  const ours = increments / median(times);
+  report({
+    name: "dispatch (increments/s, 0 units)",
+    ours,
+    floor,
+    unit: "increments/s",
+    ratio: ours / floor,
+    target: ">= 1.0x",
+    met: ours / floor >= 1.0,
+    note: `floor: bare echo, 2 Workers, 256 messages in flight (1 in flight: ${fmt(floorOne)}/s)`,
+  });
+}
+
+// 2. Parallel efficiency: CPU-bound increments on 2 Workers against 1.
+async function parallel(): Promise<void> {
+  log("2. parallel efficiency: fixed 1-unit increments, 2 Workers against 1");
+  const increments = Math.round(300 * scale);
+  const timeWith = async (workers: number) => {
+    await using server = await ServerProcess.threadcount([
+      "--workers",
+      String(workers),
+      "--min-units",
+      "1",
+      "--max-units",
+      "1",
+    ]);
+    await using client = await server.connect();
+    await expectValue(client, "0 10", "10");
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      times.push(await timed(() => expectValue(client, `0 ${increments}`, String(increments))));
+    }
+    return median(times);
+  };
+  const one = await timeWith(1);
+  const two = await timeWith(2);
+  const efficiency = one / (2 * two);
+  report({
+    name: "parallel efficiency (2 Workers vs 1)",
+    ours: one / two,
+    floor: 2,
+    unit: "x speed-up",
+    ratio: efficiency,
+    target: ">= 0.90 of 2x",
+    met: efficiency >= 0.9,
+    note: `${increments} increments: ${one.toFixed(2)} s on 1 Worker, ${two.toFixed(2)} s on 2`,
+  });
+}
+
+/** Requests per second of `1 1` over `connections` kept-alive connections. */
+async function keepAliveRate(server: ServerProcess, connections: number, seconds: number) {
+  const clients = await Promise.all(Array.from({ length: connections }, () => server.connect()));
+  try {
+    for (const client of clients) await expectValue(client, "1 1", "2");
+    let count = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const start = performance.now();
+    await Promise.all(clients.map(async (client) => {
+      while (performance.now() < deadline) {
+        await expectValue(client, "1 1", "2");
+        count++;
+      }
+    }));
+    return count / ((performance.now() - start) / 1000);
+  } finally {
+    for (const client of clients) client.close();
+  }
+}
+
+// 3. Requests per second over 50 kept-alive connections.
+async function keepAlive(): Promise<void> {
+  log("3. requests/s of `1 1` over 50 kept-alive connections");
+  const seconds = 3 * scale + 0.5;
+  let floor, ours;
+  {
+    await using bare = await ServerProcess.bare();
+    floor = await keepAliveRate(bare, 50, seconds);
+  }
+  {
+    await using server = await ServerProcess.threadcount(ZERO_WORK.concat("--max-clients", "50"));
+    ours = await keepAliveRate(server, 50, seconds);
+  }
+  report({
+    name: "kept-alive requests/s (50 connections)",
+    ours,
+    floor,
+    unit: "requests/s",
+    ratio: ours / floor,
+    target: ">= 0.6x",
+    met: ours / floor >= 0.6,
+    note: "floor: a bare Deno line server answering the sum at once",
+  });
+}
+
+/** One-shot connections per second: connect, `1 1`, close; `parallel` loops at once. */
+async function oneShotRate(server: ServerProcess, parallel: number, seconds: number) {
+  let count = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (performance.now() < deadline) {
+      const client = await server.connect();
+      try {
+        await expectValue(client, "1 1", "2");
+      } finally {
+        client.close();
+      }
+      count++;
+    }
+  }));
+  return count / ((performance.now() - start) / 1000);
+}
+
+// 4. One-shot connections per second.
+async function oneShot(): Promise<void> {
+  log("4. one-shot connections/s (connect, `1 1`, close), 32 at a time");
+  const seconds = 3 * scale + 0.5;
+  let floor, ours;
+  {
+    await using bare = await ServerProcess.bare();
+    floor = await oneShotRate(bare, 32, seconds);
+  }
+  {
+    await using server = await ServerProcess.threadcount(ZERO_WORK.concat("--max-clients", "32"));
+    ours = await oneShotRate(server, 32, seconds);
+  }
+  report({
+    name: "one-shot connections/s",
+    ours,
+    floor,
+    unit: "connections/s",
+    ratio: ours / floor,
+    target: ">= 0.8x",
+    met: ours / floor >= 0.8,
+    note: "same floor",
+  });
+}
+
+// 5. 5 000 simultaneous connections, one request each.
+async function manyConnections(): Promise<void> {
+  const count = Math.round(5000 * scale);
+  log(`5. ${count} simultaneous connections, one request each`);
+  await using server = await ServerProcess.threadcount(
+    ZERO_WORK.concat("--max-clients", String(count)),
+  );
+  const clients: LineClient[] = [];
+  try {
+    for (let i = 0; i < count; i += 250) {
+      const batch = Math.min(250, count - i);
+      clients.push(...await Promise.all(Array.from({ length: batch }, () => server.connect())));
+    }
+    const seconds = await timed(() =>
+      Promise.all(clients.map((client, i) => expectValue(client, `${i} 1`, String(i + 1))))
+    );
+    const peak = await server.peakMemoryMb();
+    report({
+      name: `${count} simultaneous connections`,
+      ours: peak,
+      floor: null,
+      unit: "MB peak server memory",
+      ratio: null,
+      target: "all exact, <= 200 MB",
+      met: peak <= 200,
+      note: `all ${count} answers exact, in ${seconds.toFixed(2)} s`,
+    });
+  } finally {
+    for (const client of clients) client.close();
+  }
+}
+
+// 6. The original's workload, side by side.
+async function original(): Promise<void> {
+  log("6. `2 10` with the default work model, against the original's figure");
+  const seed = 1;
+  const draw = unitDrawer({ min: 1, max: 10, seed });
+  const units = Array.from({ length: 10 }, () => draw());
+  const totalUnits = units.reduce((a, b) => a + b, 0);
+  await using server = await ServerProcess.threadcount(["--seed", String(seed)]);
+  await using client = await server.connect();
+  const seconds = await timed(() => expectValue(client, "2 10", "12"));
+  const originalSeconds = totalUnits * 0.5;
+  report({
+    name: "`2 10`, default work model",
+    ours: seconds,
+    floor: originalSeconds,
+    unit: "s",
+    ratio: originalSeconds / seconds,
+    target: "report",
+    met: true,
+    note: `${totalUnits} units; the original needs about 0.5 s a unit on one core: ` +
+      `${originalSeconds.toFixed(1)} s (ratio: times faster)`,
+  });
+}
+
+const started = performance.now();
+for (const bench of [dispatch, parallel, keepAlive, oneShot, manyConnections, original]) {
+  await bench();
+}
+const meta = {
+  date: new Date().toISOString(),
+  deno: Deno.version.deno,
+  cpus: navigator.hardwareConcurrency,
+  os: `${Deno.build.os} ${Deno.build.arch}`,
+  seconds: Math.round((performance.now() - started) / 100) / 10,
+  quick: flags.quick,
+};
+if (flags.json) {
+  console.log(JSON.stringify({ ...meta, rows }, null, 2));
+} else {
+  console.log(`\nthreadcount benchmarks, ${meta.date}, Deno ${meta.deno}, ${meta.cpus} CPUs\n`);
+  console.log("| benchmark | ours | floor | ratio | target | met | notes |");
+  console.log("| --- | ---: | ---: | ---: | --- | --- | --- |");
+  for (const row of rows) {
+    console.log(
+      `| ${row.name} | ${fmt(row.ours)} ${row.unit} | ${
+        row.floor === null ? "" : fmt(row.floor)
+      } | ` +
+        `${row.ratio === null ? "" : row.ratio.toFixed(2)} | ${row.target} | ${
+          row.met ? "yes" : "no"
+        } | ` +
+        `${row.note ?? ""} |`,
+    );
+  }
+}
