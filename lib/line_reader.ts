@@ -37,9 +37,15 @@ export interface LineReaderOptions {
   silenceMs?: number;
   /** Size of each read from the source. Defaults to 8 KiB. */
   chunkBytes?: number;
+  /** Called once when the source ends: lighter than {@linkcode LineReader.ended} for a server. */
+  onEnd?: () => void;
 }
 
 const NEWLINE = 0x0a;
+/** Size of a new reader's buffer. */
+const INITIAL_BYTES = 1024;
+/** Smallest read worth making: below this much free room, compact or grow first. */
+const MIN_READ_BYTES = 512;
 const CARRIAGE_RETURN = 0x0d;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -77,6 +83,8 @@ export class LineReader {
   #silenceMs: number;
   #chunkBytes: number;
   #buffer: Uint8Array;
+  /** The most the buffer grows to: a whole line, its ending, and one read. */
+  #capacity: number;
   #start = 0;
   #end = 0;
   #reading = false;
@@ -84,7 +92,8 @@ export class LineReader {
   #failed = false;
   #arrival = Promise.withResolvers<void>();
   #interrupted = false;
-  #ended = new AbortController();
+  #ended?: AbortController;
+  #onEnd?: () => void;
 
   /**
    * @param source Where the bytes come from.
@@ -99,12 +108,20 @@ export class LineReader {
     this.#maxLineBytes = maxLineBytes;
     this.#silenceMs = silenceMs;
     this.#chunkBytes = chunkBytes;
-    this.#buffer = new Uint8Array(maxLineBytes + 2 + chunkBytes);
+    this.#onEnd = options.onEnd;
+    // Start small and grow on demand: most lines are a few bytes, and a server may hold
+    // thousands of connections.
+    this.#capacity = maxLineBytes + 2 + chunkBytes;
+    this.#buffer = new Uint8Array(Math.min(INITIAL_BYTES, this.#capacity));
     this.#fill();
   }
 
   /** Aborts when the source reaches its end or fails: the peer is gone or done sending. */
   get ended(): AbortSignal {
+    if (!this.#ended) {
+      this.#ended = new AbortController();
+      if (this.#atEnd) this.#ended.abort(new Error("the peer closed the connection"));
+    }
     return this.#ended.signal;
   }
 
@@ -210,10 +227,16 @@ export class LineReader {
     if (this.#reading || this.#atEnd || this.#failed) return;
     // Holding more than a whole line: wait for the caller to take it (push back).
     if (this.#end - this.#start > this.#maxLineBytes + 1) return;
-    if (this.#buffer.length - this.#end < this.#chunkBytes) {
+    if (this.#buffer.length - this.#end < MIN_READ_BYTES && this.#start > 0) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
+    }
+    const wanted = Math.min(this.#capacity, this.#end + Math.max(MIN_READ_BYTES, this.#end));
+    if (this.#buffer.length - this.#end < MIN_READ_BYTES && this.#buffer.length < wanted) {
+      const grown = new Uint8Array(wanted);
+      grown.set(this.#buffer.subarray(0, this.#end));
+      this.#buffer = grown;
     }
     this.#reading = true;
     const target = this.#buffer.subarray(this.#end, this.#end + this.#chunkBytes);
@@ -227,7 +250,8 @@ export class LineReader {
     this.#reading = false;
     if (count === null) {
       this.#atEnd = true;
-      this.#ended.abort(new Error("the peer closed the connection"));
+      this.#ended?.abort(new Error("the peer closed the connection"));
+      this.#onEnd?.();
     } else {
       this.#end += count;
     }

@@ -70,13 +70,29 @@ export class RequestCounter {
   /**
    * Adds one for each item, reporting every value produced, as one critical section.
    *
+   * A section whose reports may await (a write to the client) holds the Mutex
+   * for its whole read-report-write. A section that cannot await runs to
+   * completion without yielding, which JavaScript never interrupts: when no one
+   * holds the Mutex it runs at once, with no promise at all; when someone does,
+   * it queues for the Mutex like the others.
+   *
    * @param items One item per increment (a task's report, say), handed to `report`.
    * @param report Hears each new value, in rising order.
-   * @returns The value after the last increment of this call.
+   * @param options `mayAwait: false` promises that `report` never returns a promise.
+   * @returns The value after the last increment of this call (at once, when it could run at once).
+   * @throws {TypeError} When `mayAwait` is false and `report` returns a promise.
    */
-  add<T>(items: readonly T[], report: ValueReporter<T>): Promise<bigint> {
+  add<T>(
+    items: readonly T[],
+    report: ValueReporter<T>,
+    options: { mayAwait?: boolean } = {},
+  ): bigint | Promise<bigint> {
+    const mutex = this.#mutex;
+    if (options.mayAwait === false && mutex && !mutex.isLocked()) {
+      return this.#syncSection(items, report);
+    }
     const section = () => this.#section(items, report);
-    return this.#mutex ? this.#mutex.runExclusive(section) : section();
+    return mutex ? mutex.runExclusive(section) : section();
   }
 
   async #section<T>(items: readonly T[], report: ValueReporter<T>): Promise<bigint> {
@@ -87,6 +103,19 @@ export class RequestCounter {
       if (reported) await reported;
     }
     this.#value = value; // write back
+    this.#applied += items.length;
+    return value;
+  }
+
+  #syncSection<T>(items: readonly T[], report: ValueReporter<T>): bigint {
+    let value = this.#value;
+    for (const item of items) {
+      value += 1n;
+      if (report(value, item)) {
+        throw new TypeError("a report returned a promise in a section declared mayAwait: false");
+      }
+    }
+    this.#value = value;
     this.#applied += items.length;
     return value;
   }

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { type ByteSource, type LineEvent, LineReader } from "./line_reader.ts";
+import { type ByteSource, LineReader } from "./line_reader.ts";
 import { type CountCommand, formatError, parseCommand, ProtocolError } from "./protocol.ts";
 import { RequestCounter } from "./request_counter.ts";
 import type { ServerEvents } from "./server_events.ts";
-import { type TaskReport, WorkerFailedError, type WorkerPool } from "./worker_pool.ts";
+import type { RunningJob, TaskReport, WorkerPool } from "./worker_pool.ts";
 
 /** The limits a session enforces. */
 export interface SessionLimits {
@@ -48,6 +48,16 @@ export interface SessionHandle {
   readonly waitingSince: number | undefined;
   /** Wakes the session from its wait for a line, to close it for this reason. */
   interrupt(reason: "idle" | "draining"): void;
+}
+
+/** What a session keeps between its requests. */
+interface SessionState {
+  /** Whether the client asked for progress lines. */
+  progress: boolean;
+  /** The count in hand, to cancel when the client leaves or the grace period ends. */
+  job: RunningJob | undefined;
+  /** Whether the client has closed its side. */
+  gone: boolean;
 }
 
 /** A writable connection. */
@@ -93,15 +103,19 @@ export async function serveSession(
   context: SessionContext,
 ): Promise<string> {
   const { events, limits } = context;
+  const session: SessionState = { progress: false, job: undefined, gone: false };
   const reader = new LineReader(conn, {
     maxLineBytes: limits.maxLineBytes,
     silenceMs: limits.silenceMs,
+    onEnd: () => {
+      session.gone = true;
+      session.job?.cancel(new Error("client disconnected"));
+    },
   });
   const sendError = async (code: ProtocolError["code"], message: string) => {
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
     await writeText(conn, formatError(code, message));
   };
-  const session = { progress: false };
   let interruption: "idle" | "draining" | undefined;
   const handle = {
     waitingSince: undefined as number | undefined,
@@ -112,7 +126,13 @@ export async function serveSession(
   };
   using _tracked = context.track(handle);
   // One signal per session, not per request: the client left, or the grace period ran out.
-  const abandoned = AbortSignal.any([reader.ended, context.stopping]);
+  // The count in hand, if any, is cancelled when the client leaves or the grace period ends:
+  // one listener per session, not one per request.
+  const onStopping = () => session.job?.cancel(context.stopping.reason);
+  context.stopping.addEventListener("abort", onStopping, { once: true });
+  using _listening = {
+    [Symbol.dispose]: () => context.stopping.removeEventListener("abort", onStopping),
+  };
 
   while (true) {
     if (context.draining.aborted) {
@@ -172,15 +192,7 @@ export async function serveSession(
         await writeText(conn, `OK progress ${command.on ? "on" : "off"}\n`);
         continue;
       case "count": {
-        const outcome = await runCount(
-          command,
-          abandoned,
-          reader.ended,
-          conn,
-          peer,
-          context,
-          session,
-        );
+        const outcome = await runCount(command, conn, peer, context, session);
         if (outcome !== "answered") return outcome;
       }
     }
@@ -195,12 +207,10 @@ export async function serveSession(
  */
 async function runCount(
   command: CountCommand,
-  signal: AbortSignal,
-  clientGone: AbortSignal,
   conn: ByteSink,
   peer: string,
   context: SessionContext,
-  session: { progress: boolean },
+  session: SessionState,
 ): Promise<string> {
   const { events, limits } = context;
   const { start, increments } = command;
@@ -209,12 +219,13 @@ async function runCount(
   events.emit({ type: "counting", at: Date.now(), conn: peer, request, start, increments });
 
   const counter = new RequestCounter(start);
-  const applied = Promise.withResolvers<void>();
-  applied.promise.catch(() => {}); // awaited below, unless the job fails first
+  // Only progress lines make the critical section await; without them it never yields.
+  const progress = session.progress;
+  const sections: Promise<bigint>[] = [];
   let lastProgressAt = -Infinity;
 
   const report = (value: bigint, task: TaskReport): Promise<void> | void => {
-    if (signal.aborted) return;
+    if (session.gone || context.stopping.aborted) return;
     const done = Number(value - start);
     events.emit({
       type: "task-done",
@@ -230,7 +241,7 @@ async function runCount(
       done,
       total: increments,
     });
-    if (!session.progress) return;
+    if (!progress) return;
     const now = performance.now();
     if (now - lastProgressAt < limits.progressIntervalMs && done < increments) return;
     lastProgressAt = now;
@@ -239,11 +250,12 @@ async function runCount(
   };
 
   try {
+    if (session.gone) throw new Error("client disconnected");
+    if (context.stopping.aborted) throw context.stopping.reason;
     if (increments > 0) {
-      await context.pool.run({
+      const job = context.pool.start({
         tasks: increments,
         drawUnits: context.drawUnits,
-        signal,
         onDispatch: (taskNo, worker, units) =>
           events.emit({
             type: "task-start",
@@ -254,15 +266,23 @@ async function runCount(
             units,
           }),
         onDone: (reports) => {
-          counter.add(reports, report).then(() => {
-            if (counter.applied === increments) applied.resolve();
-          }, applied.reject);
+          const section = counter.add(reports, report, { mayAwait: progress });
+          if (section instanceof Promise) {
+            section.catch(() => {}); // awaited below, unless the job fails first
+            sections.push(section);
+          }
         },
       });
-      await applied.promise;
+      session.job = job;
+      try {
+        await job.done;
+        await Promise.all(sections);
+      } finally {
+        session.job = undefined;
+      }
     }
   } catch (error) {
-    const reason = clientGone.aborted
+    const reason = session.gone
       ? "client disconnected"
       : context.stopping.aborted
       ? "server shut down before it finished"
@@ -270,11 +290,9 @@ async function runCount(
       ? error.message
       : String(error);
     events.emit({ type: "request-failed", at: Date.now(), conn: peer, request, reason });
-    if (clientGone.aborted) return "client disconnected";
+    if (session.gone) return "client disconnected";
     const [code, message] = context.stopping.aborted
       ? ["shutting-down", `the server stopped before ${request} finished; send it again later`]
-      : error instanceof WorkerFailedError
-      ? ["worker-failed", `${request} failed: ${error.message}`]
       : ["worker-failed", `${request} failed: ${reason}`];
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
     await writeText(conn, formatError(code as ProtocolError["code"], message));

@@ -221,6 +221,7 @@ export class ThreadcountServer {
       tasks_in_flight: pool.tasksInFlight,
       tasks_discarded: pool.tasksDiscarded,
       worker_restarts: pool.workerRestarts,
+      batches_sent: pool.batchesSent,
       requests: this.#requests,
     };
   }

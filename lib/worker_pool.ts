@@ -31,8 +31,20 @@ export interface JobOptions {
   onDone: (reports: TaskReport[]) => void;
   /** Hears of each task as it is sent to a Worker. */
   onDispatch?: (taskNo: number, worker: number, units: number) => void;
-  /** Cancels the job: its queued tasks are dropped and its running ones discarded. */
+  /** Cancels the job (with {@linkcode WorkerPool.run}): queued tasks are dropped, running ones discarded. */
   signal?: AbortSignal;
+}
+
+/** A job under way. */
+export interface RunningJob {
+  /** Settles when the job does: resolved when every task reported, rejected otherwise. */
+  done: Promise<void>;
+  /** Cancels the job: queued tasks are dropped, running ones discarded; `done` rejects with `reason`. */
+  cancel(reason?: unknown): void;
+}
+
+function failedJob(error: unknown): RunningJob {
+  return { done: Promise.reject(error), cancel: () => {} };
 }
 
 /** Something that happened to a Worker of the pool. */
@@ -76,6 +88,8 @@ export interface PoolStats {
   tasksDone: number;
   tasksDiscarded: number;
   workerRestarts: number;
+  /** Messages sent to Workers: tasks / batches is how many tasks share a message. */
+  batchesSent: number;
 }
 
 /** The error a job fails with when Workers keep dying under its tasks. */
@@ -102,7 +116,6 @@ interface Job {
   queued: boolean;
   resolve: () => void;
   reject: (reason: unknown) => void;
-  onAbort?: () => void;
 }
 
 interface Task {
@@ -120,6 +133,8 @@ interface Slot {
   worker: Worker;
   inFlight: Map<number, Task>;
   queuedWork: number;
+  /** Batches sent and not yet reported. */
+  batches: number;
   /** Whether the current Worker has reported at least once. */
   reported: boolean;
   /** Workers in a row that died in this slot before they reported anything. */
@@ -158,6 +173,7 @@ export class WorkerPool {
   #tasksDone = 0;
   #tasksDiscarded = 0;
   #restarts = 0;
+  #batchesSent = 0;
   #closed = false;
   #pumping = false;
   #pumpQueued = false;
@@ -199,6 +215,7 @@ export class WorkerPool {
         worker: undefined as unknown as Worker,
         inFlight: new Map(),
         queuedWork: 0,
+        batches: 0,
         reported: false,
         deadOnArrival: 0,
       };
@@ -230,29 +247,43 @@ export class WorkerPool {
       tasksDone: this.#tasksDone,
       tasksDiscarded: this.#tasksDiscarded,
       workerRestarts: this.#restarts,
+      batchesSent: this.#batchesSent,
     };
   }
 
   /**
    * Runs a job's tasks across the Workers.
    *
-   * @param options The job.
+   * @param options The job; its `signal` cancels it.
    * @returns A promise that resolves when every task has reported through `onDone`.
    * @throws {WorkerFailedError} (rejects) When a task was on `maxAttempts` Workers that died.
    * @throws {DOMException} (rejects) The signal's reason, when the job is cancelled.
    */
   run(options: JobOptions): Promise<void> {
-    if (this.#closed) {
-      return Promise.reject(this.#broken ?? new Error("the worker pool is closed"));
-    }
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const job = this.start(options);
+    if (!signal) return job.done;
+    const onAbort = () => job.cancel(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return job.done.finally(() => signal.removeEventListener("abort", onAbort));
+  }
+
+  /**
+   * Starts a job and hands back a way to cancel it: for callers that run many
+   * jobs under one signal, and would rather listen to it once than once a job.
+   *
+   * @param options The job (its `signal` is not watched here).
+   * @returns The job: `done` settles as {@linkcode WorkerPool.run}'s promise does.
+   */
+  start(options: JobOptions): RunningJob {
+    if (this.#closed) return failedJob(this.#broken ?? new Error("the worker pool is closed"));
     if (!Number.isInteger(options.tasks) || options.tasks < 0) {
-      return Promise.reject(
+      return failedJob(
         new RangeError(`'tasks' must be an integer of 0 or more: received ${options.tasks}`),
       );
     }
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (options.tasks === 0) return Promise.resolve();
+    if (options.tasks === 0) return { done: Promise.resolve(), cancel: () => {} };
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const job: Job = {
       options,
@@ -265,10 +296,6 @@ export class WorkerPool {
       resolve,
       reject,
     };
-    if (signal) {
-      job.onAbort = () => this.#settle(job, signal.reason);
-      signal.addEventListener("abort", job.onAbort, { once: true });
-    }
     this.#live.add(job);
     this.#enqueue(job);
     // Jobs that arrive together (say, from many sockets read in one turn) share messages.
@@ -279,7 +306,10 @@ export class WorkerPool {
         this.#pump();
       });
     }
-    return promise;
+    return {
+      done: promise,
+      cancel: (reason) => this.#settle(job, reason ?? new Error("cancelled")),
+    };
   }
 
   /** Terminates every Worker and fails every job that has not finished. */
@@ -392,7 +422,10 @@ export class WorkerPool {
   #leastLoaded(): Slot | undefined {
     let best: Slot | undefined;
     for (const slot of this.#slots) {
-      const hasRoom = slot.inFlight.size === 0 || slot.queuedWork < this.#maxQueuedWork;
+      // Two batches at a Worker at most: one it runs, one it finds when done. Tasks that
+      // come meanwhile wait here and go together in the next batch.
+      const hasRoom = slot.inFlight.size === 0 ||
+        (slot.batches < 2 && slot.queuedWork < this.#maxQueuedWork);
       if (hasRoom && (!best || slot.queuedWork < best.queuedWork)) best = slot;
     }
     return best;
@@ -407,10 +440,13 @@ export class WorkerPool {
       batch[2 + i * BATCH_STRIDE] = task.units;
       task.job.options.onDispatch?.(task.no, slot.index, task.units);
     }
+    slot.batches++;
+    this.#batchesSent++;
     slot.worker.postMessage(batch);
   }
 
   #onReport(slot: Slot, report: Float64Array): void {
+    slot.batches--;
     slot.reported = true;
     slot.deadOnArrival = 0;
     const finished = new Map<Job, TaskReport[]>();
@@ -436,7 +472,10 @@ export class WorkerPool {
         endedAt: report[at + 3],
       });
     }
-    if (slot.inFlight.size === 0) slot.queuedWork = 0;
+    if (slot.inFlight.size === 0) {
+      slot.queuedWork = 0;
+      slot.batches = 0;
+    }
     for (const [job, reports] of finished) {
       if (job.settled) continue;
       try {
@@ -466,6 +505,7 @@ export class WorkerPool {
     const tasks = [...slot.inFlight.values()];
     slot.inFlight.clear();
     slot.queuedWork = 0;
+    slot.batches = 0;
     slot.generation++;
     slot.reported = false;
     this.#restarts++;
@@ -503,7 +543,6 @@ export class WorkerPool {
     }
     job.remaining = 0;
     job.retry.length = 0;
-    if (job.onAbort) job.options.signal?.removeEventListener("abort", job.onAbort);
     if (error === undefined) job.resolve();
     else job.reject(error);
   }

@@ -44,3 +44,27 @@ Deno.test("RequestCounter counts applied increments and handles a synchronous re
   assert.equal(counter.applied, 3);
   assert.deepEqual(values, [-2n, -1n, 0n]);
 });
+
+Deno.test("RequestCounter: a section that cannot await runs at once, or queues behind one that holds the Mutex", async () => {
+  const counter = new RequestCounter(0n);
+  const order: string[] = [];
+  // At once: no promise when the Mutex is free.
+  const immediate = counter.add([1], () => void order.push("sync 1"), { mayAwait: false });
+  assert.equal(immediate, 1n);
+  // An awaiting section takes the Mutex; a sync one arriving meanwhile waits its turn.
+  const gate = Promise.withResolvers<void>();
+  const slow = counter.add([1, 2], async (v) => {
+    order.push(`slow ${v}`);
+    await gate.promise;
+  });
+  const queued = counter.add([1], (v) => void order.push(`sync ${v}`), { mayAwait: false });
+  assert.ok(queued instanceof Promise, "it must queue while the Mutex is held");
+  gate.resolve();
+  assert.equal(await slow, 3n);
+  assert.equal(await queued, 4n);
+  assert.deepEqual(order, ["sync 1", "slow 2", "slow 3", "sync 4"]);
+  assert.throws(
+    () => counter.add([1], () => Promise.resolve(), { mayAwait: false }),
+    TypeError,
+  );
+});
