@@ -24,6 +24,12 @@ if (import.meta.main) {
     );
     Deno.exit(0);
   }
+  if (commandLine.tracePath) {
+    console.error(
+      "threadcount demo: --trace is the server's: deno task server --trace traces/run.json",
+    );
+    Deno.exit(2);
+  }
   const hold = new AbortController();
   if (commandLine.hold) Deno.addSignalListener("SIGINT", () => hold.abort());
   await runDemo({

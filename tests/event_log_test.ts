@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { EventLog, formatEvent } from "../lib/event_log.ts";
+import type { ServerEvent } from "../lib/server_events.ts";
+
+const taskDone = (at: number, n: number): ServerEvent => ({
+  type: "task-done",
+  at,
+  conn: "127.0.0.1:5000",
+  request: "R1",
+  task: `R1#${n}`,
+  worker: n % 2,
+  units: 1,
+  startedAt: at,
+  endedAt: at,
+  value: BigInt(n),
+  done: n,
+  total: 1000,
+});
+
+Deno.test("EventLog prints each event while the rate is humane, then one summary line a second", () => {
+  let now = 0;
+  const lines: string[] = [];
+  const log = new EventLog({ write: (l) => lines.push(l), linesPerSecond: 10, now: () => now });
+  for (let n = 1; n <= 250; n++) log.print(taskDone(now, n)); // a burst in the first second
+  assert.equal(lines.length, 10);
+  now = 1000; // the next second: its first event prints the summary of the last
+  log.print({ type: "closed", at: now, conn: "127.0.0.1:5000", reason: "STOP" });
+  assert.equal(lines.length, 12);
+  assert.match(
+    lines[10],
+    /240 more event\(s\) in the last second, too fast to print one per line \(240 task-done\); --verbose prints them all/,
+  );
+  assert.match(lines[11], /127\.0\.0\.1:5000 closed \(STOP\)$/);
+  log.flush();
+  assert.equal(lines.length, 12, "nothing left to summarise");
+});
+
+Deno.test("EventLog --verbose prints everything; --quiet keeps start-up, errors and shutdown", () => {
+  const verbose: string[] = [];
+  const all = new EventLog({
+    write: (l) => verbose.push(l),
+    verbose: true,
+    linesPerSecond: 1,
+    now: () => 0,
+  });
+  for (let n = 1; n <= 50; n++) all.print(taskDone(0, n));
+  assert.equal(verbose.length, 50);
+
+  const quiet: string[] = [];
+  const few = new EventLog({ write: (l) => quiet.push(l), quiet: true, now: () => 0 });
+  few.print({ type: "listening", at: 0, address: "127.0.0.1:1", workers: 2, maxClients: 10 });
+  few.print(taskDone(0, 1));
+  few.print({ type: "client-error", at: 0, conn: "c", code: "bad-request", message: "no" });
+  few.print({ type: "stopped", at: 0 });
+  assert.equal(quiet.length, 3);
+  assert.match(quiet.join("\n"), /listening[\s\S]*error sent: bad-request no[\s\S]*stopped/);
+});
+
+Deno.test("formatEvent names time, connection, task and worker", () => {
+  const at = Date.UTC(2026, 10, 24, 9, 30, 15, 250);
+  assert.equal(
+    formatEvent(taskDone(at, 4)),
+    "09:30:15.250 127.0.0.1:5000 R1#4 worker 0: task done, counter 4 (4/1000)",
+  );
+  assert.equal(
+    formatEvent({ type: "waiting", at, conn: "127.0.0.1:6000", position: 3 }),
+    "09:30:15.250 127.0.0.1:6000 waiting for a slot (position 3)",
+  );
+});
