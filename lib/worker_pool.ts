@@ -66,12 +66,12 @@ export interface WorkerPoolOptions {
   /** The Worker module. Defaults to the project's `worker.ts`. */
   moduleUrl?: URL | string;
   /**
-   * Work, in additions, that may be queued at one Worker before it gets more: enough to hide
-   * the message round trip, small enough that a new job's task gets its turn soon.
-   * Defaults to 2 000 000 (about 2 ms here). A Worker with nothing in flight always gets a task.
+   * Work, in additions, that one batch may carry: enough to make the message worth it,
+   * small enough that a new job's task gets its turn soon. Defaults to 2 000 000 (about
+   * 2 ms here). A batch always carries at least one task.
    */
   maxQueuedWork?: number;
-  /** Most tasks in one message to a Worker. Defaults to 64. */
+  /** Most tasks in one message to a Worker. Defaults to 256. */
   maxBatch?: number;
   /** Runs of one task (each ended by a dying Worker) before its job fails. Defaults to 3. */
   maxAttempts?: number;
@@ -104,7 +104,7 @@ export class WorkerFailedError extends Error {
 }
 
 /** Additions one task costs on top of its units: the message and bookkeeping. */
-const TASK_OVERHEAD = 20_000;
+const TASK_OVERHEAD = 5_000;
 
 interface Job {
   options: JobOptions;
@@ -191,7 +191,7 @@ export class WorkerPool {
       iterationsPerUnit,
       moduleUrl = new URL("../worker.ts", import.meta.url),
       maxQueuedWork = 2_000_000,
-      maxBatch = 64,
+      maxBatch = 256,
       maxAttempts = 3,
     } = options;
     requirePositiveInteger("size", size);
@@ -406,7 +406,7 @@ export class WorkerPool {
       const tasks: Task[] = [];
       while (
         tasks.length < this.#maxBatch &&
-        (slot.inFlight.size === 0 || slot.queuedWork < this.#maxQueuedWork)
+        (tasks.length === 0 || slot.queuedWork < this.#maxQueuedWork)
       ) {
         const task = this.#nextTask();
         if (!task) break;
@@ -422,10 +422,12 @@ export class WorkerPool {
   #leastLoaded(): Slot | undefined {
     let best: Slot | undefined;
     for (const slot of this.#slots) {
-      // Two batches at a Worker at most: one it runs, one it finds when done. Tasks that
-      // come meanwhile wait here and go together in the next batch.
-      const hasRoom = slot.inFlight.size === 0 ||
-        (slot.batches < 2 && slot.queuedWork < this.#maxQueuedWork);
+      // One batch of cheap tasks at a Worker at a time: tasks that come while it runs wait
+      // here and go together in the next batch, so a busy pool sends few, full messages (each
+      // message wakes a thread, a system call on both sides). Behind a long batch, one more
+      // may wait at the Worker, so it never idles through the round trip.
+      const hasRoom = slot.batches === 0 ||
+        (slot.batches === 1 && slot.queuedWork >= this.#maxQueuedWork);
       if (hasRoom && (!best || slot.queuedWork < best.queuedWork)) best = slot;
     }
     return best;
