@@ -56,8 +56,13 @@ if (import.meta.main) {
   Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
 
   const events = new ServerEvents();
-  const log = new EventLog({ quiet: commandLine.quiet, verbose: commandLine.verbose });
-  events.subscribe((event) => log.print(event));
+  let server: ThreadcountServer | undefined;
+  const log = new EventLog({
+    quiet: commandLine.quiet,
+    verbose: commandLine.verbose,
+    tasksDone: () => server?.stats().tasks_done ?? 0,
+  });
+  events.subscribe((event) => log.print(event), { tasks: () => log.wantsTaskEvents() });
   const { hostname = "127.0.0.1", port = 50073, workers } = commandLine.options;
 
   let trace: TraceWriter | undefined;
@@ -76,7 +81,6 @@ if (import.meta.main) {
     events.subscribe((event) => trace!.hear(event));
   }
 
-  let server;
   try {
     server = new ThreadcountServer({ ...commandLine.options, signal: shutdown.signal }, events);
   } catch (error) {

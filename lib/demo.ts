@@ -46,7 +46,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoTranscript
   const { write = (line: string) => console.log(line), script = DEMO_SCRIPT } = options;
   const events = new ServerEvents();
   const log = new EventLog({ write: (line) => write(`[server]   ${line}`) });
-  using _log = events.subscribe((event) => log.print(event));
+  using _log = events.subscribe((event) => log.print(event), {
+    tasks: () => log.wantsTaskEvents(),
+  });
   await using server = new ThreadcountServer({ port: 0, ...options.server }, events);
   const { hostname, port } = server.addr;
   write(`[demo]     server at ${server.address}; ${script.length} clients start at once`);

@@ -88,6 +88,11 @@ export interface EventLogOptions {
   linesPerSecond?: number;
   /** The clock, in ms. Defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Increments done so far, for the summary line when task events are too many to be sent
+   * to the log at all (see {@linkcode EventLog.wantsTaskEvents}).
+   */
+  tasksDone?: () => number;
 }
 
 /**
@@ -121,6 +126,8 @@ export class EventLog {
   #summarised = 0;
   #summaryCounts = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #tasksDone?: () => number;
+  #tasksDoneAtWindow = 0;
 
   /**
    * @param options Where and how much to print.
@@ -131,6 +138,18 @@ export class EventLog {
     this.#verbose = options.verbose ?? false;
     this.#linesPerSecond = options.linesPerSecond ?? 100;
     this.#now = options.now ?? Date.now;
+    this.#tasksDone = options.tasksDone;
+  }
+
+  /**
+   * Whether the log would print task events now (rather than count them): subscribe with
+   * `{ tasks: () => log.wantsTaskEvents() }` so a busy server does not build events that
+   * would only be counted.
+   */
+  wantsTaskEvents(): boolean {
+    if (this.#verbose) return true;
+    if (this.#quiet) return false;
+    return this.#printed < this.#linesPerSecond || this.#now() - this.#windowStart >= 1000;
   }
 
   /**
@@ -151,6 +170,7 @@ export class EventLog {
       this.flush();
       this.#windowStart = now;
       this.#printed = 0;
+      this.#tasksDoneAtWindow = this.#tasksDone?.() ?? 0;
     }
     if (this.#printed < this.#linesPerSecond) {
       this.#printed++;
@@ -172,11 +192,14 @@ export class EventLog {
       this.#timer = undefined;
     }
     if (this.#summarised === 0) return;
-    const parts = [...this.#summaryCounts].map(([type, count]) => `${count} ${type}`).join(", ");
+    const parts = [...this.#summaryCounts].map(([type, count]) => `${count} ${type}`);
+    if (this.#tasksDone) {
+      parts.push(`${this.#tasksDone() - this.#tasksDoneAtWindow} increments done`);
+    }
     const time = new Date(this.#now()).toISOString().slice(11, 23);
     this.#write(
       `${time} … ${this.#summarised} more event(s) in the last second, too fast to print ` +
-        `one per line (${parts}); --verbose prints them all`,
+        `one per line (${parts.join(", ")}); --verbose prints them all`,
     );
     this.#summarised = 0;
     this.#summaryCounts.clear();

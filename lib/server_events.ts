@@ -84,21 +84,36 @@ export type ServerEventListener = (event: ServerEvent) => void;
  */
 export class ServerEvents {
   #listeners = new Set<ServerEventListener>();
-
-  /** Whether anyone listens: lets hot paths skip building events no one hears. */
-  get heard(): boolean {
-    return this.#listeners.size > 0;
-  }
+  /** For each listener that does not always want task events, when it does. */
+  #taskInterest = new Map<ServerEventListener, () => boolean>();
 
   /**
    * Adds a listener.
    *
    * @param listener Hears every later event.
+   * @param options `tasks` says when the listener wants `task-start` and `task-done` events
+   *   (one per increment, the bulk of all events); by default, always.
    * @returns A handle whose disposal removes the listener.
    */
-  subscribe(listener: ServerEventListener): Disposable {
+  subscribe(listener: ServerEventListener, options: { tasks?: () => boolean } = {}): Disposable {
     this.#listeners.add(listener);
-    return { [Symbol.dispose]: () => void this.#listeners.delete(listener) };
+    if (options.tasks) this.#taskInterest.set(listener, options.tasks);
+    return {
+      [Symbol.dispose]: () => {
+        this.#listeners.delete(listener);
+        this.#taskInterest.delete(listener);
+      },
+    };
+  }
+
+  /**
+   * Whether anyone wants task events now: the hot path builds them only then.
+   * (The log, for one, wants them only while it prints one line per event.)
+   */
+  wantsTaskEvents(): boolean {
+    if (this.#listeners.size > this.#taskInterest.size) return true;
+    for (const wants of this.#taskInterest.values()) if (wants()) return true;
+    return false;
   }
 
   /**

@@ -227,20 +227,22 @@ async function runCount(
   const report = (value: bigint, task: TaskReport): Promise<void> | void => {
     if (session.gone || context.stopping.aborted) return;
     const done = Number(value - start);
-    events.emit({
-      type: "task-done",
-      at: Date.now(),
-      conn: peer,
-      request,
-      task: `${request}#${task.taskNo}`,
-      worker: task.worker,
-      units: task.units,
-      startedAt: task.startedAt,
-      endedAt: task.endedAt,
-      value,
-      done,
-      total: increments,
-    });
+    if (events.wantsTaskEvents()) {
+      events.emit({
+        type: "task-done",
+        at: Date.now(),
+        conn: peer,
+        request,
+        task: `${request}#${task.taskNo}`,
+        worker: task.worker,
+        units: task.units,
+        startedAt: task.startedAt,
+        endedAt: task.endedAt,
+        value,
+        done,
+        total: increments,
+      });
+    }
     if (!progress) return;
     const now = performance.now();
     if (now - lastProgressAt < limits.progressIntervalMs && done < increments) return;
@@ -256,7 +258,8 @@ async function runCount(
       const job = context.pool.start({
         tasks: increments,
         drawUnits: context.drawUnits,
-        onDispatch: (taskNo, worker, units) =>
+        onDispatch: (taskNo, worker, units) => {
+          if (!events.wantsTaskEvents()) return;
           events.emit({
             type: "task-start",
             at: Date.now(),
@@ -264,7 +267,8 @@ async function runCount(
             task: `${request}#${taskNo}`,
             worker,
             units,
-          }),
+          });
+        },
         onDone: (reports) => {
           const section = counter.add(reports, report, { mayAwait: progress });
           if (section instanceof Promise) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EventLog, formatEvent } from "../lib/event_log.ts";
-import type { ServerEvent } from "../lib/server_events.ts";
+import { type ServerEvent, ServerEvents } from "../lib/server_events.ts";
 
 const taskDone = (at: number, n: number): ServerEvent => ({
   type: "task-done",
@@ -66,4 +66,35 @@ Deno.test("formatEvent names time, connection, task and worker", () => {
     formatEvent({ type: "waiting", at, conn: "127.0.0.1:6000", position: 3 }),
     "09:30:15.250 127.0.0.1:6000 waiting for a slot (position 3)",
   );
+});
+
+Deno.test("task events are built only while someone wants them: the log, only while it prints", () => {
+  let now = 0;
+  const lines: string[] = [];
+  let done = 0;
+  const log = new EventLog({
+    write: (l) => lines.push(l),
+    linesPerSecond: 3,
+    now: () => now,
+    tasksDone: () => done,
+  });
+  const events = new ServerEvents();
+  using _log = events.subscribe((e) => log.print(e), { tasks: () => log.wantsTaskEvents() });
+  // What a session does for each increment:
+  const increment = (n: number) => {
+    done++;
+    if (events.wantsTaskEvents()) events.emit(taskDone(now, n));
+  };
+  for (let n = 1; n <= 1000; n++) increment(n);
+  assert.equal(lines.length, 3, "three printed, then no more task events were even built");
+  events.emit({ type: "closed", at: now, conn: "c", reason: "STOP" }); // counted in the summary
+  now = 1000;
+  assert.ok(log.wantsTaskEvents(), "a new second: lines again");
+  increment(1001);
+  assert.match(lines[3], /1 more event\(s\) .*\(1 closed, 1001 increments done\)/);
+  assert.match(lines[4], /R1#1001/);
+
+  // A listener that wants every event (the dashboard, the trace) keeps them coming.
+  using _all = events.subscribe(() => {});
+  for (let n = 0; n < 10; n++) assert.ok(events.wantsTaskEvents());
 });
