@@ -150,7 +150,7 @@ export class ThreadcountServer {
     events.subscribe((event) => {
       if (event.type === "counting") this.#requestsInFlight++;
       else if (event.type === "result" || event.type === "request-failed") this.#requestsInFlight--;
-    });
+    }, { tasks: () => false });
     this.#context = {
       pool: this.#pool,
       events,

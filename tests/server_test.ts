@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
-import { connect, RawClient, startServer } from "./_helpers.ts";
+import { connect, RawClient, startServer, TINY_WORK } from "./_helpers.ts";
+import { ThreadcountServer } from "../lib/threadcount_server.ts";
 
 Deno.test("server answers 20 concurrent clients, several requests each, every answer exact", async () => {
   await using server = startServer({ maxClients: 20 });
@@ -204,4 +205,11 @@ Deno.test("the same seed draws the same work units, run after run", async () => 
   const first = await unitsOf();
   assert.deepEqual(await unitsOf(), first);
   assert.ok(new Set(first).size > 1, "units vary");
+});
+
+Deno.test("the server itself asks for no task events: with only a summarising log, none are built", async () => {
+  await using server = new ThreadcountServer({ ...TINY_WORK });
+  assert.equal(server.events.wantsTaskEvents(), false);
+  using _sub = server.events.subscribe(() => {}, { tasks: () => false });
+  assert.equal(server.events.wantsTaskEvents(), false);
 });
