@@ -125,9 +125,8 @@ export async function serveSession(
     },
   };
   using _tracked = context.track(handle);
-  // One signal per session, not per request: the client left, or the grace period ran out.
-  // The count in hand, if any, is cancelled when the client leaves or the grace period ends:
-  // one listener per session, not one per request.
+  // The count in hand, if any, is cancelled when the client leaves (onEnd above) or the grace
+  // period ends: one listener per session, not one per request.
   const onStopping = () => session.job?.cancel(context.stopping.reason);
   context.stopping.addEventListener("abort", onStopping, { once: true });
   using _listening = {
