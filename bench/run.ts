@@ -273,7 +273,7 @@ async function keepAliveRate(server: ServerProcess, connections: number, seconds
 
 /**
  * Measures ours and the floor in alternating rounds on warmed-up servers, and
- * takes each side's median: this machine's figures drift by tens of percent
+ * takes each side's median of 5: this machine's figures drift by tens of percent
  * from one second to the next, and alternating keeps the drift out of the ratio.
  */
 async function alternate(
@@ -286,7 +286,7 @@ async function alternate(
   await measure(bare);
   const ours: number[] = [];
   const floor: number[] = [];
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 5; round++) {
     ours.push(await measure(server));
     floor.push(await measure(bare));
   }

@@ -138,9 +138,9 @@ export class LineReader {
   async next(): Promise<LineEvent> {
     while (true) {
       if (this.#failed) return { kind: "end" };
-      const newline = this.#buffer.subarray(this.#start, this.#end).indexOf(NEWLINE);
-      if (newline >= 0) {
-        let lineEnd = this.#start + newline;
+      const found = this.#buffer.indexOf(NEWLINE, this.#start);
+      if (found >= 0 && found < this.#end) {
+        let lineEnd = found;
         const next = lineEnd + 1;
         if (lineEnd > this.#start && this.#buffer[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
         if (lineEnd - this.#start > this.#maxLineBytes) return this.#tooLong();

@@ -46,6 +46,8 @@ export interface RequestCounterOptions {
 export class RequestCounter {
   #value: bigint;
   #applied = 0;
+  #guarded: boolean;
+  /** Made on first need: most sections of a busy server never wait for it. */
   #mutex: Mutex | undefined;
 
   /**
@@ -54,7 +56,7 @@ export class RequestCounter {
    */
   constructor(start: bigint, options: RequestCounterOptions = {}) {
     this.#value = start;
-    this.#mutex = options.guarded === false ? undefined : new Mutex();
+    this.#guarded = options.guarded !== false;
   }
 
   /** The counter's current value. */
@@ -87,12 +89,12 @@ export class RequestCounter {
     report: ValueReporter<T>,
     options: { mayAwait?: boolean } = {},
   ): bigint | Promise<bigint> {
-    const mutex = this.#mutex;
-    if (options.mayAwait === false && mutex && !mutex.isLocked()) {
+    if (!this.#guarded) return this.#section(items, report);
+    if (options.mayAwait === false && !this.#mutex?.isLocked()) {
       return this.#syncSection(items, report);
     }
-    const section = () => this.#section(items, report);
-    return mutex ? mutex.runExclusive(section) : section();
+    this.#mutex ??= new Mutex();
+    return this.#mutex.runExclusive(() => this.#section(items, report));
   }
 
   async #section<T>(items: readonly T[], report: ValueReporter<T>): Promise<bigint> {
