@@ -43,6 +43,7 @@ if (import.meta.main) {
     console.log(SERVER_USAGE);
     Deno.exit(0);
   }
+  if (commandLine.hold) fail("--hold is the demo's (deno task demo --hold); see --help", 2);
   const shutdown = new AbortController();
   let signals = 0;
   const onSignal = (name: string) => {

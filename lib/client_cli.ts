@@ -46,9 +46,11 @@ export interface ProgressDisplay {
 }
 
 /** The `--help` text. */
-export const CLIENT_USAGE = `Usage: deno task client [--host HOST] [--port PORT] [START INCREMENTS]
+export const CLIENT_USAGE =
+  `Usage: deno task client [--host HOST] [--port PORT] [START INCREMENTS | STATS]
 
   With START INCREMENTS: sends that one request, prints the result, exits.
+  With STATS: prints the server's load as one line of JSON, exits.
   With input piped in: one request per line, one result per line.
   Otherwise: asks for requests at a prompt; STOP or Ctrl-D ends.
 
@@ -130,14 +132,16 @@ function parseClientArgs(args: string[]) {
     throw new Error(`--port must be a whole number from 1 to 65535: received "${values.port}"`);
   }
   requestWords.push(...positionals);
-  if (requestWords.length !== 0 && requestWords.length !== 2) {
+  const isStats = requestWords.length === 1 && requestWords[0].toUpperCase() === "STATS";
+  if (requestWords.length !== 0 && requestWords.length !== 2 && !isStats) {
     throw new Error(
-      `expected START INCREMENTS (two whole numbers, e.g. "2 10"), got "${requestWords.join(" ")}"`,
+      `expected START INCREMENTS (two whole numbers, e.g. "2 10") or STATS, ` +
+        `got "${requestWords.join(" ")}"`,
     );
   }
   return {
     address: { hostname: values.host, port },
-    request: requestWords.length === 2 ? requestWords.join(" ") : undefined,
+    request: requestWords.length > 0 ? requestWords.join(" ") : undefined,
     help: values.help,
   };
 }

@@ -36,6 +36,13 @@ Deno.test("client one-shot: `client 2 10` prints 12 and exits 0", async () => {
   assert.deepEqual(await run(["--port", port, "-5", "3"]), { code: EXIT.ok, out: "-2\n", err: "" });
 });
 
+Deno.test("client one-shot STATS prints the server's load as JSON", async () => {
+  await using server = startServer();
+  const { code, out } = await run(["--port", String(server.addr.port), "stats"]);
+  assert.equal(code, EXIT.ok);
+  assert.equal(JSON.parse(out).workers, 2);
+});
+
 Deno.test("client piped: one request per line in, one result per line out", async () => {
   await using server = startServer();
   const result = await run(["--port", String(server.addr.port)], "2 10\n\n5 5\r\n-1 1\n");
