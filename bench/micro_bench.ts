@@ -60,17 +60,26 @@ Deno.bench("WorkerPool: a job of 10 000 zero-work tasks on 2 Workers", {
   b.end();
 });
 
-Deno.bench("floor: 10 000 messages through a bare echo Worker, 256 in flight", {
-  group: "dispatch",
-  n: 20,
-  warmup: 2,
-}, async (b) => {
+/** Runs `body` against a bare echo Worker that has answered once, then terminates it. */
+async function withEchoWorker(body: (worker: Worker) => Promise<void>): Promise<void> {
   const worker = new Worker(new URL("./echo_worker.ts", import.meta.url), { type: "module" });
   try {
     await new Promise((resolve) => {
       worker.onmessage = resolve;
       worker.postMessage(0);
     });
+    await body(worker);
+  } finally {
+    worker.terminate();
+  }
+}
+
+Deno.bench("floor: 10 000 messages through a bare echo Worker, 256 in flight", {
+  group: "dispatch",
+  n: 20,
+  warmup: 2,
+}, async (b) => {
+  await withEchoWorker(async (worker) => {
     b.start();
     await new Promise<void>((resolve) => {
       let sent = 0;
@@ -82,9 +91,7 @@ Deno.bench("floor: 10 000 messages through a bare echo Worker, 256 in flight", {
       for (; sent < 256; sent++) worker.postMessage(sent);
     });
     b.end();
-  } finally {
-    worker.terminate();
-  }
+  });
 });
 
 Deno.bench("floor: 100 round trips to a bare echo Worker, one at a time", {
@@ -92,12 +99,7 @@ Deno.bench("floor: 100 round trips to a bare echo Worker, one at a time", {
   n: 20,
   warmup: 2,
 }, async (b) => {
-  const worker = new Worker(new URL("./echo_worker.ts", import.meta.url), { type: "module" });
-  try {
-    await new Promise((resolve) => {
-      worker.onmessage = resolve;
-      worker.postMessage(0);
-    });
+  await withEchoWorker(async (worker) => {
     b.start();
     for (let i = 0; i < 100; i++) {
       await new Promise((resolve) => {
@@ -106,7 +108,5 @@ Deno.bench("floor: 100 round trips to a bare echo Worker, one at a time", {
       });
     }
     b.end();
-  } finally {
-    worker.terminate();
-  }
+  });
 });

@@ -251,21 +251,33 @@ async function parallel(): Promise<void> {
   });
 }
 
+/**
+ * Runs `loops` copies of `step` over and over for `seconds`, and returns the steps done per
+ * second in all.
+ */
+async function stepsPerSecond(
+  loops: number,
+  seconds: number,
+  step: (loop: number) => Promise<void>,
+): Promise<number> {
+  let count = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  await Promise.all(Array.from({ length: loops }, async (_, loop) => {
+    while (performance.now() < deadline) {
+      await step(loop);
+      count++;
+    }
+  }));
+  return count / ((performance.now() - start) / 1000);
+}
+
 /** Requests per second of `1 1` over `connections` kept-alive connections. */
 async function keepAliveRate(server: ServerProcess, connections: number, seconds: number) {
   const clients = await Promise.all(Array.from({ length: connections }, () => server.connect()));
   try {
     for (const client of clients) await expectValue(client, "1 1", "2");
-    let count = 0;
-    const deadline = performance.now() + seconds * 1000;
-    const start = performance.now();
-    await Promise.all(clients.map(async (client) => {
-      while (performance.now() < deadline) {
-        await expectValue(client, "1 1", "2");
-        count++;
-      }
-    }));
-    return count / ((performance.now() - start) / 1000);
+    return await stepsPerSecond(connections, seconds, (i) => expectValue(clients[i], "1 1", "2"));
   } finally {
     for (const client of clients) client.close();
   }
@@ -314,22 +326,15 @@ async function keepAlive(): Promise<void> {
 }
 
 /** One-shot connections per second: connect, `1 1`, close; `parallel` loops at once. */
-async function oneShotRate(server: ServerProcess, parallel: number, seconds: number) {
-  let count = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (performance.now() < deadline) {
-      const client = await server.connect();
-      try {
-        await expectValue(client, "1 1", "2");
-      } finally {
-        client.close();
-      }
-      count++;
+function oneShotRate(server: ServerProcess, parallel: number, seconds: number) {
+  return stepsPerSecond(parallel, seconds, async () => {
+    const client = await server.connect();
+    try {
+      await expectValue(client, "1 1", "2");
+    } finally {
+      client.close();
     }
-  }));
-  return count / ((performance.now() - start) / 1000);
+  });
 }
 
 // 4. One-shot connections per second.

@@ -279,7 +279,7 @@ async function runCount(
       session.job = job;
       try {
         await job.done;
-        await Promise.all(sections);
+        if (sections.length > 0) await Promise.all(sections);
       } finally {
         session.job = undefined;
       }
