@@ -3,15 +3,12 @@
  *
  * @module
  */
-import { runClient } from "./lib/client_cli.ts";
-import { terminalProgress } from "./lib/progress_bar.ts";
+import { runClient } from "./lib/client/client_cli.ts";
+import { terminalProgress } from "./lib/client/progress_bar.ts";
+import { writeAll } from "./lib/wire/write_all.ts";
 
 if (import.meta.main) {
-  const encoder = new TextEncoder();
-  const write = (stream: typeof Deno.stdout) => async (text: string) => {
-    let bytes = encoder.encode(text);
-    while (bytes.length > 0) bytes = bytes.subarray(await stream.write(bytes));
-  };
+  const write = (stream: typeof Deno.stdout) => (text: string) => writeAll(stream, text);
   const code = await runClient(Deno.args, {
     stdin: Deno.stdin,
     stdinIsTerminal: Deno.stdin.isTerminal(),

@@ -10,6 +10,10 @@
 export const HOST = "127.0.0.1";
 /** TCP port of the original project. */
 export const PORT = 50073;
+/** TCP port of the live dashboard (`--dashboard`, and the demo's). */
+export const DASHBOARD_PORT = 8080;
+/** Worker threads in the pool: one per CPU. */
+export const WORKERS = navigator.hardwareConcurrency;
 /** Clients served at once; further connections wait their turn, first in first out. */
 export const MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER = 10;
 

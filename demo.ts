@@ -4,13 +4,16 @@
  *
  * @module
  */
-import { runDemo } from "./lib/demo.ts";
-import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server_cli.ts";
+import { DASHBOARD_PORT } from "./constCS.ts";
+import { runDemo } from "./lib/demo/demo.ts";
+import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_cli.ts";
 
 if (import.meta.main) {
+  // --hold is the demo's own flag; every other flag is the server's.
+  const hold = Deno.args.includes("--hold");
   let commandLine;
   try {
-    commandLine = parseServerArgs(Deno.args);
+    commandLine = parseServerArgs(Deno.args.filter((arg) => arg !== "--hold"));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`threadcount demo: ${error.message}`);
@@ -30,12 +33,12 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
-  const hold = new AbortController();
-  if (commandLine.hold) Deno.addSignalListener("SIGINT", () => hold.abort());
+  const holding = new AbortController();
+  if (hold) Deno.addSignalListener("SIGINT", () => holding.abort());
   await runDemo({
     server: { port: 0, ...commandLine.options },
-    dashboard: { port: commandLine.dashboardPort ?? 8080 },
-    holdUntil: commandLine.hold ? hold.signal : undefined,
+    dashboard: { port: commandLine.dashboardPort ?? DASHBOARD_PORT },
+    holdUntil: hold ? holding.signal : undefined,
   });
   Deno.exit(0);
 }

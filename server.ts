@@ -3,12 +3,13 @@
  *
  * @module
  */
-import { serveDashboard } from "./lib/dashboard_server.ts";
-import { EventLog } from "./lib/event_log.ts";
-import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server_cli.ts";
-import { ServerEvents } from "./lib/server_events.ts";
-import { ThreadcountServer } from "./lib/threadcount_server.ts";
-import { TraceWriter } from "./lib/trace_writer.ts";
+import { HOST, PORT, WORKERS } from "./constCS.ts";
+import { serveDashboard } from "./lib/observe/dashboard_server.ts";
+import { EventLog } from "./lib/observe/event_log.ts";
+import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_cli.ts";
+import { ServerEvents } from "./lib/server/server_events.ts";
+import { ThreadcountServer } from "./lib/server/threadcount_server.ts";
+import { TraceWriter } from "./lib/observe/trace_writer.ts";
 
 /** Explains an error the user can fix, and exits. */
 function fail(message: string, code = 1): never {
@@ -26,7 +27,7 @@ function explainListenError(error: unknown, what: string, host: string, port: nu
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return `not allowed to listen on ${host} for the ${what}. deno task server allows ` +
       `127.0.0.1 only; to listen on ${host} run: deno run --allow-net=${host} ` +
-      `--allow-read=worker.ts,lib/worker_messages.ts server.ts --host ${host}`;
+      `--allow-read=worker.ts,lib/pool/worker_messages.ts server.ts --host ${host}`;
   }
   return `cannot start the ${what}: ${(error as Error).message}`;
 }
@@ -43,7 +44,6 @@ if (import.meta.main) {
     console.log(SERVER_USAGE);
     Deno.exit(0);
   }
-  if (commandLine.hold) fail("--hold is the demo's (deno task demo --hold); see --help", 2);
   const shutdown = new AbortController();
   let signals = 0;
   const onSignal = (name: string) => {
@@ -64,13 +64,13 @@ if (import.meta.main) {
     tasksDone: () => server?.stats().tasks_done ?? 0,
   });
   events.subscribe((event) => log.print(event), { tasks: () => log.wantsTaskEvents() });
-  const { hostname = "127.0.0.1", port = 50073, workers } = commandLine.options;
+  const { hostname = HOST, port = PORT, workers = WORKERS } = commandLine.options;
 
   let trace: TraceWriter | undefined;
   if (commandLine.tracePath) {
     try {
       trace = await TraceWriter.open(commandLine.tracePath, {
-        workers: workers ?? navigator.hardwareConcurrency,
+        workers,
       });
     } catch (error) {
       fail(
@@ -94,7 +94,7 @@ if (import.meta.main) {
     } catch (error) {
       shutdown.abort();
       await server.finished;
-      fail(explainListenError(error, "dashboard", "127.0.0.1", commandLine.dashboardPort));
+      fail(explainListenError(error, "dashboard", HOST, commandLine.dashboardPort));
     }
   }
   await server.finished;

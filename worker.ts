@@ -6,7 +6,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { runBatch } from "./lib/worker_messages.ts";
+import { runBatch } from "./lib/pool/worker_messages.ts";
 
 self.onmessage = (event: MessageEvent<unknown>) => {
   try {

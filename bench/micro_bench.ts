@@ -2,11 +2,11 @@
  * Micro-benchmarks, for `deno bench` (run them with `deno task bench:micro`,
  * which grants the read permission the Worker modules need).
  */
-import { LineReader } from "../lib/line_reader.ts";
-import { parseCommand } from "../lib/protocol.ts";
-import { RequestCounter } from "../lib/request_counter.ts";
-import { runBatch } from "../lib/worker_messages.ts";
-import { WorkerPool } from "../lib/worker_pool.ts";
+import { LineReader } from "../lib/wire/line_reader.ts";
+import { parseCommand } from "../lib/wire/protocol.ts";
+import { RequestCounter } from "../lib/server/request_counter.ts";
+import { runBatch } from "../lib/pool/worker_messages.ts";
+import { WorkerPool } from "../lib/pool/worker_pool.ts";
 
 const limits = { maxIncrements: 1_000_000 };
 

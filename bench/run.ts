@@ -9,9 +9,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { LineClient } from "../lib/line_client.ts";
-import { LineReader, streamSource } from "../lib/line_reader.ts";
-import { unitDrawer } from "../lib/work_units.ts";
+import { LineClient } from "../lib/client/line_client.ts";
+import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
+import { unitDrawer } from "../lib/server/work_units.ts";
 
 const root = new URL("..", import.meta.url);
 const { values: flags } = parseArgs({

@@ -1,9 +1,9 @@
 /** Shared helpers of the test suite: servers on port 0, event recording, raw sockets. */
-import { LineClient } from "../lib/line_client.ts";
-import { LineReader } from "../lib/line_reader.ts";
-import type { ServerEvent, ServerEventType } from "../lib/server_events.ts";
-import { writeText } from "../lib/session.ts";
-import { type ServerOptions, ThreadcountServer } from "../lib/threadcount_server.ts";
+import { LineClient } from "../lib/client/line_client.ts";
+import { LineReader } from "../lib/wire/line_reader.ts";
+import type { ServerEvent, ServerEventType } from "../lib/server/server_events.ts";
+import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
+import { type ServerOptions, ThreadcountServer } from "../lib/server/threadcount_server.ts";
 
 /** Tiny work, so the suite is fast: one unit is 2 000 additions. */
 export const TINY_WORK: Partial<ServerOptions> = {
@@ -85,13 +85,12 @@ export class RawClient implements AsyncDisposable {
 
   /** Writes text exactly as given: no newline is added. */
   write(text: string): Promise<void> {
-    return writeText(this.conn, text);
+    return writeAll(this.conn, text);
   }
 
   /** Writes raw bytes. */
-  async writeBytes(bytes: Uint8Array): Promise<void> {
-    let rest = bytes;
-    while (rest.length > 0) rest = rest.subarray(await this.conn.write(rest));
+  writeBytes(bytes: Uint8Array): Promise<void> {
+    return writeAll(this.conn, bytes);
   }
 
   /** The next line, or null at the end. */
@@ -103,9 +102,7 @@ export class RawClient implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.conn.close();
-    } catch { /* closed */ }
+    closeQuietly(this.conn);
     // Let the read in flight finish, so no op outlives the test.
     while ((await this.lines.next()).kind !== "end") { /* drain */ }
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type ClientIo, EXIT, runClient } from "../lib/client_cli.ts";
-import type { ByteSource } from "../lib/line_reader.ts";
+import { type ClientIo, EXIT, runClient } from "../lib/client/client_cli.ts";
+import type { ByteSource } from "../lib/wire/line_reader.ts";
 import { startServer } from "./_helpers.ts";
 
 /** Runs the client in memory: `stdin` is the given text, output is collected. */

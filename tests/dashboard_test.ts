@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { serveDashboard } from "../lib/dashboard_server.ts";
+import { serveDashboard } from "../lib/observe/dashboard_server.ts";
 import { RawClient, startServer } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

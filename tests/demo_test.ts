@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEMO_SCRIPT, runDemo } from "../lib/demo.ts";
+import { DEMO_SCRIPT, runDemo } from "../lib/demo/demo.ts";
 
 Deno.test("the demo runs three clients at once, answers each exactly, and shows them interleaved", async () => {
   const lines: string[] = [];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { EventLog, formatEvent } from "../lib/event_log.ts";
-import { type ServerEvent, ServerEvents } from "../lib/server_events.ts";
+import { EventLog, formatEvent } from "../lib/observe/event_log.ts";
+import { type ServerEvent, ServerEvents } from "../lib/server/server_events.ts";
 
 const taskDone = (at: number, n: number): ServerEvent => ({
   type: "task-done",

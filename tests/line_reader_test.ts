@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ByteSource, LineReader } from "../lib/line_reader.ts";
+import { type ByteSource, LineReader } from "../lib/wire/line_reader.ts";
 
 const encoder = new TextEncoder();
 

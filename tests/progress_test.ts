@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ClientIo, runClient } from "../lib/client_cli.ts";
+import { type ClientIo, runClient } from "../lib/client/client_cli.ts";
 import { RawClient, startServer } from "./_helpers.ts";
 
 Deno.test("PROGRESS ON: progress lines arrive in rising order before the result", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatError, parseCommand, ProtocolError } from "../lib/protocol.ts";
+import { formatError, parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
 
 const limits = { maxIncrements: 1000 };
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RequestCounter } from "../lib/request_counter.ts";
+import { RequestCounter } from "../lib/server/request_counter.ts";
 
 /**
  * Runs the server's critical section from many concurrent callers, as Worker

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import { connect, RawClient, startServer, TINY_WORK } from "./_helpers.ts";
-import { ThreadcountServer } from "../lib/threadcount_server.ts";
+import { ThreadcountServer } from "../lib/server/threadcount_server.ts";
 
 Deno.test("server answers 20 concurrent clients, several requests each, every answer exact", async () => {
   await using server = startServer({ maxClients: 20 });

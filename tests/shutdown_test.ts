@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { LineReader, streamSource } from "../lib/line_reader.ts";
-import { LineClient } from "../lib/line_client.ts";
+import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
+import { LineClient } from "../lib/client/line_client.ts";
 
 /** `server.ts` as a child process, as `deno task server` runs it, with its log read line by line. */
 class ServerProcess implements AsyncDisposable {
@@ -14,7 +14,7 @@ class ServerProcess implements AsyncDisposable {
       args: [
         "run",
         "--allow-net=127.0.0.1",
-        "--allow-read=worker.ts,lib/worker_messages.ts",
+        "--allow-read=worker.ts,lib/pool/worker_messages.ts",
         "--allow-write=traces",
         "server.ts",
         "--port",

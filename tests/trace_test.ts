@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TraceWriter } from "../lib/trace_writer.ts";
+import { TraceWriter } from "../lib/observe/trace_writer.ts";
 import { connect, startServer } from "./_helpers.ts";
 
 interface TraceEvent {

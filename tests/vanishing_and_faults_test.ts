@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { serveSession, type SessionContext } from "../lib/session.ts";
-import { ServerEvents } from "../lib/server_events.ts";
-import { WorkerPool } from "../lib/worker_pool.ts";
+import { serveSession, type SessionContext } from "../lib/server/session.ts";
+import { ServerEvents } from "../lib/server/server_events.ts";
+import { WorkerPool } from "../lib/pool/worker_pool.ts";
 import { connect, RawClient, startServer } from "./_helpers.ts";
 
 Deno.test("a client that vanishes: its queued tasks never run, its slot frees at once", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type TaskReport, WorkerFailedError, WorkerPool } from "../lib/worker_pool.ts";
+import { type TaskReport, WorkerFailedError, WorkerPool } from "../lib/pool/worker_pool.ts";
 
 const crashingWorker = (task: number, generations = 1) =>
   new URL(`./fixtures/crashing_worker.ts?task=${task}&generations=${generations}`, import.meta.url);

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { type ByteSource, LineReader } from "./line_reader.ts";
-import { type CountCommand, formatError, parseCommand, ProtocolError } from "./protocol.ts";
+import { type ByteSource, LineReader } from "../wire/line_reader.ts";
+import { type CountCommand, formatError, parseCommand, ProtocolError } from "../wire/protocol.ts";
 import { RequestCounter } from "./request_counter.ts";
 import type { ServerEvents } from "./server_events.ts";
-import type { RunningJob, TaskReport, WorkerPool } from "./worker_pool.ts";
+import { type ByteSink, writeAll } from "../wire/write_all.ts";
+import type { RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
 
 /** The limits a session enforces. */
 export interface SessionLimits {
@@ -60,35 +61,6 @@ interface SessionState {
   gone: boolean;
 }
 
-/** A writable connection. */
-export interface ByteSink {
-  write(p: Uint8Array): Promise<number>;
-}
-
-const encoder = new TextEncoder();
-
-/**
- * Writes all of `text` to a connection.
- *
- * @param sink The connection.
- * @param text The text to write.
- * @returns A promise that resolves when every byte is written.
- *
- * @example
- * ```ts
- * import { writeText } from "./session.ts";
- * const chunks: Uint8Array[] = [];
- * await writeText({ write: (p) => (chunks.push(p.slice()), Promise.resolve(p.length)) }, "12\n");
- * ```
- */
-export async function writeText(sink: ByteSink, text: string): Promise<void> {
-  let bytes = encoder.encode(text);
-  while (bytes.length > 0) {
-    const written = await sink.write(bytes);
-    bytes = bytes.subarray(written);
-  }
-}
-
 /**
  * Serves one connection until `STOP`, end of input, a fatal error or shutdown.
  *
@@ -114,7 +86,7 @@ export async function serveSession(
   });
   const sendError = async (code: ProtocolError["code"], message: string) => {
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
-    await writeText(conn, formatError(code, message));
+    await writeAll(conn, formatError(code, message));
   };
   let interruption: "idle" | "draining" | undefined;
   const handle = {
@@ -181,14 +153,14 @@ export async function serveSession(
       case "empty":
         continue;
       case "stop":
-        await writeText(conn, "BYE\n");
+        await writeAll(conn, "BYE\n");
         return "STOP";
       case "stats":
-        await writeText(conn, `${JSON.stringify(context.stats())}\n`);
+        await writeAll(conn, `${JSON.stringify(context.stats())}\n`);
         continue;
       case "progress":
         session.progress = command.on;
-        await writeText(conn, `OK progress ${command.on ? "on" : "off"}\n`);
+        await writeAll(conn, `OK progress ${command.on ? "on" : "off"}\n`);
         continue;
       case "count": {
         const outcome = await runCount(command, conn, peer, context, session);
@@ -247,7 +219,7 @@ async function runCount(
     if (now - lastProgressAt < limits.progressIntervalMs && done < increments) return;
     lastProgressAt = now;
     // Awaited inside the critical section: a client that does not read holds back its own request.
-    return writeText(conn, `PROGRESS ${done} ${increments}\n`);
+    return writeAll(conn, `PROGRESS ${done} ${increments}\n`);
   };
 
   try {
@@ -298,10 +270,10 @@ async function runCount(
       ? ["shutting-down", `the server stopped before ${request} finished; send it again later`]
       : ["worker-failed", `${request} failed: ${reason}`];
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
-    await writeText(conn, formatError(code as ProtocolError["code"], message));
+    await writeAll(conn, formatError(code as ProtocolError["code"], message));
     return context.stopping.aborted ? "server shutting down" : "answered";
   }
-  await writeText(conn, `${counter.value}\n`);
+  await writeAll(conn, `${counter.value}\n`);
   events.emit({
     type: "result",
     at: Date.now(),

@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { DASHBOARD_PORT, HOST } from "../../constCS.ts";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./threadcount_server.ts";
 
 /** What the command line asks for. */
@@ -14,8 +15,6 @@ export interface ServerCommandLine {
   dashboardPort?: number;
   /** Where to write a trace, when `--trace` is given. */
   tracePath?: string;
-  /** Demo only: keep serving after the demo's clients are done. */
-  hold: boolean;
   quiet: boolean;
   verbose: boolean;
   help: boolean;
@@ -50,7 +49,7 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
   DEFAULT_SERVER_OPTIONS.graceMs / 1000
 })
   --seed N                    seed the work-unit generator: runs repeat exactly
-  --dashboard [PORT]          serve a live dashboard at http://127.0.0.1:PORT/ (default 8080)
+  --dashboard [PORT]          serve a live dashboard at http://${HOST}:PORT/ (default ${DASHBOARD_PORT})
   --trace FILE                write a Chrome/Perfetto trace of every increment to FILE on
                               shutdown (deno task server may write under traces/)
   --quiet                     log only start-up, errors and shutdown
@@ -98,7 +97,6 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
         seed: { type: "string" },
         dashboard: { type: "string" },
         trace: { type: "string" },
-        hold: { type: "boolean", default: false },
         quiet: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -140,7 +138,6 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     options,
     dashboardPort: integer(values.dashboard, "--dashboard", 0, 65535),
     tracePath: values.trace,
-    hold: values.hold,
     quiet: values.quiet,
     verbose: values.verbose,
     help: values.help,
@@ -156,7 +153,7 @@ function withDashboardPort(args: string[]): string[] {
     } else if (/^\d+$/.test(args[i + 1] ?? "")) {
       out.push(`--dashboard=${args[++i]}`);
     } else {
-      out.push("--dashboard=8080");
+      out.push(`--dashboard=${DASHBOARD_PORT}`);
     }
   }
   return out;

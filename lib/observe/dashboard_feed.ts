@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { ServerEvent } from "./server_events.ts";
-import type { ServerStats } from "./threadcount_server.ts";
+import type { ServerEvent } from "../server/server_events.ts";
+import type { ServerStats } from "../server/threadcount_server.ts";
 
 /** A task as the dashboard draws it: `[task, worker, conn, startedAt, endedAt, units]`. */
 export type TaskBar = [string, number, string, number, number, number];

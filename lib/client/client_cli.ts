@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { HOST, PORT, PROMPT } from "../constCS.ts";
+import { HOST, PORT, PROMPT } from "../../constCS.ts";
 import {
   CannotConnectError,
   ConnectionLostError,
@@ -13,8 +13,8 @@ import {
   type ProgressListener,
   type Reply,
 } from "./line_client.ts";
-import { type ByteSource, LineReader } from "./line_reader.ts";
-import { parseCommand, ProtocolError } from "./protocol.ts";
+import { type ByteSource, LineReader } from "../wire/line_reader.ts";
+import { parseCommand, ProtocolError } from "../wire/protocol.ts";
 
 /** Exit codes of the client. */
 export const EXIT = {

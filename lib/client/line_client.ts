@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { LineReader } from "./line_reader.ts";
-import { writeText } from "./session.ts";
+import { LineReader } from "../wire/line_reader.ts";
+import { closeQuietly, writeAll } from "../wire/write_all.ts";
 
 /** The answer to one request. */
 export type Reply =
@@ -103,7 +103,7 @@ export class LineClient {
    * @param line The line.
    */
   async send(line: string): Promise<void> {
-    await writeText(this.#conn, `${line}\n`);
+    await writeAll(this.#conn, `${line}\n`);
   }
 
   /**
@@ -142,9 +142,7 @@ export class LineClient {
 
   /** Closes the connection. */
   close(): void {
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(this.#conn);
   }
 
   /** Sends `STOP`, waits for the server to close, and closes. */

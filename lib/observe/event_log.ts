@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ServerEvent } from "./server_events.ts";
+import type { ServerEvent } from "../server/server_events.ts";
 
 /**
  * Formats one event as a log line: time of day (UTC), connection, task or

@@ -4,13 +4,14 @@
  *
  * @module
  */
-import * as constants from "../constCS.ts";
+import * as constants from "../../constCS.ts";
 import { ConnectionGate, GateClosedError, GateFullError } from "./connection_gate.ts";
-import { formatError } from "./protocol.ts";
+import { formatError } from "../wire/protocol.ts";
 import { ServerEvents } from "./server_events.ts";
-import { serveSession, type SessionContext, type SessionHandle, writeText } from "./session.ts";
+import { serveSession, type SessionContext, type SessionHandle } from "./session.ts";
+import { closeQuietly, writeAll } from "../wire/write_all.ts";
 import { unitDrawer } from "./work_units.ts";
-import { WorkerPool } from "./worker_pool.ts";
+import { WorkerPool } from "../pool/worker_pool.ts";
 
 /** Everything a server can be told. */
 export interface ServerOptions {
@@ -56,7 +57,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   port: constants.PORT,
   maxClients: constants.MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER,
   maxWaiting: constants.MAX_WAITING_CLIENTS,
-  workers: navigator.hardwareConcurrency,
+  workers: constants.WORKERS,
   minUnits: constants.MIN_UNITS,
   maxUnits: constants.MAX_UNITS,
   iterationsPerUnit: constants.ITERATIONS_PER_UNIT,
@@ -343,7 +344,7 @@ export class ThreadcountServer {
           : ["busy", String(error)] as const;
         reason = `turned away: ${code}`;
         events.emit({ type: "turned-away", at: Date.now(), conn: peer, code, message });
-        await writeText(conn, formatError(code, message));
+        await writeAll(conn, formatError(code, message));
         return;
       }
       using _slot = slot;
@@ -363,12 +364,6 @@ export class ThreadcountServer {
       events.emit({ type: "closed", at: Date.now(), conn: peer, reason });
     }
   }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch { /* already closed */ }
 }
 
 function dropUndefined<T extends object>(options: T): Partial<T> {

@@ -189,7 +189,7 @@ export class WorkerPool {
     const {
       size,
       iterationsPerUnit,
-      moduleUrl = new URL("../worker.ts", import.meta.url),
+      moduleUrl = new URL("../../worker.ts", import.meta.url),
       maxQueuedWork = 2_000_000,
       maxBatch = 256,
       maxAttempts = 3,

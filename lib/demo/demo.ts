@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { type DashboardOptions, serveDashboard } from "./dashboard_server.ts";
-import { EventLog } from "./event_log.ts";
-import { LineClient } from "./line_client.ts";
-import { ServerEvents } from "./server_events.ts";
-import { type ServerOptions, ThreadcountServer } from "./threadcount_server.ts";
+import { type DashboardOptions, serveDashboard } from "../observe/dashboard_server.ts";
+import { EventLog } from "../observe/event_log.ts";
+import { LineClient } from "../client/line_client.ts";
+import { ServerEvents } from "../server/server_events.ts";
+import { type ServerOptions, ThreadcountServer } from "../server/threadcount_server.ts";
 
 /** The requests each demo client sends, in order. */
 export const DEMO_SCRIPT: readonly (readonly string[])[] = [

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { ServerEvent } from "./server_events.ts";
+import type { ServerEvent } from "../server/server_events.ts";
+import { writeAll } from "../wire/write_all.ts";
 
 /** Options of {@linkcode TraceWriter.open}. */
 export interface TraceWriterOptions {
@@ -157,13 +158,13 @@ export class TraceWriter {
 
   #flush(): void {
     if (this.#buffer.length === 0) return;
-    let bytes = encoder.encode(this.#buffer.join(""));
+    const bytes = encoder.encode(this.#buffer.join(""));
     this.#buffer = [];
     this.#bufferedChars = 0;
     this.#writing = this.#writing.then(async () => {
       if (this.#failure) return;
       try {
-        while (bytes.length > 0) bytes = bytes.subarray(await this.#file.write(bytes));
+        await writeAll(this.#file, bytes);
       } catch (error) {
         this.#failure = error;
       }

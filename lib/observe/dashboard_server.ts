@@ -4,15 +4,16 @@
  *
  * @module
  */
+import { DASHBOARD_PORT, HOST } from "../../constCS.ts";
 import { DashboardFeed } from "./dashboard_feed.ts";
 import { DASHBOARD_HTML } from "./dashboard_page.ts";
-import type { ThreadcountServer } from "./threadcount_server.ts";
+import type { ThreadcountServer } from "../server/threadcount_server.ts";
 
 /** Options of {@linkcode serveDashboard}. */
 export interface DashboardOptions {
-  /** Address to listen on. Defaults to 127.0.0.1. */
+  /** Address to listen on. Defaults to `HOST` (127.0.0.1). */
   hostname?: string;
-  /** Port; 0 picks a free one. Defaults to 8080. */
+  /** Port; 0 picks a free one. Defaults to `DASHBOARD_PORT` (8080). */
   port?: number;
   /** Time between two updates, in ms. Defaults to 250. */
   intervalMs?: number;
@@ -40,7 +41,7 @@ const encoder = new TextEncoder();
  * @example
  * ```ts ignore
  * import { serveDashboard } from "./dashboard_server.ts";
- * import { ThreadcountServer } from "./threadcount_server.ts";
+ * import { ThreadcountServer } from "../server/threadcount_server.ts";
  *
  * await using server = new ThreadcountServer({ port: 0 });
  * await using dashboard = serveDashboard(server, { port: 0 });
@@ -51,7 +52,7 @@ export function serveDashboard(
   server: ThreadcountServer,
   options: DashboardOptions = {},
 ): Dashboard {
-  const { hostname = "127.0.0.1", port = 8080, intervalMs = 250 } = options;
+  const { hostname = HOST, port = DASHBOARD_PORT, intervalMs = 250 } = options;
   const feed = new DashboardFeed({
     workers: server.options.workers,
     maxClients: server.options.maxClients,
