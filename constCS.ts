@@ -43,3 +43,16 @@ export const CLASSIC_SILENCE_MS = 40;
 /** The original client's prompt, word for word. */
 export const PROMPT =
   "Please enter a number, space, then number of increments to be done by the server: ";
+
+/** The NATS broker of the fleet of worker nodes (`--nats`), Debian's `nats-server` default port. */
+export const NATS_URL = "nats://127.0.0.1:4222";
+/** Milliseconds between two announcements of a worker node (its heartbeat). */
+export const FLEET_HEARTBEAT_MS = 1000;
+/** Milliseconds without a node's heartbeat after which a server takes it for lost. */
+export const FLEET_NODE_LOST_MS = 3500;
+/** Least deadline of a batch sent to a node, in ms, before it is re-sent elsewhere. */
+export const FLEET_MIN_DEADLINE_MS = 2000;
+/** Seconds a request waits for any Worker, local or remote, before `ERR no-workers`. */
+export const FLEET_WAIT_SECONDS = 10;
+/** Batches that may wait at one Worker of a node; more are dropped (and re-sent later). */
+export const FLEET_MAX_QUEUED_BATCHES = 64;

@@ -1,0 +1,239 @@
+/**
+ * A worker node: its own module Workers (the project's `worker.ts`, the same
+ * busy loop as the server's), each listening on its own subject for batches
+ * of increments, running them in the order they came and replying with each
+ * increment's report. It announces itself every heartbeat, so servers know
+ * its Workers, and says goodbye when it stops, so its batches are re-sent at once.
+ *
+ * @module
+ */
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import {
+  BYE_SUBJECT,
+  decodeBatch,
+  encodeBye,
+  encodeHello,
+  encodeReport,
+  HELLO_SUBJECT,
+  MalformedMessageError,
+  runSubject,
+  WHO_SUBJECT,
+} from "./fleet_wire.ts";
+import { MalformedMessages } from "./malformed_messages.ts";
+
+/** Queue group of the run subjects: two nodes started by mistake under one name share the work. */
+export const NODE_QUEUE_GROUP = "threadcount-nodes";
+
+/** Options of {@linkcode FleetNode}. */
+export interface FleetNodeOptions {
+  /** The node's name, a subject token (see `nodeName`). */
+  name: string;
+  /** How many Workers to run. */
+  workers: number;
+  /** Time between two announcements, in ms. */
+  heartbeatMs: number;
+  /** Batches that may wait at one Worker; more are dropped (the server re-sends them later). */
+  maxQueuedBatches: number;
+  /** The Worker module. Defaults to the project's `worker.ts`. */
+  moduleUrl?: URL | string;
+  /** Where the node's log lines go. Defaults to `console.error`. */
+  log?: (line: string) => void;
+}
+
+/** A node's counters. */
+export interface FleetNodeStats {
+  workers: number;
+  workersBusy: number;
+  batchesRun: number;
+  tasksRun: number;
+  malformed: number;
+  /** Batches dropped because a Worker's queue was full, or its Worker died running them. */
+  batchesDropped: number;
+  workerRestarts: number;
+}
+
+interface NodeWorker {
+  index: number;
+  worker: Worker;
+  generation: number;
+  queue: { batch: Float64Array; msg: Msg }[];
+  current?: { batch: Float64Array; msg: Msg };
+  subscription: Subscription;
+}
+
+/**
+ * Runs batches sent through NATS on a node's Workers.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectNats } from "./nats_connection.ts";
+ * import { FleetNode } from "./fleet_node.ts";
+ *
+ * const nc = await connectNats("nats://127.0.0.1:4222");
+ * const node = new FleetNode(nc, { name: "lab-1", workers: 4, heartbeatMs: 1000, maxQueuedBatches: 64 });
+ * // … later
+ * await node.close();
+ * await nc.close();
+ * ```
+ */
+export class FleetNode {
+  readonly name: string;
+  #nc: NatsConnection;
+  #options: FleetNodeOptions;
+  #workers: NodeWorker[] = [];
+  #who: Subscription;
+  #heartbeat: ReturnType<typeof setInterval>;
+  #malformed: MalformedMessages;
+  #log: (line: string) => void;
+  #closed = false;
+  #batchesRun = 0;
+  #tasksRun = 0;
+  #dropped = 0;
+  #restarts = 0;
+
+  /**
+   * Starts the Workers, subscribes, and announces the node.
+   *
+   * @param nc A connection to the broker (the caller closes it after {@linkcode FleetNode.close}).
+   * @param options Name, size, heartbeat.
+   * @throws {RangeError} When `workers` is not 1 or more.
+   */
+  constructor(nc: NatsConnection, options: FleetNodeOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new RangeError(`'workers' must be a positive integer: received ${options.workers}`);
+    }
+    this.name = options.name;
+    this.#nc = nc;
+    this.#options = options;
+    this.#log = options.log ?? ((line) => console.error(line));
+    this.#malformed = new MalformedMessages({ log: this.#log });
+    for (let index = 0; index < options.workers; index++) {
+      const slot = { index, generation: 0, queue: [] } as unknown as NodeWorker;
+      slot.worker = this.#spawn(slot);
+      slot.subscription = nc.subscribe(runSubject(this.name, index), {
+        queue: NODE_QUEUE_GROUP,
+        callback: (error, msg) => {
+          if (!error) this.#onBatch(slot, msg);
+        },
+      });
+      this.#workers.push(slot);
+    }
+    this.#who = nc.subscribe(WHO_SUBJECT, { callback: () => this.#announce() });
+    this.#announce();
+    this.#heartbeat = setInterval(() => this.#announce(), options.heartbeatMs);
+  }
+
+  /** The node's counters. */
+  get stats(): FleetNodeStats {
+    return {
+      workers: this.#workers.length,
+      workersBusy: this.#busy(),
+      batchesRun: this.#batchesRun,
+      tasksRun: this.#tasksRun,
+      malformed: this.#malformed.count,
+      batchesDropped: this.#dropped,
+      workerRestarts: this.#restarts,
+    };
+  }
+
+  /**
+   * Says goodbye, stops taking batches and terminates the Workers. Batches in hand are not
+   * answered: the servers re-send them elsewhere. Safe to call again.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    for (const slot of this.#workers) {
+      slot.subscription.unsubscribe();
+      slot.worker.terminate();
+      slot.queue.length = 0;
+      slot.current = undefined;
+    }
+    this.#who.unsubscribe();
+    if (this.#nc.isClosed()) return;
+    try {
+      this.#nc.publish(BYE_SUBJECT, encodeBye(this.name));
+      await this.#nc.flush();
+    } catch { /* the broker is gone: the servers will miss our heartbeats instead */ }
+  }
+
+  #busy(): number {
+    return this.#workers.filter((slot) => slot.current !== undefined).length;
+  }
+
+  #announce(): void {
+    if (this.#closed || this.#nc.isClosed()) return;
+    try {
+      this.#nc.publish(
+        HELLO_SUBJECT,
+        encodeHello({ node: this.name, workers: this.#workers.length, busy: this.#busy() }),
+      );
+    } catch { /* reconnecting: the next heartbeat goes out once we are back */ }
+  }
+
+  #onBatch(slot: NodeWorker, msg: Msg): void {
+    if (this.#closed) return;
+    let batch: Float64Array;
+    try {
+      if (!msg.reply) throw new MalformedMessageError("a batch must be a request (no reply subject)");
+      batch = decodeBatch(msg.data);
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      this.#malformed.drop(msg.subject, error.message);
+      return;
+    }
+    if (slot.queue.length >= this.#options.maxQueuedBatches) {
+      this.#dropped++;
+      return;
+    }
+    slot.queue.push({ batch, msg });
+    this.#next(slot);
+  }
+
+  #next(slot: NodeWorker): void {
+    if (slot.current || this.#closed) return;
+    const item = slot.queue.shift();
+    if (!item) return;
+    slot.current = item;
+    slot.worker.postMessage(item.batch);
+  }
+
+  #spawn(slot: NodeWorker): Worker {
+    const moduleUrl = this.#options.moduleUrl ?? new URL("../../worker.ts", import.meta.url);
+    const worker = new Worker(moduleUrl, {
+      type: "module",
+      name: `threadcount-node-${this.name}-${slot.index}.${slot.generation}`,
+    });
+    worker.onmessage = (event: MessageEvent<Float64Array | { error: string } | string>) => {
+      // A string is the Worker's word that it loaded: batches posted before then waited for it.
+      if (slot.worker !== worker || typeof event.data === "string") return;
+      const item = slot.current;
+      slot.current = undefined;
+      if (event.data instanceof Float64Array && item) {
+        this.#batchesRun++;
+        this.#tasksRun += event.data.length / 4;
+        try {
+          item.msg.respond(encodeReport(event.data));
+        } catch { /* reconnecting: the server re-sends the batch after its deadline */ }
+      } else {
+        this.#dropped++;
+      }
+      this.#next(slot);
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      if (slot.worker !== worker || this.#closed) return;
+      // The batch in hand is not answered: the server re-sends it after its deadline.
+      this.#log(`threadcount node: Worker ${slot.index} died (${event.message}); starting another`);
+      worker.terminate();
+      if (slot.current) this.#dropped++;
+      slot.current = undefined;
+      slot.generation++;
+      this.#restarts++;
+      slot.worker = this.#spawn(slot);
+      this.#next(slot);
+    };
+    return worker;
+  }
+}
