@@ -10,6 +10,7 @@ import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_c
 import { ServerEvents } from "./lib/server/server_events.ts";
 import { ThreadcountServer } from "./lib/server/threadcount_server.ts";
 import { TraceWriter } from "./lib/observe/trace_writer.ts";
+import { connectNats } from "./lib/fleet/nats_connection.ts";
 
 /** Explains an error the user can fix, and exits. */
 function fail(message: string, code = 1): never {
@@ -82,8 +83,22 @@ if (import.meta.main) {
     events.subscribe((event) => trace!.hear(event));
   }
 
+  let nats;
+  if (commandLine.natsUrl !== undefined) {
+    try {
+      nats = await connectNats(commandLine.natsUrl, {
+        credsFile: commandLine.natsCreds,
+        name: "threadcount server",
+      });
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   try {
-    server = new ThreadcountServer({ ...commandLine.options, signal: shutdown.signal }, events);
+    server = new ThreadcountServer(
+      { ...commandLine.options, nats, signal: shutdown.signal },
+      events,
+    );
   } catch (error) {
     fail(explainListenError(error, "server", hostname, port));
   }
@@ -98,6 +113,7 @@ if (import.meta.main) {
     }
   }
   await server.finished;
+  await nats?.close();
   log.flush();
   if (trace) {
     const count = await trace.close();

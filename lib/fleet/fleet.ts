@@ -40,6 +40,8 @@ export interface FleetOptions<T extends LaneTask> {
    * announced; hands the pool's listener to the lane's maker and returns the lane.
    */
   addLane: (make: (listener: LaneListener<T>) => RemoteLane<T>) => RemoteLane<T>;
+  /** The server's own Workers, for the log's word on what it counts on meanwhile. */
+  localWorkers?: number;
   /** Hears what happens to the fleet. */
   onEvent?: (event: FleetEvent) => void;
   /** Where malformed-message lines go (at most one a second). Defaults to `console.error`. */
@@ -60,6 +62,10 @@ export interface FleetStats {
   lateReplies: number;
   /** Malformed messages dropped. */
   malformed: number;
+  /** Remote lanes the pool has, up or down. */
+  lanes: number;
+  /** Of those, the ones with a batch in flight. */
+  lanesBusy: number;
 }
 
 interface NodeState<T extends LaneTask> {
@@ -130,8 +136,14 @@ export class Fleet<T extends LaneTask> {
     let remoteWorkers = 0;
     let remoteWorkersBusy = 0;
     let lateReplies = 0;
+    let lanes = 0;
+    let lanesBusy = 0;
     for (const state of this.#nodes.values()) {
-      for (const lane of state.lanes) lateReplies += lane.lateReplies;
+      for (const lane of state.lanes) {
+        lateReplies += lane.lateReplies;
+        lanes++;
+        if (lane.inFlight > 0) lanesBusy++;
+      }
       if (!state.up) continue;
       nodes++;
       for (const lane of state.lanes.slice(0, state.workers)) {
@@ -146,6 +158,8 @@ export class Fleet<T extends LaneTask> {
       batchesResent: this.#batchesResent,
       lateReplies,
       malformed: this.#malformed.count,
+      lanes,
+      lanesBusy,
     };
   }
 
@@ -189,6 +203,13 @@ export class Fleet<T extends LaneTask> {
     this.#options.onEvent?.(event);
   }
 
+  #meanwhile(): string {
+    const local = this.#options.localWorkers ?? 0;
+    return local > 0
+      ? `counting on the ${local} local Workers meanwhile`
+      : "no local Workers (--workers 0): requests wait for a node, then get ERR no-workers";
+  }
+
   #ask(): void {
     try {
       this.#nc.publish(WHO_SUBJECT);
@@ -206,7 +227,7 @@ export class Fleet<T extends LaneTask> {
         this.#emit({
           type: "fleet-lost",
           at: Date.now(),
-          reason: `lost the NATS broker ${status.server}; counting on local Workers, reconnecting`,
+          reason: `lost the NATS broker ${status.server}; reconnecting; ${this.#meanwhile()}`,
         });
         this.#wasUsable = false;
       } else if (status.type === "reconnect") {
@@ -267,7 +288,7 @@ export class Fleet<T extends LaneTask> {
       const { nodes, remoteWorkers } = this.stats;
       this.#emit({ type: "fleet-regained", at: Date.now(), nodes, workers: remoteWorkers });
     }
-    if (woke) for (const listener of this.#readyListeners) listener();
+    if (woke) { for (const listener of this.#readyListeners) listener(); }
   }
 
   #onBye(subject: string, data: Uint8Array): void {
@@ -313,7 +334,7 @@ export class Fleet<T extends LaneTask> {
       this.#emit({
         type: "fleet-lost",
         at: Date.now(),
-        reason: "no worker node is up; counting on local Workers",
+        reason: `no worker node is up; ${this.#meanwhile()}`,
       });
     }
   }

@@ -176,7 +176,9 @@ export class FleetNode {
     if (this.#closed) return;
     let batch: Float64Array;
     try {
-      if (!msg.reply) throw new MalformedMessageError("a batch must be a request (no reply subject)");
+      if (!msg.reply) {
+        throw new MalformedMessageError("a batch must be a request (no reply subject)");
+      }
       batch = decodeBatch(msg.data);
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;

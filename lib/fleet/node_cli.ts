@@ -75,7 +75,9 @@ export function parseNodeArgs(args: string[]): NodeCommandLine {
     workers = Number(values.workers);
     if (!/^\d+$/.test(values.workers) || workers < 1 || workers > 1024) {
       throw new TypeError(
-        `--workers must be a whole number from 1 to 1024: received ${JSON.stringify(values.workers)}`,
+        `--workers must be a whole number from 1 to 1024: received ${
+          JSON.stringify(values.workers)
+        }`,
       );
     }
   }

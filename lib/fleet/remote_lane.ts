@@ -5,7 +5,8 @@
  *
  * A batch is one NATS request to the Worker's own subject; its reply is the
  * report. A batch that gets no reply by its deadline is lost: its tasks go back
- * to the scheduler (to any lane, local ones included) and run again. A reply that
+ * to the scheduler (`LaneListener.onReturn`: to any lane, local ones included, not
+ * charged to the tasks) and run again. A reply that
  * comes after that is dropped: a task is applied at most once, by its id.
  *
  * The deadline: {@linkcode RemoteLaneOptions.minDeadlineMs} plus three times the
@@ -217,10 +218,20 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
   #lose(batch: Batch<T>, reason: string, unreachable: boolean): void {
     if (!this.#forget(batch)) return;
     if (unreachable) this.#up = false;
-    this.#options.listener.onFailure(this, reason, [...batch.tasks.values()]);
+    this.#handBack(reason, [...batch.tasks.values()]);
     this.#options.onLost?.(this, reason, unreachable);
+  }
+
+  /** Gives tasks back to the scheduler, for any lane (local ones too) to run. */
+  #handBack(reason: string, tasks: T[]): void {
+    const { listener } = this.#options;
+    if (listener.onReturn) {
+      listener.onReturn(this, reason, tasks);
+      return;
+    }
+    listener.onFailure(this, reason, tasks);
     // The contract: onReady follows a failure while the lane can still run tasks.
-    if (this.#up && !this.#closed) queueMicrotask(() => this.#options.listener.onReady(this));
+    if (this.#up && !this.#closed) queueMicrotask(() => listener.onReady(this));
   }
 
   #onReply(batch: Batch<T>, data: Uint8Array): void {
@@ -263,8 +274,7 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
         `the reply of ${this.#subject}`,
         `${missing.length} task(s) of the batch missing`,
       );
-      this.#options.listener.onFailure(this, `${this.name} left tasks out of its reply`, missing);
-      if (this.#up && !this.#closed) queueMicrotask(() => this.#options.listener.onReady(this));
+      this.#handBack(`${this.name} left tasks out of its reply`, missing);
     }
   }
 }

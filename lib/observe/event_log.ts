@@ -65,6 +65,14 @@ export function formatEvent(event: ServerEvent): string {
         `${(event.graceMs / 1000).toFixed(1)} s to finish`;
     case "stopped":
       return `${time} stopped`;
+    case "node-joined":
+      return `${time} fleet: node ${event.node} joined with ${event.workers} Workers`;
+    case "node-lost":
+      return `${time} fleet: node ${event.node} lost (${event.reason}); its batches run elsewhere`;
+    case "fleet-lost":
+      return `${time} fleet lost: ${event.reason}`;
+    case "fleet-regained":
+      return `${time} fleet regained: ${event.nodes} node(s), ${event.workers} remote Workers`;
   }
 }
 
@@ -74,6 +82,10 @@ const ALWAYS = new Set<ServerEvent["type"]>([
   "worker-replaced",
   "shutting-down",
   "stopped",
+  "node-joined",
+  "node-lost",
+  "fleet-lost",
+  "fleet-regained",
 ]);
 
 /** Options of {@linkcode EventLog}. */

@@ -43,6 +43,12 @@ export interface LaneListener<T extends LaneTask> {
    */
   onFailure(lane: Lane<T>, reason: string, lost: readonly T[]): void;
   /**
+   * The lane cannot run these tasks and hands them back, uncharged, for any lane to run
+   * (a remote Worker's node was lost, or its reply did not come by the batch's deadline).
+   * The lane no longer counts them as in flight. Without this method, `onFailure` is used.
+   */
+  onReturn?(lane: Lane<T>, reason: string, tasks: readonly T[]): void;
+  /**
    * The lane can never run tasks: a new Worker died before it became ready
    * (the module cannot load, a permission is missing). Its tasks are in `lost`.
    */

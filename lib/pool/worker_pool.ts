@@ -111,6 +111,9 @@ export class WorkerPool {
   #laneIndex = new Map<Lane<Task>, number>();
   /** Tasks a dying Worker held, to run again one per message on the lane that lost them. */
   #rerun = new Map<Lane<Task>, Task[]>();
+  /** Tasks a lane handed back (its remote node was lost), for any lane to run first. */
+  #returned: Task[] = [];
+  #listener: LaneListener<Task>;
   #queue: JobQueue;
   #tasksDone = 0;
   #tasksDiscarded = 0;
@@ -136,7 +139,10 @@ export class WorkerPool {
       maxBatch = 256,
       maxAttempts = 3,
     } = options;
-    requirePositiveInteger("size", size);
+    if (!Number.isInteger(size) || size < 0) {
+      // 0: no local Worker, only lanes added later (a fleet of worker nodes).
+      throw new RangeError(`'size' must be an integer of 0 or more: received ${size}`);
+    }
     requirePositiveInteger("maxBatch", maxBatch);
     requirePositiveInteger("maxAttempts", maxAttempts);
     if (!Number.isInteger(iterationsPerUnit) || iterationsPerUnit < 0) {
@@ -153,7 +159,9 @@ export class WorkerPool {
       onReport: (lane, tasks, times) => this.#onReport(lane, tasks, times),
       onFailure: (lane, reason, lost) => this.#onFailure(lane, reason, lost),
       onBroken: (lane, reason) => this.#onBroken(lane, reason),
+      onReturn: (_lane, _reason, tasks) => this.#onReturn(tasks),
     };
+    this.#listener = listener;
     for (let index = 0; index < size; index++) {
       const lane = new WorkerSlot<Task>({
         index,
@@ -182,9 +190,25 @@ export class WorkerPool {
     return this.#lanes.map((lane) => lane.name);
   }
 
+  /**
+   * Adds a lane the pool does not make itself (a Worker on a remote node): the scheduler
+   * feeds it as it feeds the local Workers. Its index is the next in {@linkcode laneNames}.
+   *
+   * @param make Makes the lane, given the listener it must answer through.
+   * @returns The lane.
+   */
+  addLane<L extends Lane<Task>>(make: (listener: LaneListener<Task>) => L): L {
+    const lane = make(this.#listener);
+    this.#laneIndex.set(lane, this.#lanes.length);
+    this.#lanes.push(lane);
+    if (this.#closed) lane.close();
+    return lane;
+  }
+
   /** A snapshot of the pool's load. */
   get stats(): PoolStats {
     let tasksQueued = this.#queue.queued;
+    for (const task of this.#returned) if (!task.job.settled) tasksQueued++;
     for (const tasks of this.#rerun.values()) {
       for (const task of tasks) if (!task.job.settled) tasksQueued++;
     }
@@ -257,6 +281,7 @@ export class WorkerPool {
     this.#closed = true;
     for (const lane of this.#lanes) lane.close();
     this.#rerun.clear();
+    this.#returned.length = 0;
     this.#queue.failAll(this.#broken ?? new Error("the worker pool is closed"));
   }
 
@@ -295,15 +320,28 @@ export class WorkerPool {
       const tasks: Task[] = [];
       let work = lane.load;
       while (tasks.length < this.#maxBatch && (tasks.length === 0 || work < this.#maxQueuedWork)) {
-        const task = this.#queue.next();
+        const again = this.#nextReturned();
+        const task = again ?? this.#queue.next();
         if (!task) break;
         tasks.push(task);
         work += task.cost;
-        task.job.options.onDispatch?.(task.no, this.#laneIndex.get(lane)!, task.units);
+        if (!again) task.job.options.onDispatch?.(task.no, this.#laneIndex.get(lane)!, task.units);
       }
       if (tasks.length === 0) return;
       this.#send(lane, tasks);
     }
+  }
+
+  #nextReturned(): Task | undefined {
+    let task: Task | undefined;
+    while ((task = this.#returned.shift()) && task.job.settled);
+    return task;
+  }
+
+  #onReturn(tasks: readonly Task[]): void {
+    if (this.#closed) return;
+    for (const task of tasks) if (!task.job.settled) this.#returned.push(task);
+    queueMicrotask(() => this.#pump());
   }
 
   #leastLoaded(): Lane<Task> | undefined {

@@ -15,6 +15,10 @@ export interface ServerCommandLine {
   dashboardPort?: number;
   /** Where to write a trace, when `--trace` is given. */
   tracePath?: string;
+  /** The fleet's NATS broker, when `--nats` is given. */
+  natsUrl?: string;
+  /** A NATS `.creds` file, when `--nats-creds` is given. */
+  natsCreds?: string;
   quiet: boolean;
   verbose: boolean;
   help: boolean;
@@ -52,6 +56,12 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
   --dashboard [PORT]          serve a live dashboard at http://${HOST}:PORT/ (default ${DASHBOARD_PORT})
   --trace FILE                write a Chrome/Perfetto trace of every increment to FILE on
                               shutdown (deno task server may write under traces/)
+  --nats URL                  also count on the worker nodes of this NATS broker (deno task
+                              node); credentials may ride in it: nats://USER:PASSWORD@HOST:4222
+                              or nats://TOKEN@HOST:4222 (see docs/many_machines.md)
+  --nats-creds FILE           a NATS .creds file, for brokers that ask for one
+  --fleet-wait SECONDS        with --workers 0, how long a request waits for a node before
+                              ERR no-workers (default ${DEFAULT_SERVER_OPTIONS.fleetWaitMs / 1000})
   --quiet                     log only start-up, errors and shutdown
   --verbose                   log every event, however fast they come
   --help                      show this text
@@ -97,6 +107,9 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
         seed: { type: "string" },
         dashboard: { type: "string" },
         trace: { type: "string" },
+        nats: { type: "string" },
+        "nats-creds": { type: "string" },
+        "fleet-wait": { type: "string" },
         quiet: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -110,7 +123,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     port: integer(values.port, "--port", 0, 65535),
     maxClients: integer(values["max-clients"], "--max-clients", 1),
     maxWaiting: integer(values["max-waiting"], "--max-waiting", 0),
-    workers: integer(values.workers, "--workers", 1, 1024),
+    workers: integer(values.workers, "--workers", values.nats === undefined ? 1 : 0, 1024),
     minUnits: integer(values["min-units"], "--min-units", 0),
     maxUnits: integer(values["max-units"], "--max-units", 0),
     iterationsPerUnit: integer(values["iterations-per-unit"], "--iterations-per-unit", 0),
@@ -119,6 +132,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     idleTimeoutMs: seconds(values["idle-timeout"], "--idle-timeout"),
     graceMs: seconds(values.grace, "--grace"),
     seed: integer(values.seed, "--seed", -(2 ** 31), 2 ** 31 - 1),
+    fleetWaitMs: seconds(values["fleet-wait"], "--fleet-wait"),
   };
   const minUnits = options.minUnits ?? DEFAULT_SERVER_OPTIONS.minUnits;
   const maxUnits = options.maxUnits ?? DEFAULT_SERVER_OPTIONS.maxUnits;
@@ -138,6 +152,8 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     options,
     dashboardPort: integer(values.dashboard, "--dashboard", 0, 65535),
     tracePath: values.trace,
+    natsUrl: values.nats,
+    natsCreds: values["nats-creds"],
     quiet: values.quiet,
     verbose: values.verbose,
     help: values.help,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { FleetEvent } from "../fleet/fleet.ts";
+
 /** Fields every event has. */
 interface EventBase {
   /** When it happened, in ms since the Unix epoch. */
@@ -57,7 +59,8 @@ export type ServerEvent =
   | ConnectionEventBase & { type: "closed"; reason: string }
   | EventBase & { type: "worker-replaced"; worker: number; reason: string; tasksRequeued: number }
   | EventBase & { type: "shutting-down"; reason: string; inFlight: number; graceMs: number }
-  | EventBase & { type: "stopped" };
+  | EventBase & { type: "stopped" }
+  | FleetEvent;
 
 /** The `type` of a {@linkcode ServerEvent}. */
 export type ServerEventType = ServerEvent["type"];

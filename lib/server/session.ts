@@ -10,6 +10,7 @@ import { RequestCounter } from "./request_counter.ts";
 import type { ServerEvents } from "./server_events.ts";
 import { type ByteSink, writeAll } from "../wire/write_all.ts";
 import type { RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
+import { NoWorkersError } from "../fleet/no_workers.ts";
 
 /** The limits a session enforces. */
 export interface SessionLimits {
@@ -41,6 +42,8 @@ export interface SessionContext {
   draining: AbortSignal;
   /** Aborts when the grace period is over: abandon the request in hand. */
   stopping: AbortSignal;
+  /** Watches each job, when the server may have no Worker up (a fleet only). */
+  watchJob?: (job: RunningJob) => void;
 }
 
 /** How the server sees a session, to close it when it idles or the server drains. */
@@ -249,6 +252,7 @@ async function runCount(
         },
       });
       session.job = job;
+      context.watchJob?.(job);
       try {
         await job.done;
         if (sections.length > 0) await Promise.all(sections);
@@ -268,6 +272,8 @@ async function runCount(
     if (session.gone) return "client disconnected";
     const [code, message] = context.stopping.aborted
       ? ["shutting-down", `the server stopped before ${request} finished; send it again later`]
+      : error instanceof NoWorkersError
+      ? ["no-workers", `${request} failed: ${reason}`]
       : ["worker-failed", `${request} failed: ${reason}`];
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
     await writeAll(conn, formatError(code as ProtocolError["code"], message));

@@ -12,6 +12,8 @@ import { serveSession, type SessionContext, type SessionHandle } from "./session
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
 import { unitDrawer } from "./work_units.ts";
 import { WorkerPool } from "../pool/worker_pool.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { attachFleet, type ServerFleet } from "../fleet/server_fleet.ts";
 
 /** Everything a server can be told. */
 export interface ServerOptions {
@@ -49,6 +51,10 @@ export interface ServerOptions {
   workerUrl?: URL | string;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
+  /** A connection to the fleet's NATS broker: its worker nodes' Workers join the pool. */
+  nats?: NatsConnection;
+  /** With no Worker of its own (`workers: 0`), how long a request waits for a node, in ms. */
+  fleetWaitMs: number;
 }
 
 /** The defaults, from `constCS.ts`. */
@@ -67,6 +73,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   graceMs: constants.GRACE_SECONDS * 1000,
   silenceMs: constants.CLASSIC_SILENCE_MS,
   progressIntervalMs: 200,
+  fleetWaitMs: constants.FLEET_WAIT_SECONDS * 1000,
 };
 
 /** The `STATS` reply. */
@@ -99,6 +106,7 @@ export class ThreadcountServer {
   readonly options: Readonly<ServerOptions>;
   #listener: Deno.TcpListener;
   #pool: WorkerPool;
+  #fleet?: ServerFleet;
   #gate: ConnectionGate;
   #context: SessionContext;
   #sessions = new Set<Promise<void>>();
@@ -148,12 +156,22 @@ export class ThreadcountServer {
       this.#listener.close();
       throw error;
     }
+    if (resolved.nats) {
+      this.#fleet = attachFleet(resolved.nats, {
+        pool: this.#pool,
+        iterationsPerUnit: resolved.iterationsPerUnit,
+        localWorkers: resolved.workers,
+        waitMs: resolved.fleetWaitMs,
+        onEvent: (event) => events.emit(event),
+      });
+    }
     events.subscribe((event) => {
       if (event.type === "counting") this.#requestsInFlight++;
       else if (event.type === "result" || event.type === "request-failed") this.#requestsInFlight--;
     }, { tasks: () => false });
     this.#context = {
       pool: this.#pool,
+      watchJob: this.#fleet && ((job) => this.#fleet!.watch(job)),
       events,
       limits: resolved,
       drawUnits: () => drawUnits(),
@@ -208,6 +226,11 @@ export class ThreadcountServer {
     }
   }
 
+  /** The pool's lanes (`worker 0`, …, `node-a/worker 0`, …); `worker` in events indexes it. */
+  laneNames(): readonly string[] {
+    return this.#pool.laneNames();
+  }
+
   /** A snapshot of the load, as sent for `STATS`. */
   stats(): ServerStats {
     const pool = this.#pool.stats;
@@ -224,6 +247,7 @@ export class ThreadcountServer {
       worker_restarts: pool.workerRestarts,
       batches_sent: pool.batchesSent,
       requests: this.#requests,
+      ...this.#fleet?.stats(),
     };
   }
 
@@ -279,6 +303,7 @@ export class ThreadcountServer {
       clearTimeout(forceClose);
     }
     this.#stopping.abort(new Error("the server stopped"));
+    await this.#fleet?.close();
     this.#pool.close();
     this.events.emit({ type: "stopped", at: Date.now() });
     this.#finished.resolve();

@@ -29,7 +29,8 @@ export type ErrorCode =
   | "busy"
   | "idle-timeout"
   | "shutting-down"
-  | "worker-failed";
+  | "worker-failed"
+  | "no-workers";
 
 /** A line that could not be parsed, with the reply code and the message for the client. */
 export class ProtocolError extends Error {
