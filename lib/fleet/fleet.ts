@@ -25,7 +25,16 @@ export type FleetEvent =
   | { type: "node-joined"; at: number; node: string; workers: number }
   | { type: "node-lost"; at: number; node: string; reason: string }
   | { type: "fleet-lost"; at: number; reason: string }
-  | { type: "fleet-regained"; at: number; nodes: number; workers: number };
+  | { type: "fleet-regained"; at: number; nodes: number; workers: number }
+  | {
+    type: "fleet-malformed";
+    at: number;
+    subject: string;
+    reason: string;
+    /** Dropped since the last such event (at most one a second), this one included. */
+    dropped: number;
+    count: number;
+  };
 
 /** Options of {@linkcode Fleet}. */
 export interface FleetOptions<T extends LaneTask> {
@@ -44,8 +53,6 @@ export interface FleetOptions<T extends LaneTask> {
   localWorkers?: number;
   /** Hears what happens to the fleet. */
   onEvent?: (event: FleetEvent) => void;
-  /** Where malformed-message lines go (at most one a second). Defaults to `console.error`. */
-  log?: (line: string) => void;
 }
 
 /** The fleet's counters, for `STATS`. */
@@ -109,7 +116,9 @@ export class Fleet<T extends LaneTask> {
   constructor(nc: NatsConnection, options: FleetOptions<T>) {
     this.#nc = nc;
     this.#options = options;
-    this.#malformed = new MalformedMessages({ log: options.log });
+    this.#malformed = new MalformedMessages({
+      log: (report) => this.#emit({ type: "fleet-malformed", at: Date.now(), ...report }),
+    });
     this.#subscriptions = [
       nc.subscribe(HELLO_SUBJECT, {
         callback: (error, msg) => {

@@ -19,7 +19,7 @@ import {
   runSubject,
   WHO_SUBJECT,
 } from "./fleet_wire.ts";
-import { MalformedMessages } from "./malformed_messages.ts";
+import { formatMalformed, MalformedMessages } from "./malformed_messages.ts";
 
 /** Queue group of the run subjects: two nodes started by mistake under one name share the work. */
 export const NODE_QUEUE_GROUP = "threadcount-nodes";
@@ -106,7 +106,9 @@ export class FleetNode {
     this.#nc = nc;
     this.#options = options;
     this.#log = options.log ?? ((line) => console.error(line));
-    this.#malformed = new MalformedMessages({ log: this.#log });
+    this.#malformed = new MalformedMessages({
+      log: (report) => this.#log(formatMalformed("threadcount node", report)),
+    });
     for (let index = 0; index < options.workers; index++) {
       const slot = { index, generation: 0, queue: [] } as unknown as NodeWorker;
       slot.worker = this.#spawn(slot);

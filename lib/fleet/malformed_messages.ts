@@ -7,10 +7,36 @@
  * @module
  */
 
+/** What one log line says. */
+export interface MalformedReport {
+  /** Where the last one came. */
+  subject: string;
+  /** What was wrong with it. */
+  reason: string;
+  /** Dropped since the last line, this one included. */
+  dropped: number;
+  /** Dropped in all. */
+  count: number;
+}
+
+/**
+ * Formats a report as a log line.
+ *
+ * @param who Who dropped it, e.g. `threadcount node`.
+ * @param report The report.
+ * @returns The line.
+ */
+export function formatMalformed(who: string, report: MalformedReport): string {
+  const more = report.dropped > 1 ? ` (${report.dropped} dropped since the last line)` : "";
+  return `${who}: dropped a malformed message on ${report.subject}: ${report.reason}${more}; ` +
+    `${report.count} in all. Is something else publishing there? See docs/many_machines.md ` +
+    "to close the subject to strangers.";
+}
+
 /** Options of {@linkcode MalformedMessages}. */
 export interface MalformedMessagesOptions {
-  /** Where a line goes. Defaults to `console.error`. */
-  log?: (line: string) => void;
+  /** Hears at most one report per interval. Defaults to a line on `console.error`. */
+  log?: (report: MalformedReport) => void;
   /** Least time between two lines, in ms. Defaults to 1000. */
   intervalMs?: number;
   /** The clock, in ms. Defaults to `performance.now`. */
@@ -34,7 +60,7 @@ export interface MalformedMessagesOptions {
  * ```
  */
 export class MalformedMessages {
-  #log: (line: string) => void;
+  #log: (report: MalformedReport) => void;
   #intervalMs: number;
   #now: () => number;
   #count = 0;
@@ -45,7 +71,8 @@ export class MalformedMessages {
    * @param options Where to log, and how often at most.
    */
   constructor(options: MalformedMessagesOptions = {}) {
-    this.#log = options.log ?? ((line) => console.error(line));
+    this.#log = options.log ??
+      ((report) => console.error(formatMalformed("threadcount fleet", report)));
     this.#intervalMs = options.intervalMs ?? 1000;
     this.#now = options.now ?? (() => performance.now());
   }
@@ -67,12 +94,8 @@ export class MalformedMessages {
     const now = this.#now();
     if (now - this.#lastLogAt < this.#intervalMs) return;
     this.#lastLogAt = now;
-    const more = this.#unlogged > 1 ? ` (${this.#unlogged} dropped since the last line)` : "";
+    const dropped = this.#unlogged;
     this.#unlogged = 0;
-    this.#log(
-      `threadcount fleet: dropped a malformed message on ${subject}: ${why}${more}; ` +
-        `${this.#count} in all. Is something else publishing there? See docs/many_machines.md ` +
-        "to close the subject to strangers.",
-    );
+    this.#log({ subject, reason: why, dropped, count: this.#count });
   }
 }

@@ -245,6 +245,8 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
       this.#options.malformed.drop(`the reply of ${this.#subject}`, error.message);
+      // Down until the node announces itself again: garbage should not get more batches.
+      this.#up = false;
       this.#lose(batch, `a malformed reply from ${this.name}`, false);
       return;
     }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerEvent } from "../server/server_events.ts";
+import { formatMalformed } from "../fleet/malformed_messages.ts";
 
 /**
  * Formats one event as a log line: time of day (UTC), connection, task or
@@ -73,6 +74,8 @@ export function formatEvent(event: ServerEvent): string {
       return `${time} fleet lost: ${event.reason}`;
     case "fleet-regained":
       return `${time} fleet regained: ${event.nodes} node(s), ${event.workers} remote Workers`;
+    case "fleet-malformed":
+      return `${time} ${formatMalformed("fleet", event)}`;
   }
 }
 
@@ -86,6 +89,7 @@ const ALWAYS = new Set<ServerEvent["type"]>([
   "node-lost",
   "fleet-lost",
   "fleet-regained",
+  "fleet-malformed",
 ]);
 
 /** Options of {@linkcode EventLog}. */

@@ -1,0 +1,231 @@
+/**
+ * The fleet with real processes: a nats-server child on a free port, worker
+ * nodes as child `deno` processes (or a FleetNode in this process when the test
+ * reads its counters), servers in this process. Skipped, and said so, where
+ * nats-server is not installed.
+ */
+import assert from "node:assert/strict";
+import type { ServerEvent } from "../lib/server/server_events.ts";
+import { FleetNode } from "../lib/fleet/fleet_node.ts";
+import {
+  BYE_SUBJECT,
+  encodeHello,
+  HELLO_SUBJECT,
+  runSubject,
+  SUBJECT_PREFIX,
+} from "../lib/fleet/fleet_wire.ts";
+import { connect, RawClient, startServer } from "./_helpers.ts";
+import { NATS_SERVER, natsConnection, NatsServer, startNode } from "./_nats.ts";
+
+const ignore = !NATS_SERVER;
+
+/** Work of about a millisecond a unit: batches stay small, both nodes get some. */
+const FLEET_WORK = { workers: 0, minUnits: 1, maxUnits: 3, iterationsPerUnit: 1_000_000 };
+
+type Recorded = { events: ServerEvent[] };
+
+function joined(recorded: Recorded, node: string): boolean {
+  return recorded.events.some((e) => e.type === "node-joined" && e.node === node);
+}
+
+/** Asserts that each of the request's `total` tasks was applied exactly once. */
+function assertEachTaskOnce(recorded: Recorded, request: string, total: number): void {
+  const done = recorded.events.filter((e) => e.type === "task-done" && e.request === request);
+  const numbers = done.map((e) => Number((e as { task: string }).task.split("#")[1]));
+  assert.equal(new Set(numbers).size, numbers.length, "no task applied twice");
+  assert.equal(numbers.length, total);
+}
+
+Deno.test({
+  name: "fleet: one request is served by two nodes, both nodes' Workers in the reports",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    await using nodeA = await startNode(nats.url, { name: "node-a" });
+    await using nodeB = await startNode(nats.url, { name: "node-b" });
+    const nc = await natsConnection(nats.url);
+    try {
+      await using server = startServer({ ...FLEET_WORK, nats: nc });
+      const { recorder } = server;
+      await recorder.waitFor((e) => e.type === "node-joined", 2);
+      await using client = await connect(server);
+      assert.deepEqual(await client.request("5 300"), { kind: "value", text: "305" });
+
+      const names = server.laneNames();
+      const ran = new Set(recorder.of("task-done").map((e) => names[e.worker]));
+      assert.deepEqual([...ran].sort(), ["node-a/worker 0", "node-b/worker 0"]);
+      assertEachTaskOnce(recorder, "R1", 300);
+      const stats = server.stats();
+      assert.equal(stats.nodes, 2);
+      assert.equal(stats.remote_workers, 2);
+      assert.equal(stats.workers, 0);
+      assert.ok(joined(recorder, nodeA.name) && joined(recorder, nodeB.name));
+    } finally {
+      await nc.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "fleet: a node SIGKILLed mid-request costs time, not correctness",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    await using doomed = await startNode(nats.url, { name: "doomed" });
+    await using survivor = await startNode(nats.url, { name: "survivor" });
+    const nc = await natsConnection(nats.url);
+    try {
+      await using server = startServer({ ...FLEET_WORK, nats: nc });
+      const { recorder } = server;
+      await recorder.waitFor((e) => e.type === "node-joined", 2);
+      await using client = await connect(server);
+      const answer = client.request("0 400");
+      const doomedLane = () => server.laneNames().indexOf("doomed/worker 0");
+      await recorder.waitFor((e) => e.type === "task-done" && e.worker === doomedLane());
+      const status = await doomed.kill("SIGKILL");
+      assert.equal(status.signal, "SIGKILL");
+      assert.deepEqual(await answer, { kind: "value", text: "400" });
+
+      assertEachTaskOnce(recorder, "R1", 400);
+      // It had a batch in flight (two are kept at each remote Worker): that batch was re-sent.
+      assert.ok(server.stats().fleet_batches_resent >= 1, "a batch was re-sent");
+      const lost = recorder.of("node-lost");
+      assert.deepEqual(lost.map((e) => e.node), ["doomed"]);
+      assert.equal(survivor.stderr.filter((l) => /died|malformed/.test(l)).length, 0);
+    } finally {
+      await nc.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "fleet: a vanished client's queued remote increments are not run",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    const nodeConn = await natsConnection(nats.url);
+    const nodeLog: string[] = [];
+    const node = new FleetNode(nodeConn, {
+      name: "counted",
+      workers: 1,
+      heartbeatMs: 200,
+      maxQueuedBatches: 64,
+      log: (line) => nodeLog.push(line),
+    });
+    const nc = await natsConnection(nats.url);
+    try {
+      await using server = startServer({ ...FLEET_WORK, minUnits: 1, maxUnits: 1, nats: nc });
+      const { recorder } = server;
+      await recorder.waitForType("node-joined");
+      const vanishing = await RawClient.connect(server);
+      await vanishing.write("0 2000\n");
+      await recorder.waitForType("task-done", 3);
+      await vanishing[Symbol.asyncDispose]();
+      await recorder.waitForType("request-failed");
+      await using next = await connect(server);
+      // The node runs batches in order: this answer comes after every batch of R1 it was sent.
+      assert.deepEqual(await next.request("7 3"), { kind: "value", text: "10" });
+
+      const dispatched = recorder.of("task-start").filter((e) => e.task.startsWith("R1#")).length;
+      assert.ok(dispatched < 2000, `dispatched ${dispatched} of 2000`);
+      // The node ran what was dispatched before the client left, and nothing else of R1.
+      assert.equal(node.stats.tasksRun, dispatched + 3);
+      const stats = server.stats();
+      assert.equal(stats.tasks_queued, 0);
+      const reportedForR1 = recorder.of("task-done").filter((e) => e.request === "R1").length;
+      assert.equal(reportedForR1 + stats.tasks_discarded, dispatched);
+      assert.deepEqual(nodeLog, []);
+    } finally {
+      await nc.close();
+      await node.close();
+      await nodeConn.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "fleet: malformed messages on the subjects are counted, logged, dropped; counting goes on",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    const nodeConn = await natsConnection(nats.url);
+    const nodeLog: string[] = [];
+    const node = new FleetNode(nodeConn, {
+      name: "sturdy",
+      workers: 1,
+      heartbeatMs: 200,
+      maxQueuedBatches: 64,
+      log: (line) => nodeLog.push(line),
+    });
+    const stranger = await natsConnection(nats.url);
+    const nc = await natsConnection(nats.url);
+    try {
+      await using server = startServer({ ...FLEET_WORK, nats: nc });
+      const { recorder } = server;
+      await recorder.waitForType("node-joined");
+      // A liar: announces a Worker, then answers every batch with garbage.
+      const liar = stranger.subscribe(runSubject("liar", 0), {
+        callback: (_error, msg) => void msg.respond(new TextEncoder().encode("not a report")),
+      });
+      const garbage = [
+        new TextEncoder().encode("{not json"),
+        new TextEncoder().encode('{"v":1,"node":"a.b","workers":-1}'),
+        new Uint8Array([0xff, 0xfe, 0x00]),
+        new Uint8Array(0),
+      ];
+      for (const bytes of garbage) {
+        stranger.publish(HELLO_SUBJECT, bytes);
+        stranger.publish(BYE_SUBJECT, bytes);
+        stranger.publish(runSubject("sturdy", 0), bytes);
+        stranger.publish(runSubject("sturdy", 0), bytes, { reply: `${SUBJECT_PREFIX}.nowhere` });
+      }
+      stranger.publish(HELLO_SUBJECT, encodeHello({ node: "liar", workers: 1, busy: 0 }));
+      await stranger.flush();
+      await recorder.waitFor((e) => e.type === "node-joined" && e.node === "liar");
+
+      await using client = await connect(server);
+      assert.deepEqual(await client.request("1 200"), { kind: "value", text: "201" });
+      assertEachTaskOnce(recorder, "R1", 200);
+      const names = server.laneNames();
+      assert.ok(
+        recorder.of("task-done").every((e) => names[e.worker] === "sturdy/worker 0"),
+        "only the honest node's reports were applied",
+      );
+      liar.unsubscribe();
+
+      const stats = server.stats();
+      // 4 hellos + 4 byes, and at least the liar's first reply.
+      assert.ok(stats.fleet_malformed >= 9, `server dropped ${stats.fleet_malformed}`);
+      assert.equal(node.stats.malformed, 8);
+      // At most one line a second: these came within a moment, so one or two lines.
+      const reports = recorder.of("fleet-malformed");
+      assert.ok(reports.length >= 1 && reports.length <= 2, `${reports.length} server lines`);
+      assert.ok(nodeLog.length >= 1 && nodeLog.length <= 2, nodeLog.join("\n"));
+      assert.match(nodeLog[0], /dropped a malformed message on threadcount\.v1\.run\.sturdy\.0/);
+    } finally {
+      await nc.close();
+      await stranger.close();
+      await node.close();
+      await nodeConn.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "fleet: --workers 0 and no node at all: a request gets ERR no-workers, bounded",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    const nc = await natsConnection(nats.url);
+    try {
+      await using server = startServer({ ...FLEET_WORK, nats: nc, fleetWaitMs: 200 });
+      await using client = await connect(server);
+      const reply = await client.request("2 10");
+      assert.equal(reply.kind === "error" && reply.code, "no-workers");
+      assert.match(reply.kind === "error" ? reply.message : "", /deno task node/);
+      assert.equal(server.stats().tasks_queued, 0);
+    } finally {
+      await nc.close();
+    }
+  },
+});
