@@ -52,7 +52,7 @@ export interface MalformedMessagesOptions {
  * import assert from "node:assert/strict";
  *
  * const lines: string[] = [];
- * const malformed = new MalformedMessages({ log: (l) => lines.push(l), now: () => 0 });
+ * const malformed = new MalformedMessages({ log: (r) => lines.push(r.reason), now: () => 0 });
  * malformed.drop("hello", "not JSON");
  * malformed.drop("hello", "not JSON");
  * assert.equal(malformed.count, 2);

@@ -1,0 +1,126 @@
+/**
+ * The fleet when the broker goes away and comes back, and several servers
+ * behind HAProxy sharing one fleet: real nats-server, node and haproxy processes.
+ * Skipped, and said so, where nats-server (or haproxy) is not installed.
+ */
+import assert from "node:assert/strict";
+import { LineClient } from "../lib/client/line_client.ts";
+import { connect, startServer } from "./_helpers.ts";
+import {
+  HAPROXY,
+  HaproxyProcess,
+  NATS_SERVER,
+  natsConnection,
+  NatsServer,
+  startNode,
+} from "./_nats.ts";
+
+Deno.test({
+  name: "fleet: nats-server stopped and restarted mid-request: local Workers go on, all reconnect",
+  ignore: !NATS_SERVER,
+  async fn() {
+    let nats = await NatsServer.start();
+    const port = nats.port;
+    try {
+      await using node = await startNode(nats.url, { name: "faithful" });
+      const nc = await natsConnection(nats.url);
+      try {
+        await using server = startServer({
+          workers: 1,
+          minUnits: 1,
+          maxUnits: 3,
+          iterationsPerUnit: 2_000_000,
+          nats: nc,
+        });
+        const { recorder } = server;
+        await recorder.waitForType("node-joined");
+        const names = () => server.laneNames();
+        await using client = await connect(server);
+        const answer = client.request("0 1500");
+        await recorder.waitFor((e) =>
+          e.type === "task-done" && names()[e.worker] === "faithful/worker 0"
+        );
+        await nats.kill();
+        await recorder.waitForType("fleet-lost");
+        const lostAt = recorder.events.findIndex((e) => e.type === "fleet-lost");
+        // Meanwhile the local Worker counts on.
+        await recorder.waitFor((e) =>
+          e.type === "task-done" && recorder.events.indexOf(e) > lostAt &&
+          names()[e.worker] === "worker 0"
+        );
+        nats = await NatsServer.start(port);
+        // Both sides come back by themselves: the node announces itself to the server again.
+        await recorder.waitFor((e) => e.type === "node-joined", 2);
+        await node.waitForLine(/back on the broker/);
+        assert.deepEqual(await answer, { kind: "value", text: "1500" });
+
+        const done = recorder.of("task-done").filter((e) => e.request === "R1");
+        const numbers = new Set(done.map((e) => e.task));
+        assert.equal(numbers.size, 1500, "each task applied once");
+        assert.equal(done.length, 1500);
+        const lost = recorder.of("fleet-lost")[0];
+        assert.match(lost.reason, /lost the NATS broker .*counting on the 1 local Workers/);
+        assert.equal(recorder.of("fleet-regained").length, 2);
+        const stats = server.stats();
+        assert.equal(stats.nodes, 1);
+        assert.equal(stats.workers, 1);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await nats.kill();
+    }
+  },
+});
+
+Deno.test({
+  name: "fleet: 20 clients × 5 requests through two servers behind HAProxy and two nodes",
+  ignore: !NATS_SERVER || !HAPROXY,
+  async fn() {
+    await using nats = await NatsServer.start();
+    await using _nodeA = await startNode(nats.url, { name: "lb-a" });
+    await using _nodeB = await startNode(nats.url, { name: "lb-b" });
+    const ncs = [await natsConnection(nats.url), await natsConnection(nats.url)];
+    try {
+      const work = { workers: 0, minUnits: 1, maxUnits: 3, iterationsPerUnit: 20_000 };
+      await using serverA = startServer({ ...work, maxClients: 20, nats: ncs[0] });
+      await using serverB = startServer({ ...work, maxClients: 20, nats: ncs[1] });
+      for (const server of [serverA, serverB]) {
+        await server.recorder.waitFor((e) => e.type === "node-joined", 2);
+      }
+      await using proxy = await HaproxyProcess.start([serverA.address, serverB.address]);
+
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, c) => {
+          await using client = await LineClient.connect({
+            hostname: "127.0.0.1",
+            port: proxy.port,
+          });
+          const got: string[] = [];
+          for (let r = 0; r < 5; r++) {
+            const start = c * 1000 + r * 100;
+            const reply = await client.request(`${start} ${10 + r}`);
+            got.push(reply.kind === "value" ? reply.text : reply.line);
+          }
+          return got;
+        }),
+      );
+      const expected = Array.from(
+        { length: 20 },
+        (_, c) => Array.from({ length: 5 }, (_, r) => String(c * 1000 + r * 100 + 10 + r)),
+      );
+      assert.deepEqual(answers, expected);
+      // Both servers served, and each used both nodes.
+      for (const server of [serverA, serverB]) {
+        const stats = server.stats();
+        assert.ok(stats.requests > 0, `${server.address} served no request`);
+        const names = server.laneNames();
+        const ran = new Set(server.recorder.of("task-done").map((e) => names[e.worker]));
+        assert.deepEqual([...ran].sort(), ["lb-a/worker 0", "lb-b/worker 0"]);
+      }
+      assert.equal(serverA.stats().requests + serverB.stats().requests, 100);
+    } finally {
+      for (const nc of ncs) await nc.close();
+    }
+  },
+});
