@@ -5,6 +5,7 @@
  */
 import { connectNats } from "../lib/fleet/nats_connection.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { LineClient } from "../lib/client/line_client.ts";
 
 const root = new URL("..", import.meta.url);
 
@@ -289,4 +290,33 @@ export class HaproxyProcess extends Child {
 /** A connection to the broker for a server in this process; close it after the server. */
 export function natsConnection(url: string): Promise<NatsConnection> {
   return connectNats(url, { name: "test", reconnectWaitMs: 100 });
+}
+
+/**
+ * Fails, instead of hanging the suite, when `promise` has not settled within `ms`: a bound
+ * for behaviour that would otherwise wait for ever when broken (never a synchronisation).
+ */
+export async function bounded<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A client whose disposal closes at once (no STOP and wait): when the fleet is broken and a
+ * request never ends, the test fails at its bound instead of hanging in its clean-up.
+ */
+export async function quickClient(
+  address: { hostname: string; port: number },
+): Promise<LineClient> {
+  const client = await LineClient.connect(address);
+  return Object.assign(client, {
+    [Symbol.asyncDispose]: () => Promise.resolve(client.close()),
+  });
 }

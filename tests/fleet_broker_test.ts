@@ -4,14 +4,15 @@
  * Skipped, and said so, where nats-server (or haproxy) is not installed.
  */
 import assert from "node:assert/strict";
-import { LineClient } from "../lib/client/line_client.ts";
-import { connect, startServer } from "./_helpers.ts";
+import { startServer } from "./_helpers.ts";
 import {
+  bounded,
   HAPROXY,
   HaproxyProcess,
   NATS_SERVER,
   natsConnection,
   NatsServer,
+  quickClient,
   startNode,
 } from "./_nats.ts";
 
@@ -27,21 +28,22 @@ Deno.test({
       try {
         await using server = startServer({
           workers: 1,
+          graceMs: 1000,
           minUnits: 1,
           maxUnits: 3,
           iterationsPerUnit: 2_000_000,
           nats: nc,
         });
         const { recorder } = server;
-        await recorder.waitForType("node-joined");
+        await bounded(recorder.waitForType("node-joined"), "a node");
         const names = () => server.laneNames();
-        await using client = await connect(server);
+        await using client = await quickClient(server.addr);
         const answer = client.request("0 1500");
         await recorder.waitFor((e) =>
           e.type === "task-done" && names()[e.worker] === "faithful/worker 0"
         );
         await nats.kill();
-        await recorder.waitForType("fleet-lost");
+        await bounded(recorder.waitForType("fleet-lost"), "fleet-lost");
         const lostAt = recorder.events.findIndex((e) => e.type === "fleet-lost");
         // Meanwhile the local Worker counts on.
         await recorder.waitFor((e) =>
@@ -50,9 +52,9 @@ Deno.test({
         );
         nats = await NatsServer.start(port);
         // Both sides come back by themselves: the node announces itself to the server again.
-        await recorder.waitFor((e) => e.type === "node-joined", 2);
-        await node.waitForLine(/back on the broker/);
-        assert.deepEqual(await answer, { kind: "value", text: "1500" });
+        await bounded(recorder.waitFor((e) => e.type === "node-joined", 2), "the node's return");
+        await bounded(node.waitForLine(/back on the broker/), "the node's reconnection");
+        assert.deepEqual(await bounded(answer, "the answer"), { kind: "value", text: "1500" });
 
         const done = recorder.of("task-done").filter((e) => e.request === "R1");
         const numbers = new Set(done.map((e) => e.task));
@@ -82,20 +84,23 @@ Deno.test({
     await using _nodeB = await startNode(nats.url, { name: "lb-b" });
     const ncs = [await natsConnection(nats.url), await natsConnection(nats.url)];
     try {
-      const work = { workers: 0, minUnits: 1, maxUnits: 3, iterationsPerUnit: 20_000 };
+      const work = {
+        graceMs: 1000,
+        workers: 0,
+        minUnits: 1,
+        maxUnits: 3,
+        iterationsPerUnit: 20_000,
+      };
       await using serverA = startServer({ ...work, maxClients: 20, nats: ncs[0] });
       await using serverB = startServer({ ...work, maxClients: 20, nats: ncs[1] });
       for (const server of [serverA, serverB]) {
-        await server.recorder.waitFor((e) => e.type === "node-joined", 2);
+        await bounded(server.recorder.waitFor((e) => e.type === "node-joined", 2), "two nodes");
       }
       await using proxy = await HaproxyProcess.start([serverA.address, serverB.address]);
 
       const answers = await Promise.all(
         Array.from({ length: 20 }, async (_, c) => {
-          await using client = await LineClient.connect({
-            hostname: "127.0.0.1",
-            port: proxy.port,
-          });
+          await using client = await quickClient({ hostname: "127.0.0.1", port: proxy.port });
           const got: string[] = [];
           for (let r = 0; r < 5; r++) {
             const start = c * 1000 + r * 100;

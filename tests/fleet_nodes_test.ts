@@ -14,13 +14,26 @@ import {
   runSubject,
   SUBJECT_PREFIX,
 } from "../lib/fleet/fleet_wire.ts";
-import { connect, RawClient, startServer } from "./_helpers.ts";
-import { NATS_SERVER, natsConnection, NatsServer, startNode } from "./_nats.ts";
+import { RawClient, startServer } from "./_helpers.ts";
+import {
+  bounded,
+  NATS_SERVER,
+  natsConnection,
+  NatsServer,
+  quickClient,
+  startNode,
+} from "./_nats.ts";
 
 const ignore = !NATS_SERVER;
 
 /** Work of about a millisecond a unit: batches stay small, both nodes get some. */
-const FLEET_WORK = { workers: 0, minUnits: 1, maxUnits: 3, iterationsPerUnit: 1_000_000 };
+const FLEET_WORK = {
+  graceMs: 1000,
+  workers: 0,
+  minUnits: 1,
+  maxUnits: 3,
+  iterationsPerUnit: 1_000_000,
+};
 
 type Recorded = { events: ServerEvent[] };
 
@@ -47,8 +60,8 @@ Deno.test({
     try {
       await using server = startServer({ ...FLEET_WORK, nats: nc });
       const { recorder } = server;
-      await recorder.waitFor((e) => e.type === "node-joined", 2);
-      await using client = await connect(server);
+      await bounded(recorder.waitFor((e) => e.type === "node-joined", 2), "two nodes");
+      await using client = await quickClient(server.addr);
       assert.deepEqual(await client.request("5 300"), { kind: "value", text: "305" });
 
       const names = server.laneNames();
@@ -77,14 +90,14 @@ Deno.test({
     try {
       await using server = startServer({ ...FLEET_WORK, nats: nc });
       const { recorder } = server;
-      await recorder.waitFor((e) => e.type === "node-joined", 2);
-      await using client = await connect(server);
+      await bounded(recorder.waitFor((e) => e.type === "node-joined", 2), "two nodes");
+      await using client = await quickClient(server.addr);
       const answer = client.request("0 400");
       const doomedLane = () => server.laneNames().indexOf("doomed/worker 0");
       await recorder.waitFor((e) => e.type === "task-done" && e.worker === doomedLane());
       const status = await doomed.kill("SIGKILL");
       assert.equal(status.signal, "SIGKILL");
-      assert.deepEqual(await answer, { kind: "value", text: "400" });
+      assert.deepEqual(await bounded(answer, "the answer"), { kind: "value", text: "400" });
 
       assertEachTaskOnce(recorder, "R1", 400);
       // It had a batch in flight (two are kept at each remote Worker): that batch was re-sent.
@@ -116,13 +129,13 @@ Deno.test({
     try {
       await using server = startServer({ ...FLEET_WORK, minUnits: 1, maxUnits: 1, nats: nc });
       const { recorder } = server;
-      await recorder.waitForType("node-joined");
+      await bounded(recorder.waitForType("node-joined"), "a node");
       const vanishing = await RawClient.connect(server);
       await vanishing.write("0 2000\n");
       await recorder.waitForType("task-done", 3);
       await vanishing[Symbol.asyncDispose]();
-      await recorder.waitForType("request-failed");
-      await using next = await connect(server);
+      await bounded(recorder.waitForType("request-failed"), "the request's end");
+      await using next = await quickClient(server.addr);
       // The node runs batches in order: this answer comes after every batch of R1 it was sent.
       assert.deepEqual(await next.request("7 3"), { kind: "value", text: "10" });
 
@@ -162,7 +175,7 @@ Deno.test({
     try {
       await using server = startServer({ ...FLEET_WORK, nats: nc });
       const { recorder } = server;
-      await recorder.waitForType("node-joined");
+      await bounded(recorder.waitForType("node-joined"), "a node");
       // A liar: announces a Worker, then answers every batch with garbage.
       const liar = stranger.subscribe(runSubject("liar", 0), {
         callback: (_error, msg) => void msg.respond(new TextEncoder().encode("not a report")),
@@ -183,7 +196,7 @@ Deno.test({
       await stranger.flush();
       await recorder.waitFor((e) => e.type === "node-joined" && e.node === "liar");
 
-      await using client = await connect(server);
+      await using client = await quickClient(server.addr);
       assert.deepEqual(await client.request("1 200"), { kind: "value", text: "201" });
       assertEachTaskOnce(recorder, "R1", 200);
       const names = server.laneNames();
@@ -219,8 +232,8 @@ Deno.test({
     const nc = await natsConnection(nats.url);
     try {
       await using server = startServer({ ...FLEET_WORK, nats: nc, fleetWaitMs: 200 });
-      await using client = await connect(server);
-      const reply = await client.request("2 10");
+      await using client = await quickClient(server.addr);
+      const reply = await bounded(client.request("2 10"), "ERR no-workers");
       assert.equal(reply.kind === "error" && reply.code, "no-workers");
       assert.match(reply.kind === "error" ? reply.message : "", /deno task node/);
       assert.equal(server.stats().tasks_queued, 0);
