@@ -102,6 +102,8 @@ Deno.test({
       assertEachTaskOnce(recorder, "R1", 400);
       // It had a batch in flight (two are kept at each remote Worker): that batch was re-sent.
       assert.ok(server.stats().fleet_batches_resent >= 1, "a batch was re-sent");
+      // Silent since, it is taken for lost (if no batch sent to it found it gone already).
+      await bounded(recorder.waitForType("node-lost"), "node-lost");
       const lost = recorder.of("node-lost");
       assert.deepEqual(lost.map((e) => e.node), ["doomed"]);
       assert.equal(survivor.stderr.filter((l) => /died|malformed/.test(l)).length, 0);
