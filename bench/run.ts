@@ -413,8 +413,233 @@ async function original(): Promise<void> {
   });
 }
 
+/** A child process whose stderr is read until a line matches, then drained. */
+async function spawnUntil(
+  command: string,
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: Deno.ChildProcess; line: string; stop: () => Promise<void> }> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines = new LineReader(streamSource(child.stderr), { maxLineBytes: 1 << 20 });
+  let line = "";
+  while (true) {
+    const event = await lines.next();
+    if (event.kind !== "line") throw new Error(`${command} ${args.join(" ")} ended early`);
+    if (ready.test(event.text)) {
+      line = event.text;
+      break;
+    }
+  }
+  const drained = (async () => {
+    while ((await lines.next()).kind === "line") { /* discard */ }
+  })();
+  return {
+    child,
+    line,
+    stop: async () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+      await drained;
+    },
+  };
+}
+
+/** Debian's nats-server on a free port, or undefined where it is not installed. */
+async function startNats(): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
+  for (const binary of ["nats-server", "/usr/sbin/nats-server"]) {
+    try {
+      const nats = await spawnUntil(
+        binary,
+        ["-a", "127.0.0.1", "-p", "-1"],
+        /Listening for client connections on/,
+      );
+      const port = /:(\d+)\s*$/.exec(nats.line)![1];
+      return { url: `nats://127.0.0.1:${port}`, stop: nats.stop };
+    } catch { /* try the next */ }
+  }
+  log("  nats-server not found (apt-get install nats-server): the NATS rows are skipped");
+  return undefined;
+}
+
+/** Worker nodes (`node.ts`), one Worker each, as `deno task node` runs them. */
+async function startNodes(url: string, names: string[]) {
+  return await Promise.all(names.map((name) =>
+    spawnUntil(Deno.execPath(), [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read=worker.ts,lib/pool/worker_messages.ts",
+      "node.ts",
+      "--nats",
+      url,
+      "--workers",
+      "1",
+      "--name",
+      name,
+    ], /ready with/)
+  ));
+}
+
+/** STATS of a server, as numbers. */
+async function stats(client: LineClient): Promise<Record<string, number>> {
+  await client.send("STATS");
+  return JSON.parse((await client.readLine())!);
+}
+
+/** Waits (bounded) until the server counts `nodes` worker nodes. */
+async function awaitNodes(client: LineClient, nodes: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await stats(client)).nodes >= nodes) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the server did not see ${nodes} worker nodes within 10 s`);
+}
+
+/**
+ * The floor of fleet dispatch: bare NATS request/reply between two processes, with the
+ * fleet's message sizes (a batch of `tasks` tasks out, its report back) and as many
+ * requests in flight as the fleet keeps (two per remote Worker), in tasks per second.
+ */
+async function natsFloor(url: string, tasks: number, inFlight: number, seconds: number) {
+  const echo = await spawnUntil(Deno.execPath(), [
+    "run",
+    "--allow-net=127.0.0.1",
+    "bench/nats_echo.ts",
+    url,
+    String(32 * tasks),
+  ], /echo ready/);
+  const { connect } = await import("@nats-io/transport-node");
+  const nc = await connect({ servers: url.replace(/^nats:\/\//, "") });
+  try {
+    const payload = new Uint8Array(8 * (1 + 2 * tasks));
+    let count = 0;
+    const loop = async (deadline: number) => {
+      while (performance.now() < deadline) {
+        await nc.request("bench.echo", payload, { timeout: 5000 });
+        count++;
+      }
+    };
+    const run = async (s: number) => {
+      const before = count;
+      const start = performance.now();
+      await Promise.all(Array.from({ length: inFlight }, () => loop(start + s * 1000)));
+      return (count - before) / ((performance.now() - start) / 1000);
+    };
+    await run(0.3); // warm-up
+    return (await run(seconds)) * tasks;
+  } finally {
+    await nc.close();
+    await echo.stop();
+  }
+}
+
+// 7. Dispatch through NATS: increments per second through two nodes, against bare NATS.
+async function fleetDispatch(): Promise<void> {
+  log("7. dispatch through NATS: zero-work increments through two nodes on this machine");
+  const nats = await startNats();
+  if (!nats) return;
+  try {
+    const nodes = await startNodes(nats.url, ["bench-a", "bench-b"]);
+    try {
+      await using server = await ServerProcess.threadcount(
+        ZERO_WORK.concat("--workers", "0", "--nats", nats.url),
+      );
+      await using client = await server.connect();
+      await awaitNodes(client, 2);
+      const increments = Math.round(100_000 * scale);
+      await expectValue(client, "0 20000", "20000"); // warm-up
+      const before = await stats(client);
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        times.push(await timed(() => expectValue(client, `0 ${increments}`, String(increments))));
+      }
+      const after = await stats(client);
+      const perBatch = (after.tasks_done - before.tasks_done) /
+        (after.batches_sent - before.batches_sent);
+      const ours = increments / median(times);
+      const floor = await natsFloor(nats.url, Math.round(perBatch), 4, 1.5 * scale + 0.5);
+      report({
+        name: "NATS dispatch (increments/s, 0 units, 2 nodes)",
+        ours,
+        floor,
+        unit: "increments/s",
+        ratio: ours / floor,
+        target: ">= 0.5x",
+        met: ours / floor >= 0.5,
+        note: `floor: bare NATS request/reply, ${perBatch.toFixed(0)} tasks a message ` +
+          "(the fleet's mean), 4 in flight, echo in its own process",
+      });
+    } finally {
+      for (const node of nodes) await node.stop();
+    }
+  } finally {
+    await nats.stop();
+  }
+}
+
+// 8. CPU-bound parallel efficiency: two nodes of one Worker each against one local Worker.
+async function fleetParallel(): Promise<void> {
+  log("8. NATS parallel efficiency: 1-unit increments on 2 nodes × 1 Worker against 1 local");
+  const nats = await startNats();
+  if (!nats) return;
+  const increments = Math.round(300 * scale);
+  const oneUnit = ["--min-units", "1", "--max-units", "1"];
+  const timeOn = async (args: string[], nodes: number) => {
+    await using server = await ServerProcess.threadcount(oneUnit.concat(args));
+    await using client = await server.connect();
+    if (nodes > 0) await awaitNodes(client, nodes);
+    await expectValue(client, "0 10", "10");
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      times.push(await timed(() => expectValue(client, `0 ${increments}`, String(increments))));
+    }
+    log(`    ${args.join(" ")}: ${times.map((t) => t.toFixed(2)).join(", ")} s`);
+    return median(times);
+  };
+  try {
+    const nodes = await startNodes(nats.url, ["bench-c", "bench-d"]);
+    let fleet: number;
+    try {
+      fleet = await timeOn(["--workers", "0", "--nats", nats.url], 2);
+    } finally {
+      for (const node of nodes) await node.stop();
+    }
+    const one = await timeOn(["--workers", "1"], 0);
+    const efficiency = one / (2 * fleet);
+    report({
+      name: "NATS parallel efficiency (2 nodes × 1 Worker vs 1 local)",
+      ours: one / fleet,
+      floor: 2,
+      unit: "x speed-up",
+      ratio: efficiency,
+      target: ">= 0.85 of 2x",
+      met: efficiency >= 0.85,
+      note: `${increments} increments: ${one.toFixed(2)} s on 1 local Worker, ` +
+        `${fleet.toFixed(2)} s on 2 nodes`,
+    });
+  } finally {
+    await nats.stop();
+  }
+}
+
 const started = performance.now();
-const suite = [dispatch, parallel, keepAlive, oneShot, manyConnections, original];
+const suite = [
+  dispatch,
+  parallel,
+  keepAlive,
+  oneShot,
+  manyConnections,
+  original,
+  fleetDispatch,
+  fleetParallel,
+];
 const chosen = flags.only?.split(",").map(Number) ?? suite.map((_, i) => i + 1);
 for (const [i, bench] of suite.entries()) {
   if (chosen.includes(i + 1)) await bench();

@@ -56,8 +56,11 @@ interface NodeWorker {
   index: number;
   worker: Worker;
   generation: number;
-  queue: { batch: Float64Array; msg: Msg }[];
-  current?: { batch: Float64Array; msg: Msg };
+  /**
+   * Batches posted to the Worker and not yet reported, oldest first: the Worker's own
+   * message queue holds them, so it starts the next one without a hop to this thread.
+   */
+  posted: Msg[];
   subscription: Subscription;
 }
 
@@ -110,7 +113,7 @@ export class FleetNode {
       log: (report) => this.#log(formatMalformed("threadcount node", report)),
     });
     for (let index = 0; index < options.workers; index++) {
-      const slot = { index, generation: 0, queue: [] } as unknown as NodeWorker;
+      const slot = { index, generation: 0, posted: [] } as unknown as NodeWorker;
       slot.worker = this.#spawn(slot);
       slot.subscription = nc.subscribe(runSubject(this.name, index), {
         queue: NODE_QUEUE_GROUP,
@@ -149,8 +152,7 @@ export class FleetNode {
     for (const slot of this.#workers) {
       slot.subscription.unsubscribe();
       slot.worker.terminate();
-      slot.queue.length = 0;
-      slot.current = undefined;
+      slot.posted.length = 0;
     }
     this.#who.unsubscribe();
     if (this.#nc.isClosed()) return;
@@ -161,7 +163,7 @@ export class FleetNode {
   }
 
   #busy(): number {
-    return this.#workers.filter((slot) => slot.current !== undefined).length;
+    return this.#workers.filter((slot) => slot.posted.length > 0).length;
   }
 
   #announce(): void {
@@ -187,20 +189,12 @@ export class FleetNode {
       this.#malformed.drop(msg.subject, error.message);
       return;
     }
-    if (slot.queue.length >= this.#options.maxQueuedBatches) {
+    if (slot.posted.length >= this.#options.maxQueuedBatches) {
       this.#dropped++;
       return;
     }
-    slot.queue.push({ batch, msg });
-    this.#next(slot);
-  }
-
-  #next(slot: NodeWorker): void {
-    if (slot.current || this.#closed) return;
-    const item = slot.queue.shift();
-    if (!item) return;
-    slot.current = item;
-    slot.worker.postMessage(item.batch);
+    slot.posted.push(msg);
+    slot.worker.postMessage(batch);
   }
 
   #spawn(slot: NodeWorker): Worker {
@@ -212,31 +206,29 @@ export class FleetNode {
     worker.onmessage = (event: MessageEvent<Float64Array | { error: string } | string>) => {
       // A string is the Worker's word that it loaded: batches posted before then waited for it.
       if (slot.worker !== worker || typeof event.data === "string") return;
-      const item = slot.current;
-      slot.current = undefined;
-      if (event.data instanceof Float64Array && item) {
+      // The Worker answers its batches in the order they were posted.
+      const msg = slot.posted.shift();
+      if (event.data instanceof Float64Array && msg) {
         this.#batchesRun++;
         this.#tasksRun += event.data.length / 4;
         try {
-          item.msg.respond(encodeReport(event.data));
+          msg.respond(encodeReport(event.data));
         } catch { /* reconnecting: the server re-sends the batch after its deadline */ }
       } else {
         this.#dropped++;
       }
-      this.#next(slot);
     };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
       if (slot.worker !== worker || this.#closed) return;
-      // The batch in hand is not answered: the server re-sends it after its deadline.
+      // Its batches are not answered: the server re-sends them after their deadline.
       this.#log(`threadcount node: Worker ${slot.index} died (${event.message}); starting another`);
       worker.terminate();
-      if (slot.current) this.#dropped++;
-      slot.current = undefined;
+      this.#dropped += slot.posted.length;
+      slot.posted.length = 0;
       slot.generation++;
       this.#restarts++;
       slot.worker = this.#spawn(slot);
-      this.#next(slot);
     };
     return worker;
   }
