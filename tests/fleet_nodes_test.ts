@@ -244,3 +244,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "fleet: a broker closed to strangers: credentials in the URL let node and server in",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start(-1, ["--user", "class", "--pass", "s3cret"]);
+    const url = `nats://class:s3cret@127.0.0.1:${nats.port}`;
+    await using node = await startNode(url, { name: "insider" });
+    const nc = await natsConnection(url);
+    try {
+      await using server = startServer({ ...FLEET_WORK, nats: nc });
+      await bounded(server.recorder.waitForType("node-joined"), "the node");
+      await using client = await quickClient(server.addr);
+      assert.deepEqual(await bounded(client.request("1 20"), "the answer"), {
+        kind: "value",
+        text: "21",
+      });
+      assert.equal(node.name, "insider");
+    } finally {
+      await nc.close();
+    }
+    // A stranger without the password is refused, and told what to check.
+    await assert.rejects(
+      natsConnection(`nats://class:wrong@127.0.0.1:${nats.port}`),
+      /Authorization Violation.*user\/password, token or --nats-creds/is,
+    );
+    await assert.rejects(natsConnection(nats.url), /user\/password, token or --nats-creds/);
+  },
+});
