@@ -26,8 +26,7 @@ export interface LaneTask {
 export interface LaneListener<T extends LaneTask> {
   /**
    * The lane became ready to run tasks (its Worker loaded), or ready again after a
-   * failure. A lane may take tasks before this (a local Worker's messages wait for it
-   * to load); this is the moment it proved it can run them.
+   * failure. It has no room before this.
    */
   onReady(lane: Lane<T>): void;
   /**
@@ -73,7 +72,7 @@ export interface LaneListener<T extends LaneTask> {
 export interface Lane<T extends LaneTask> {
   /** The lane's display name, e.g. `worker 0`. */
   readonly name: string;
-  /** Whether it can take a batch now: open, and not holding enough work already. */
+  /** Whether it can take a batch now: ready, and not holding enough work already. */
   hasRoom(): boolean;
   /** Work sent and not yet reported, in additions: the scheduler feeds the least loaded lane. */
   readonly load: number;

@@ -123,6 +123,8 @@ export class WorkerPool {
   #pumping = false;
   #pumpQueued = false;
   #broken?: Error;
+  #ready = Promise.withResolvers<void>();
+  #lanesReady = new Set<Lane<Task>>();
 
   /**
    * Starts the Workers.
@@ -155,13 +157,15 @@ export class WorkerPool {
     this.#onIncident = options.onIncident;
     this.#queue = new JobQueue({ iterationsPerUnit, maxAttempts });
     const listener: LaneListener<Task> = {
-      onReady: () => this.#pump(),
+      onReady: (lane) => this.#onReady(lane),
       onReport: (lane, tasks, times) => this.#onReport(lane, tasks, times),
       onFailure: (lane, reason, lost) => this.#onFailure(lane, reason, lost),
       onBroken: (lane, reason) => this.#onBroken(lane, reason),
       onReturn: (_lane, _reason, tasks) => this.#onReturn(tasks),
     };
     this.#listener = listener;
+    this.#ready.promise.catch(() => {}); // a pool nobody asks about still works
+    if (size === 0) this.#ready.resolve(); // no Worker of its own to wait for
     for (let index = 0; index < size; index++) {
       const lane = new WorkerSlot<Task>({
         index,
@@ -173,6 +177,16 @@ export class WorkerPool {
       this.#lanes.push(lane);
       this.#laneIndex.set(lane, index);
     }
+  }
+
+  /**
+   * Settles once every Worker has loaded: resolved, or rejected with a
+   * {@linkcode WorkerFailedError} when the Worker module cannot run (or with the
+   * pool's error when it was closed first). Jobs need not wait for it: their tasks
+   * wait for the Workers.
+   */
+  get ready(): Promise<void> {
+    return this.#ready.promise;
   }
 
   /** How many Workers the pool runs. */
@@ -282,7 +296,9 @@ export class WorkerPool {
     for (const lane of this.#lanes) lane.close();
     this.#rerun.clear();
     this.#returned.length = 0;
-    this.#queue.failAll(this.#broken ?? new Error("the worker pool is closed"));
+    const error = this.#broken ?? new Error("the worker pool is closed");
+    this.#ready.reject(error);
+    this.#queue.failAll(error);
   }
 
   /** Same as {@linkcode WorkerPool.close}. */
@@ -302,14 +318,17 @@ export class WorkerPool {
     }
   }
 
-  /** Sends each lane that lost tasks the next of them, alone, once it holds nothing else. */
+  /**
+   * Sends each lane that lost tasks the next of them, alone, once the one before has
+   * reported; the lane takes other work again only when the last one has.
+   */
   #dispatchReruns(): void {
     for (const [lane, tasks] of this.#rerun) {
       if (lane.inFlight > 0 || !lane.hasRoom()) continue;
       let task: Task | undefined;
       while ((task = tasks.shift()) && task.job.settled);
-      if (tasks.length === 0) this.#rerun.delete(lane);
       if (task) this.#send(lane, [task]);
+      else this.#rerun.delete(lane);
     }
   }
 
@@ -382,6 +401,12 @@ export class WorkerPool {
       });
     }
     for (const [job, reports] of finished) this.#queue.report(job, reports);
+    this.#pump();
+  }
+
+  #onReady(lane: Lane<Task>): void {
+    this.#lanesReady.add(lane);
+    if (this.#lanesReady.size === this.#lanes.length) this.#ready.resolve();
     this.#pump();
   }
 

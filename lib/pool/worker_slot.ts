@@ -35,8 +35,8 @@ export interface WorkerSlotOptions<T extends LaneTask> {
  * Workers are named `threadcount-worker-<index>.<generation>`, the generation
  * counting the Workers that died in this slot.
  *
- * Room: one batch at a time, and a second one behind a batch of at least
- * `maxQueuedWork` additions.
+ * Room: none until the Worker has posted that it is ready; then one batch at a
+ * time, and a second one behind a batch of at least `maxQueuedWork` additions.
  *
  * @example
  * ```ts ignore
@@ -88,11 +88,13 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   }
 
   /**
-   * Whether the slot may take a batch now. A Worker that is still loading counts as
-   * ready: its messages wait for it, and if it never loads, the pool is broken anyway.
+   * Whether the slot may take a batch now. Not before its Worker has said it is ready:
+   * then a Worker that dies before that surely could not load (Deno delivers a Worker's
+   * errors and its messages on separate channels, so a batch sent earlier could kill it
+   * before its "ready" is heard, and a poison task would pass for a broken module).
    */
   hasRoom(): boolean {
-    if (this.#closed) return false;
+    if (!this.#ready || this.#closed) return false;
     // One batch of cheap tasks at a Worker at a time: tasks that come while it runs wait in
     // the queue and go together in the next batch, so a busy pool sends few, full messages
     // (each message wakes a thread, a system call on both sides). Behind a long batch, one
