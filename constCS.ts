@@ -35,6 +35,21 @@ export const IDLE_TIMEOUT_SECONDS = 300;
 /** Seconds that in-flight requests get to finish on shutdown. */
 export const GRACE_SECONDS = 10;
 /**
+ * Most work one request may ask for, in seconds of the whole pool's time,
+ * estimated before it starts: a request over it is answered `ERR
+ * too-much-work`. Ten minutes: a class's `0 10000` (about 3 minutes on two
+ * CPUs at the default work) fits; `0 1000000` (about 5 hours) does not.
+ */
+export const MAX_REQUEST_SECONDS = 600;
+/**
+ * Copies of one stop signal that arrive within this many milliseconds are one
+ * request to stop. A terminal's Ctrl-C reaches every process of the foreground
+ * group and `deno task` forwards its own copy, so one press arrives two or
+ * three times within a millisecond (tens on a loaded machine); a person
+ * pressing again on purpose takes longer than 300 ms.
+ */
+export const SIGNAL_COPY_WINDOW_MS = 300;
+/**
  * Milliseconds of silence after which a partial line (no newline yet) is taken
  * as a whole request: the original client sends `2 10` with no newline.
  */

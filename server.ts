@@ -10,6 +10,7 @@ import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_c
 import { ServerEvents } from "./lib/server/server_events.ts";
 import { ThreadcountServer } from "./lib/server/threadcount_server.ts";
 import { TraceWriter } from "./lib/observe/trace_writer.ts";
+import { exitCodeFor, listenForStopSignals, type StopSignal } from "./lib/server/signals.ts";
 
 /** Explains an error the user can fix, and exits. */
 function fail(message: string, code = 1): never {
@@ -45,16 +46,16 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   const shutdown = new AbortController();
-  let signals = 0;
-  const onSignal = (name: string) => {
-    if (++signals > 1) fail(`second ${name}, exiting at once`, 130);
-    console.error(
-      `threadcount server: ${name}, shutting down (press Ctrl-C again to exit at once)`,
-    );
-    shutdown.abort(name);
-  };
-  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+  let forcedExit: (signal: StopSignal) => void = (signal) => Deno.exit(exitCodeFor(signal));
+  const signals = listenForStopSignals({
+    onStop: (signal) => {
+      console.error(
+        `threadcount server: ${signal}, shutting down (press Ctrl-C again to exit at once)`,
+      );
+      shutdown.abort(signal);
+    },
+    onForce: (signal) => forcedExit(signal),
+  });
 
   const events = new ServerEvents();
   let server: ThreadcountServer | undefined;
@@ -63,7 +64,9 @@ if (import.meta.main) {
     verbose: commandLine.verbose,
     tasksDone: () => server?.stats().tasks_done ?? 0,
   });
-  events.subscribe((event) => log.print(event), { tasks: () => log.wantsTaskEvents() });
+  const logging = events.subscribe((event) => log.print(event), {
+    tasks: () => log.wantsTaskEvents(),
+  });
   const { hostname = HOST, port = PORT, workers = WORKERS } = commandLine.options;
 
   let trace: TraceWriter | undefined;
@@ -87,6 +90,22 @@ if (import.meta.main) {
   } catch (error) {
     fail(explainListenError(error, "server", hostname, port));
   }
+  // A second signal: say so, keep what the log and the trace hold, and go.
+  forcedExit = (signal) => {
+    const inFlight = server!.stats().requests_in_flight;
+    events.emit({ type: "forced-exit", at: Date.now(), reason: `second ${signal}`, inFlight });
+    // The log's last word is the line above: what happens while the trace completes is not shown.
+    logging[Symbol.dispose]();
+    log.flush();
+    const exit = () => Deno.exit(exitCodeFor(signal));
+    if (!trace) exit();
+    // Completing the trace takes a write; a stuck disk gets a second at most.
+    const timer = setTimeout(exit, 1000);
+    trace!.close().catch(() => {}).finally(() => {
+      clearTimeout(timer);
+      exit();
+    });
+  };
   if (commandLine.dashboardPort !== undefined) {
     try {
       const dashboard = serveDashboard(server, { port: commandLine.dashboardPort });
@@ -103,5 +122,6 @@ if (import.meta.main) {
     const count = await trace.close();
     console.log(`trace: ${count} increments written to ${commandLine.tracePath}`);
   }
-  Deno.exit(0);
+  // Nothing is left to keep the process alive: it ends, with exit code 0.
+  signals[Symbol.dispose]();
 }
