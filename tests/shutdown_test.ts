@@ -107,7 +107,7 @@ Deno.test("SIGTERM: waiting clients get ERR shutting-down, the request in flight
     // The trace is complete: every increment served is in it.
     assert.equal(server.log.at(-1), `trace: 40 increments written to ${trace}`);
     const written = JSON.parse(await Deno.readTextFile(new URL(`../${trace}`, import.meta.url)));
-    assert.equal(written.traceEvents.filter((e: { ph: string }) => e.ph === "X").length, 40);
+    assert.equal(written.filter((e: { ph: string }) => e.ph === "X").length, 40);
   } finally {
     busy.close();
     waiting.close();
