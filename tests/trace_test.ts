@@ -219,6 +219,8 @@ Deno.test("TraceWriter: memory stays bounded while writes stall; drops are count
     onDropped: (count) => drops.push(count),
   });
   const reader = await reading;
+  let text: Promise<string> | undefined;
+  const drain = () => text ??= new Response(reader.readable).text();
   try {
     let most = 0;
     const heard = 5_000; // about 900 KB of events: far more than the FIFO and the cap hold
@@ -232,15 +234,17 @@ Deno.test("TraceWriter: memory stays bounded while writes stall; drops are count
     assert.deepEqual(drops, [], "a run of drops is reported when it ends");
 
     // The reader catches up; the run of drops ends and is recorded, then the file closes.
-    const text = new Response(reader.readable).text();
+    drain();
     const events = await trace.close();
-    const written = JSON.parse(await text) as TraceEvent[];
+    const written = JSON.parse(await drain()) as TraceEvent[];
     assert.equal(written.filter((e) => e.ph === "X").length, events);
     const notices = written.filter((e) => e.cat === "trace" && e.name.includes("dropped"));
     assert.equal(notices.reduce((sum, e) => sum + (e.args?.dropped as number), 0), trace.dropped);
     assert.deepEqual(drops, [trace.dropped]);
   } finally {
+    drain(); // a failed test must not leave the writer blocked
     await trace.close();
+    await drain();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -368,7 +372,7 @@ Deno.test("server.ts --trace: after SIGKILL the file opens (add ]) with the incr
       "--max-units",
       "1",
       "--iterations-per-unit",
-      "2000000",
+      "20000000", // about 20 ms per increment
       "--trace",
       trace,
     ],
@@ -390,11 +394,17 @@ Deno.test("server.ts --trace: after SIGKILL the file opens (add ]) with the incr
     }
     watcher = Deno.watchFs(file.pathname);
     client = await LineClient.connect({ hostname: "127.0.0.1", port });
-    const answer = client.request("0 100000").catch((error) => error);
-    // The writer's own timer writes increments while the request runs.
-    for await (const _change of watcher) {
-      if ((await Deno.readTextFile(file)).includes(`"ph":"X"`)) break;
-    }
+    // About 3 s of work, and less text than starts a write early (64 KiB): while the request
+    // runs, only the writer's own timer writes increments.
+    const answer = client.request("0 300").catch((error) => error);
+    let written = false;
+    const watching = (async () => {
+      for await (const _change of watcher!) {
+        if ((await Deno.readTextFile(file)).includes(`"ph":"X"`)) return written = true;
+      }
+    })();
+    await Promise.race([watching, answer]);
+    assert.ok(written, "increments were written while the request ran");
     server.kill("SIGKILL");
     assert.equal((await server.status).signal, "SIGKILL");
     assert.match(String(await answer), /closed the connection before it answered/);
