@@ -82,7 +82,8 @@ export interface TraceWriterOptions {
   flushMs?: number;
   /**
    * Hears that `count` increments were dropped because the disk could not
-   * keep up, once per run of drops (when the file records it). For the log.
+   * keep up (each run of drops is recorded in the file as it ends): at most
+   * once a second, and once more on close, so a log line per call stays quiet.
    */
   onDropped?: (count: number) => void;
   /**
@@ -99,6 +100,11 @@ const encoder = new TextEncoder();
 /** One complete event a line, each after the first opened by a comma. */
 function line(event: string): string {
   return `,${event}\n`;
+}
+
+/** A size for people: `256 MiB`, `0.01 MiB`. */
+function mebibytes(bytes: number): string {
+  return `${Number((bytes / 1024 / 1024).toPrecision(3))} MiB`;
 }
 
 /** A number for a trace, shortened when long (one conversion per request, never per increment). */
@@ -164,6 +170,8 @@ export class TraceWriter {
   #events = 0;
   #dropped = 0;
   #droppedRun = 0;
+  #droppedUnreported = 0;
+  #droppedReportedAt = -Infinity;
   /** No more events are taken; the closing `]` is held. */
   #stopped = false;
   #ended = false;
@@ -359,6 +367,7 @@ export class TraceWriter {
     if (this.#ended) return;
     this.#ended = true;
     this.#takeDroppedNotice(this.#droppedNotice());
+    this.#reportDropped(true);
     this.#take("]\n");
   }
 
@@ -386,7 +395,7 @@ export class TraceWriter {
     const chars = notice.length + text.length;
     if (this.#acceptedBytes + chars + CLOSING_RESERVE_BYTES > this.#maxBytes) {
       this.#stop(
-        `the trace reached its size cap of ${this.#maxBytes / 1024 / 1024} MiB ` +
+        `the trace reached its size cap of ${mebibytes(this.#maxBytes)} ` +
           `(--trace-max-mb) with ${this.#events} increments; tracing stopped there and the file ` +
           "is complete. To trace more, raise --trace-max-mb.",
       );
@@ -405,9 +414,19 @@ export class TraceWriter {
   /** Takes in the notice of the run of drops that just ended, and reports it. */
   #takeDroppedNotice(notice: string): void {
     if (notice === "") return;
-    const count = this.#droppedRun;
+    this.#droppedUnreported += this.#droppedRun;
     this.#droppedRun = 0;
     this.#take(notice);
+    this.#reportDropped(false);
+  }
+
+  /** Tells `onDropped` what was dropped since it last heard, at most once a second (or `now`). */
+  #reportDropped(now: boolean): void {
+    const at = Date.now();
+    if (this.#droppedUnreported === 0 || (!now && at - this.#droppedReportedAt < 1000)) return;
+    const count = this.#droppedUnreported;
+    this.#droppedUnreported = 0;
+    this.#droppedReportedAt = at;
     this.#onDropped?.(count);
   }
 
