@@ -258,8 +258,10 @@ Deno.test("TraceWriter stops at maxBytes with one notice, and the file stays com
       maxBytes,
       onStopped: (reason) => reasons.push(reason),
     });
+    assert.ok(trace.active);
     for (let n = 1; n <= 500; n++) trace.hear(taskDone(n));
     assert.equal(reasons.length, 1);
+    assert.ok(!trace.active, "the server can stop building task events for it");
     assert.match(reasons[0], /size cap of .* MiB \(--trace-max-mb\) with \d+ increments/);
     const kept = trace.events;
     assert.ok(kept > 0 && kept < 500);

@@ -16,7 +16,10 @@
  * The format allows the closing `]` to be missing, and Perfetto reads event
  * after event, so a file cut off anywhere (a `SIGKILL`, a power cut) still
  * opens: what is lost is the last line at most, and whatever was not yet
- * written, which is never more than {@linkcode TRACE_FLUSH_MS} old.
+ * written, which is never more than {@linkcode TRACE_FLUSH_MS} old. Writes
+ * hold whole lines, so a file cut between two writes also opens in
+ * chrome://tracing, which appends the `]` itself. Each comma opens a line
+ * rather than ending one, so the complete lines and a `]` are valid JSON.
  *
  * @module
  */
@@ -232,6 +235,15 @@ export class TraceWriter {
       writer.#take(writer.#laneLines(index));
     }
     return writer;
+  }
+
+  /**
+   * Whether {@linkcode TraceWriter.hear} still takes events: false once the
+   * trace reached `maxBytes`, a write failed, or it was closed. Subscribe with
+   * `{ tasks: () => trace.active }` and a stopped trace costs nothing per increment.
+   */
+  get active(): boolean {
+    return !this.#stopped;
   }
 
   /** Increments in the file (taken in, written or about to be). */
