@@ -36,7 +36,7 @@ export const TRACE_FLUSH_MS = 250;
 
 /**
  * Most bytes of trace text held in memory, waiting for or in a write. When the
- * disk cannot keep up, increments beyond this are dropped and counted (the
+ * disk cannot keep up, events beyond this are dropped and counted (the
  * server is never slowed by its trace). 16 MiB is about 90 000 increments,
  * 0.2 s of the fastest run (`--iterations-per-unit 0`), which then loses none
  * on this machine; with 4 MiB it lost 5 % of them while the event loop was busy.
@@ -77,16 +77,17 @@ export interface TraceWriterOptions {
   maxBytes?: number;
   /**
    * Most bytes held in memory (see {@linkcode TRACE_MEMORY_BYTES}, the default):
-   * past it, increments are dropped, counted in {@linkcode TraceWriter.dropped},
+   * past it, events are dropped, counted in {@linkcode TraceWriter.dropped},
    * recorded in the file once writes catch up, and reported to `onDropped`.
    */
   maxMemoryBytes?: number;
   /** Milliseconds between writes, at most 1000; defaults to {@linkcode TRACE_FLUSH_MS}. */
   flushMs?: number;
   /**
-   * Hears that `count` increments were dropped because the disk could not
-   * keep up (each run of drops is recorded in the file as it ends): at most
-   * once a second, and once more on close, so a log line per call stays quiet.
+   * Hears that `count` events (increments, request starts) were dropped
+   * because the disk could not keep up (each run of drops is recorded in the
+   * file as it ends): at most once a second, and once more on close, so a log
+   * line per call stays quiet.
    */
   onDropped?: (count: number) => void;
   /**
@@ -259,7 +260,7 @@ export class TraceWriter {
     return this.#pendingChars + this.#queuedBytes + (this.#inFlight?.length ?? 0);
   }
 
-  /** Increments dropped because the disk could not keep up. */
+  /** Events (increments, request starts) dropped because the disk could not keep up. */
   get dropped(): number {
     return this.#dropped;
   }
@@ -447,7 +448,7 @@ export class TraceWriter {
     const count = this.#droppedRun;
     if (count === 0) return "";
     return line(JSON.stringify({
-      name: `${count} increments dropped: the disk could not keep up`,
+      name: `${count} events dropped: the disk could not keep up`,
       cat: "trace",
       ph: "i",
       s: "g",
