@@ -32,6 +32,13 @@ export const MAX_LINE_BYTES = 4096;
 export const MAX_WAITING_CLIENTS = 1000;
 /** Seconds a served client may stay silent before it is closed (`ERR idle-timeout`). */
 export const IDLE_TIMEOUT_SECONDS = 300;
+/**
+ * Largest `--trace` file, in MiB (`--trace-max-mb`); tracing stops there with one log line. At
+ * about 200 bytes an increment that is over a million increments, days of the default work, while
+ * a runaway (`--iterations-per-unit 0` makes ~100 MB a second) is stopped before it fills a disk;
+ * and 256 MiB still opens in ui.perfetto.dev, which holds the whole file in the browser's memory.
+ */
+export const TRACE_MAX_MB = 256;
 /** Seconds that in-flight requests get to finish on shutdown. */
 export const GRACE_SECONDS = 10;
 /**
