@@ -72,8 +72,12 @@ if (import.meta.main) {
   let trace: TraceWriter | undefined;
   if (commandLine.tracePath) {
     try {
+      const say = (message: string) => events.emit({ type: "notice", at: Date.now(), message });
       trace = await TraceWriter.open(commandLine.tracePath, {
         workers,
+        maxBytes: commandLine.traceMaxMb * 2 ** 20,
+        onDropped: (count) => say(`trace: ${count} increments dropped, the disk could not keep up`),
+        onStopped: (reason) => say(`trace: ${reason}`),
       });
     } catch (error) {
       fail(
@@ -82,7 +86,7 @@ if (import.meta.main) {
           `run it with --allow-write=${commandLine.tracePath}`,
       );
     }
-    events.subscribe((event) => trace!.hear(event));
+    events.subscribe((event) => trace!.hear(event), { tasks: () => trace!.active });
   }
 
   try {
@@ -97,14 +101,10 @@ if (import.meta.main) {
     // The log's last word is the line above: what happens while the trace completes is not shown.
     logging[Symbol.dispose]();
     log.flush();
-    const exit = () => Deno.exit(exitCodeFor(signal));
-    if (!trace) exit();
-    // Completing the trace takes a write; a stuck disk gets a second at most.
-    const timer = setTimeout(exit, 1000);
-    trace!.close().catch(() => {}).finally(() => {
-      clearTimeout(timer);
-      exit();
-    });
+    try {
+      trace?.closeNow(); // what it holds, and the closing bracket: the file stays valid JSON
+    } catch { /* the disk failed; the file is readable up to its last whole line */ }
+    Deno.exit(exitCodeFor(signal));
   };
   if (commandLine.dashboardPort !== undefined) {
     try {

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { DASHBOARD_PORT, HOST } from "../../constCS.ts";
+import { DASHBOARD_PORT, HOST, TRACE_MAX_MB } from "../../constCS.ts";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./threadcount_server.ts";
 
 /** What the command line asks for. */
@@ -15,6 +15,8 @@ export interface ServerCommandLine {
   dashboardPort?: number;
   /** Where to write a trace, when `--trace` is given. */
   tracePath?: string;
+  /** Most megabytes of trace before tracing stops. */
+  traceMaxMb: number;
   quiet: boolean;
   verbose: boolean;
   help: boolean;
@@ -56,8 +58,10 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
   --open-file-limit N         the limit on open files (ulimit -n) to check --max-clients and
                               --max-waiting against at start-up; deno task server passes it
   --dashboard [PORT]          serve a live dashboard at http://${HOST}:PORT/ (default ${DASHBOARD_PORT})
-  --trace FILE                write a Chrome/Perfetto trace of every increment to FILE on
-                              shutdown (deno task server may write under traces/)
+  --trace FILE                write a Chrome/Perfetto trace of every increment to FILE, at
+                              least every 250 ms (deno task server may write under traces/)
+  --trace-max-mb N            stop tracing, with one log line, when the file reaches N MB
+                              (default ${TRACE_MAX_MB})
   --quiet                     log only start-up, errors and shutdown
   --verbose                   log every event, however fast they come
   --help                      show this text
@@ -105,6 +109,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
         seed: { type: "string" },
         dashboard: { type: "string" },
         trace: { type: "string" },
+        "trace-max-mb": { type: "string" },
         quiet: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -148,6 +153,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     options,
     dashboardPort: integer(values.dashboard, "--dashboard", 0, 65535),
     tracePath: values.trace,
+    traceMaxMb: integer(values["trace-max-mb"], "--trace-max-mb", 1, 1024 * 1024) ?? TRACE_MAX_MB,
     quiet: values.quiet,
     verbose: values.verbose,
     help: values.help,
