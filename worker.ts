@@ -6,7 +6,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { runBatch } from "./lib/pool/worker_messages.ts";
+import { runBatch, WORKER_READY } from "./lib/pool/worker_messages.ts";
 
 self.onmessage = (event: MessageEvent<unknown>) => {
   try {
@@ -16,3 +16,5 @@ self.onmessage = (event: MessageEvent<unknown>) => {
     self.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }
 };
+
+self.postMessage(WORKER_READY);

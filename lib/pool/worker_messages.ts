@@ -7,7 +7,8 @@
  * milliseconds since the Unix epoch (`performance.timeOrigin + performance.now()`),
  * so the main thread can compare intervals from different Workers.
  * A Worker never throws across the boundary: a batch it cannot read is answered
- * `{ error: string }`.
+ * `{ error: string }`. Once its module has loaded and it listens, a Worker posts
+ * {@linkcode WORKER_READY} once: a Worker that dies before that cannot run at all.
  *
  * @module
  */
@@ -16,6 +17,9 @@
 export const BATCH_STRIDE = 2;
 /** Numbers per task in a report. */
 export const REPORT_STRIDE = 4;
+
+/** What a Worker posts once, when it has loaded and listens for batches. */
+export const WORKER_READY = "ready";
 
 /** A batch the Worker could not run. */
 export interface WorkerFailure {

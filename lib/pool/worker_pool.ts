@@ -1,47 +1,28 @@
 /**
  * A pool of module Workers that runs increments as tasks: started once,
  * reused for every request, fair between requests, and self-healing when a
- * Worker dies.
+ * Worker dies. This module schedules tasks across the pool's lanes (one per
+ * Worker) and keeps the pool's figures; `job_queue.ts` keeps the jobs,
+ * `worker_slot.ts` one Worker, `lane.ts` says what a lane is, and
+ * `worker_messages.ts` lays out the messages.
  *
  * @module
  */
-import { BATCH_STRIDE, REPORT_STRIDE, type WorkerFailure } from "./worker_messages.ts";
+import type { Lane, LaneListener } from "./lane.ts";
+import {
+  type Job,
+  type JobOptions,
+  JobQueue,
+  type RunningJob,
+  type Task,
+  type TaskReport,
+  WorkerFailedError,
+} from "./job_queue.ts";
+import { REPORT_STRIDE } from "./worker_messages.ts";
+import { WorkerSlot } from "./worker_slot.ts";
 
-/** When and where one task ran, as reported by its Worker. */
-export interface TaskReport {
-  /** The task's number within its job, from 1. */
-  taskNo: number;
-  /** Index of the Worker that ran it, from 0. */
-  worker: number;
-  /** Work units it spun. */
-  units: number;
-  /** When it started spinning, in ms since the Unix epoch. */
-  startedAt: number;
-  /** When it stopped spinning, in ms since the Unix epoch. */
-  endedAt: number;
-}
-
-/** A job: a number of tasks, each one increment. */
-export interface JobOptions {
-  /** How many tasks the job has. */
-  tasks: number;
-  /** Draws the work units of the next task; called once per task, in dispatch order. */
-  drawUnits: () => number;
-  /** Receives the reports of finished tasks, a batch at a time, in the order they finished. */
-  onDone: (reports: TaskReport[]) => void;
-  /** Hears of each task as it is sent to a Worker. */
-  onDispatch?: (taskNo: number, worker: number, units: number) => void;
-  /** Cancels the job (with {@linkcode WorkerPool.run}): queued tasks are dropped, running ones discarded. */
-  signal?: AbortSignal;
-}
-
-/** A job under way. */
-export interface RunningJob {
-  /** Settles when the job does: resolved when every task reported, rejected otherwise. */
-  done: Promise<void>;
-  /** Cancels the job: queued tasks are dropped, running ones discarded; `done` rejects with `reason`. */
-  cancel(reason?: unknown): void;
-}
+export type { JobOptions, RunningJob, TaskReport } from "./job_queue.ts";
+export { WorkerFailedError } from "./job_queue.ts";
 
 function failedJob(error: unknown): RunningJob {
   return { done: Promise.reject(error), cancel: () => {} };
@@ -53,7 +34,10 @@ export interface WorkerIncident {
   worker: number;
   /** Why it died. */
   reason: string;
-  /** Tasks it was running, which were queued again (or failed their job). */
+  /**
+   * Tasks it was running, which run again on its replacement, one per message (those
+   * of jobs that failed or were cancelled meanwhile are not counted).
+   */
   tasksRequeued: number;
 }
 
@@ -73,7 +57,11 @@ export interface WorkerPoolOptions {
   maxQueuedWork?: number;
   /** Most tasks in one message to a Worker. Defaults to 256. */
   maxBatch?: number;
-  /** Runs of one task (each ended by a dying Worker) before its job fails. Defaults to 3. */
+  /**
+   * Runs of one task that ended with its Worker dying while it ran there alone, before its
+   * job fails. Defaults to 3. Tasks that shared a dying Worker are not charged: they run
+   * again one per message, so that the next death names the task that caused it.
+   */
   maxAttempts?: number;
   /** Hears of each Worker that died and was replaced. */
   onIncident?: (incident: WorkerIncident) => void;
@@ -92,61 +80,18 @@ export interface PoolStats {
   batchesSent: number;
 }
 
-/** The error a job fails with when Workers keep dying under its tasks. */
-export class WorkerFailedError extends Error {
-  /**
-   * @param message What happened.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "WorkerFailedError";
-  }
-}
-
-/** Additions one task costs on top of its units: the message and bookkeeping. */
-const TASK_OVERHEAD = 5_000;
-
-interface Job {
-  options: JobOptions;
-  remaining: number;
-  nextNo: number;
-  retry: Task[];
-  completed: number;
-  settled: boolean;
-  queued: boolean;
-  resolve: () => void;
-  reject: (reason: unknown) => void;
-}
-
-interface Task {
-  id: number;
-  job: Job;
-  no: number;
-  units: number;
-  cost: number;
-  attempts: number;
-}
-
-interface Slot {
-  index: number;
-  generation: number;
-  worker: Worker;
-  inFlight: Map<number, Task>;
-  queuedWork: number;
-  /** Batches sent and not yet reported. */
-  batches: number;
-  /** Whether the current Worker has reported at least once. */
-  reported: boolean;
-  /** Workers in a row that died in this slot before they reported anything. */
-  deadOnArrival: number;
-}
-
 /**
  * Runs jobs of increment tasks on a fixed set of module Workers. Tasks of all
  * jobs are taken round-robin by job, so a small job is never stuck behind a
  * large one. Several tasks travel in one message and several wait at each
  * Worker when tasks are cheap; each task still runs on its own, with its own
  * units and its own report.
+ *
+ * Faults: a Worker that dies is replaced, and the tasks it held run again on
+ * its replacement, one per message, so only a task that kills a Worker while
+ * alone on it is charged an attempt. The pool is broken (every job fails, and
+ * so does every later one) only when a new Worker dies before it is ready:
+ * then the module cannot run at all.
  *
  * @example
  * ```ts ignore
@@ -159,17 +104,14 @@ interface Slot {
  * ```
  */
 export class WorkerPool {
-  #moduleUrl: URL | string;
-  #iterationsPerUnit: number;
   #maxQueuedWork: number;
   #maxBatch: number;
-  #maxAttempts: number;
   #onIncident?: (incident: WorkerIncident) => void;
-  #slots: Slot[] = [];
-  #queue: Job[] = [];
-  #turn = 0;
-  #live = new Set<Job>();
-  #nextTaskId = 1;
+  #lanes: Lane<Task>[] = [];
+  #laneIndex = new Map<Lane<Task>, number>();
+  /** Tasks a dying Worker held, to run again one per message on the lane that lost them. */
+  #rerun = new Map<Lane<Task>, Task[]>();
+  #queue: JobQueue;
   #tasksDone = 0;
   #tasksDiscarded = 0;
   #restarts = 0;
@@ -178,6 +120,8 @@ export class WorkerPool {
   #pumping = false;
   #pumpQueued = false;
   #broken?: Error;
+  #ready = Promise.withResolvers<void>();
+  #lanesReady = new Set<Lane<Task>>();
 
   /**
    * Starts the Workers.
@@ -202,45 +146,69 @@ export class WorkerPool {
         `'iterationsPerUnit' must be an integer of 0 or more: received ${iterationsPerUnit}`,
       );
     }
-    this.#moduleUrl = moduleUrl;
-    this.#iterationsPerUnit = iterationsPerUnit;
     this.#maxQueuedWork = maxQueuedWork;
     this.#maxBatch = maxBatch;
-    this.#maxAttempts = maxAttempts;
     this.#onIncident = options.onIncident;
+    this.#queue = new JobQueue({ iterationsPerUnit, maxAttempts });
+    const listener: LaneListener<Task> = {
+      onReady: (lane) => this.#onReady(lane),
+      onReport: (lane, tasks, times) => this.#onReport(lane, tasks, times),
+      onFailure: (lane, reason, lost) => this.#onFailure(lane, reason, lost),
+      onBroken: (lane, reason) => this.#onBroken(lane, reason),
+    };
+    this.#ready.promise.catch(() => {}); // a pool nobody asks about still works
     for (let index = 0; index < size; index++) {
-      const slot: Slot = {
+      const lane = new WorkerSlot<Task>({
         index,
-        generation: 0,
-        worker: undefined as unknown as Worker,
-        inFlight: new Map(),
-        queuedWork: 0,
-        batches: 0,
-        reported: false,
-        deadOnArrival: 0,
-      };
-      slot.worker = this.#spawn(slot);
-      this.#slots.push(slot);
+        moduleUrl,
+        iterationsPerUnit,
+        maxQueuedWork,
+        listener,
+      });
+      this.#lanes.push(lane);
+      this.#laneIndex.set(lane, index);
     }
+  }
+
+  /**
+   * Settles once every Worker has loaded: resolved, or rejected with a
+   * {@linkcode WorkerFailedError} when the Worker module cannot run (or with the
+   * pool's error when it was closed first). Jobs need not wait for it: their tasks
+   * wait for the Workers.
+   */
+  get ready(): Promise<void> {
+    return this.#ready.promise;
   }
 
   /** How many Workers the pool runs. */
   get size(): number {
-    return this.#slots.length;
+    return this.#lanes.length;
+  }
+
+  /**
+   * The names of the pool's lanes (`worker 0`, `worker 1`, …), for logs, the dashboard
+   * and the trace.
+   *
+   * @returns One name per lane; a lane's index is the `worker` of its `TaskReport`s.
+   */
+  laneNames(): readonly string[] {
+    return this.#lanes.map((lane) => lane.name);
   }
 
   /** A snapshot of the pool's load. */
   get stats(): PoolStats {
-    let tasksQueued = 0;
-    for (const job of this.#queue) tasksQueued += job.remaining + job.retry.length;
+    let tasksQueued = this.#queue.queued;
+    for (const tasks of this.#rerun.values()) {
+      for (const task of tasks) if (!task.job.settled) tasksQueued++;
+    }
     let tasksInFlight = 0;
     let workersBusy = 0;
-    for (const slot of this.#slots) {
-      tasksInFlight += slot.inFlight.size;
-      if (slot.inFlight.size > 0) workersBusy++;
+    for (const lane of this.#lanes) {
+      tasksInFlight += lane.inFlight;
+      if (lane.inFlight > 0) workersBusy++;
     }
     return {
-      workers: this.#slots.length,
+      workers: this.#lanes.length,
       workersBusy,
       tasksQueued,
       tasksInFlight,
@@ -256,7 +224,8 @@ export class WorkerPool {
    *
    * @param options The job; its `signal` cancels it.
    * @returns A promise that resolves when every task has reported through `onDone`.
-   * @throws {WorkerFailedError} (rejects) When a task was on `maxAttempts` Workers that died.
+   * @throws {WorkerFailedError} (rejects) When a task killed `maxAttempts` Workers, or the
+   * Worker module cannot run.
    * @throws {DOMException} (rejects) The signal's reason, when the job is cancelled.
    */
   run(options: JobOptions): Promise<void> {
@@ -278,26 +247,12 @@ export class WorkerPool {
    */
   start(options: JobOptions): RunningJob {
     if (this.#closed) return failedJob(this.#broken ?? new Error("the worker pool is closed"));
-    if (!Number.isInteger(options.tasks) || options.tasks < 0) {
-      return failedJob(
-        new RangeError(`'tasks' must be an integer of 0 or more: received ${options.tasks}`),
-      );
+    let job: RunningJob;
+    try {
+      job = this.#queue.start(options);
+    } catch (error) {
+      return failedJob(error);
     }
-    if (options.tasks === 0) return { done: Promise.resolve(), cancel: () => {} };
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const job: Job = {
-      options,
-      remaining: options.tasks,
-      nextNo: 1,
-      retry: [],
-      completed: 0,
-      settled: false,
-      queued: false,
-      resolve,
-      reject,
-    };
-    this.#live.add(job);
-    this.#enqueue(job);
     // Jobs that arrive together (say, from many sockets read in one turn) share messages.
     if (!this.#pumpQueued) {
       this.#pumpQueued = true;
@@ -306,22 +261,18 @@ export class WorkerPool {
         this.#pump();
       });
     }
-    return {
-      done: promise,
-      cancel: (reason) => this.#settle(job, reason ?? new Error("cancelled")),
-    };
+    return job;
   }
 
   /** Terminates every Worker and fails every job that has not finished. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const slot of this.#slots) {
-      slot.worker.terminate();
-      slot.inFlight.clear();
-    }
+    for (const lane of this.#lanes) lane.close();
+    this.#rerun.clear();
     const error = this.#broken ?? new Error("the worker pool is closed");
-    for (const job of [...this.#live]) this.#settle(job, error);
+    this.#ready.reject(error);
+    this.#queue.failAll(error);
   }
 
   /** Same as {@linkcode WorkerPool.close}. */
@@ -329,224 +280,122 @@ export class WorkerPool {
     this.close();
   }
 
-  #spawn(slot: Slot): Worker {
-    const worker = new Worker(this.#moduleUrl, {
-      type: "module",
-      name: `threadcount-worker-${slot.index}.${slot.generation}`,
-    });
-    worker.onmessage = (event: MessageEvent<Float64Array | WorkerFailure>) => {
-      if (slot.worker !== worker) return;
-      const data = event.data;
-      if (data instanceof Float64Array) this.#onReport(slot, data);
-      else this.#replace(slot, `the Worker could not run a batch: ${data?.error}`);
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      // Without this the error would end the whole process.
-      event.preventDefault();
-      if (slot.worker === worker) this.#replace(slot, event.message);
-    };
-    worker.onmessageerror = () => {
-      if (slot.worker === worker) {
-        this.#replace(slot, "a message from the Worker could not be read");
-      }
-    };
-    return worker;
-  }
-
-  #enqueue(job: Job): void {
-    if (job.queued || job.settled) return;
-    job.queued = true;
-    this.#queue.push(job);
-  }
-
-  /** The next task, round-robin by job; drops jobs with nothing left to send. */
-  #nextTask(): Task | undefined {
-    while (this.#queue.length > 0) {
-      if (this.#turn >= this.#queue.length) this.#turn = 0;
-      const job = this.#queue[this.#turn];
-      let task = job.retry.shift();
-      if (!task && job.remaining > 0) {
-        job.remaining--;
-        const units = job.options.drawUnits();
-        task = {
-          id: this.#nextTaskId++,
-          job,
-          no: job.nextNo++,
-          units,
-          cost: units * this.#iterationsPerUnit + TASK_OVERHEAD,
-          attempts: 0,
-        };
-      }
-      if (job.retry.length === 0 && job.remaining === 0) {
-        this.#queue.splice(this.#turn, 1);
-        job.queued = false;
-      } else if (task) {
-        this.#turn++;
-      }
-      if (task) return task;
-    }
-    return undefined;
-  }
-
   #pump(): void {
     // A callback may start a job while we dispatch: the loop below picks it up.
     if (this.#closed || this.#pumping) return;
     this.#pumping = true;
     try {
+      if (this.#rerun.size > 0) this.#dispatchReruns();
       this.#dispatch();
     } finally {
       this.#pumping = false;
     }
   }
 
-  #dispatch(): void {
-    while (this.#queue.length > 0) {
-      const slot = this.#leastLoaded();
-      if (!slot) return;
-      const tasks: Task[] = [];
-      while (
-        tasks.length < this.#maxBatch &&
-        (tasks.length === 0 || slot.queuedWork < this.#maxQueuedWork)
-      ) {
-        const task = this.#nextTask();
-        if (!task) break;
-        tasks.push(task);
-        slot.inFlight.set(task.id, task);
-        slot.queuedWork += task.cost;
-      }
-      if (tasks.length === 0) return;
-      this.#send(slot, tasks);
+  /**
+   * Sends each lane that lost tasks the next of them, alone, once the one before has
+   * reported; the lane takes other work again only when the last one has.
+   */
+  #dispatchReruns(): void {
+    for (const [lane, tasks] of this.#rerun) {
+      if (lane.inFlight > 0 || !lane.hasRoom()) continue;
+      let task: Task | undefined;
+      while ((task = tasks.shift()) && task.job.settled);
+      if (task) this.#send(lane, [task]);
+      else this.#rerun.delete(lane);
     }
   }
 
-  #leastLoaded(): Slot | undefined {
-    let best: Slot | undefined;
-    for (const slot of this.#slots) {
-      // One batch of cheap tasks at a Worker at a time: tasks that come while it runs wait
-      // here and go together in the next batch, so a busy pool sends few, full messages (each
-      // message wakes a thread, a system call on both sides). Behind a long batch, one more
-      // may wait at the Worker, so it never idles through the round trip.
-      const hasRoom = slot.batches === 0 ||
-        (slot.batches === 1 && slot.queuedWork >= this.#maxQueuedWork);
-      if (hasRoom && (!best || slot.queuedWork < best.queuedWork)) best = slot;
+  #dispatch(): void {
+    while (true) {
+      const lane = this.#leastLoaded();
+      if (!lane) return;
+      const tasks: Task[] = [];
+      let work = lane.load;
+      while (tasks.length < this.#maxBatch && (tasks.length === 0 || work < this.#maxQueuedWork)) {
+        const task = this.#queue.next();
+        if (!task) break;
+        tasks.push(task);
+        work += task.cost;
+        task.job.options.onDispatch?.(task.no, this.#laneIndex.get(lane)!, task.units);
+      }
+      if (tasks.length === 0) return;
+      this.#send(lane, tasks);
+    }
+  }
+
+  #leastLoaded(): Lane<Task> | undefined {
+    let best: Lane<Task> | undefined;
+    for (const lane of this.#lanes) {
+      // A lane re-running lost tasks takes nothing else until it is done with them.
+      if (this.#rerun.has(lane) || !lane.hasRoom()) continue;
+      if (!best || lane.load < best.load) best = lane;
     }
     return best;
   }
 
-  #send(slot: Slot, tasks: Task[]): void {
-    const batch = new Float64Array(1 + tasks.length * BATCH_STRIDE);
-    batch[0] = this.#iterationsPerUnit;
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i];
-      batch[1 + i * BATCH_STRIDE] = task.id;
-      batch[2 + i * BATCH_STRIDE] = task.units;
-      task.job.options.onDispatch?.(task.no, slot.index, task.units);
-    }
-    slot.batches++;
+  #send(lane: Lane<Task>, tasks: Task[]): void {
     this.#batchesSent++;
-    slot.worker.postMessage(batch);
+    lane.send(tasks);
   }
 
-  #onReport(slot: Slot, report: Float64Array): void {
-    slot.batches--;
-    slot.reported = true;
-    slot.deadOnArrival = 0;
+  #onReport(lane: Lane<Task>, tasks: readonly Task[], times: Float64Array): void {
+    const worker = this.#laneIndex.get(lane)!;
     const finished = new Map<Job, TaskReport[]>();
-    for (let at = 0; at < report.length; at += REPORT_STRIDE) {
-      const task = slot.inFlight.get(report[at]);
-      if (!task) continue;
-      slot.inFlight.delete(task.id);
-      slot.queuedWork -= task.cost;
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i];
       this.#tasksDone++;
       const job = task.job;
       if (job.settled) {
         this.#tasksDiscarded++;
         continue;
       }
-      job.completed++;
-      const reports = finished.get(job) ?? [];
-      if (reports.length === 0) finished.set(job, reports);
+      let reports = finished.get(job);
+      if (!reports) finished.set(job, reports = []);
+      const at = i * REPORT_STRIDE;
       reports.push({
         taskNo: task.no,
-        worker: slot.index,
-        units: report[at + 1],
-        startedAt: report[at + 2],
-        endedAt: report[at + 3],
+        worker,
+        units: times[at + 1],
+        startedAt: times[at + 2],
+        endedAt: times[at + 3],
       });
     }
-    if (slot.inFlight.size === 0) {
-      slot.queuedWork = 0;
-      slot.batches = 0;
-    }
-    for (const [job, reports] of finished) {
-      if (job.settled) continue;
-      try {
-        job.options.onDone(reports);
-      } catch (error) {
-        this.#settle(job, error);
-        continue;
-      }
-      if (job.completed === job.options.tasks) this.#settle(job);
-    }
+    for (const [job, reports] of finished) this.#queue.report(job, reports);
     this.#pump();
   }
 
-  #replace(slot: Slot, reason: string): void {
+  #onReady(lane: Lane<Task>): void {
+    this.#lanesReady.add(lane);
+    if (this.#lanesReady.size === this.#lanes.length) this.#ready.resolve();
+    this.#pump();
+  }
+
+  #onFailure(lane: Lane<Task>, reason: string, lost: readonly Task[]): void {
     if (this.#closed) return;
-    slot.worker.terminate();
-    if (!slot.reported && ++slot.deadOnArrival >= this.#maxAttempts) {
-      // The module itself cannot run (a syntax error, no read permission): stop trying.
-      this.#broken = new WorkerFailedError(
-        `the Worker module cannot run (${slot.deadOnArrival} Workers died before doing ` +
-          `anything): ${reason}`,
-      );
-      this.#onIncident?.({ worker: slot.index, reason, tasksRequeued: 0 });
-      this.close();
-      return;
-    }
-    const tasks = [...slot.inFlight.values()];
-    slot.inFlight.clear();
-    slot.queuedWork = 0;
-    slot.batches = 0;
-    slot.generation++;
-    slot.reported = false;
     this.#restarts++;
-    for (const task of tasks) {
-      const job = task.job;
-      if (job.settled) continue;
-      task.attempts++;
-      if (task.attempts >= this.#maxAttempts) {
-        this.#settle(
-          job,
-          new WorkerFailedError(
-            `task ${task.no} was running on ${task.attempts} Workers that died; last: ${reason}`,
-          ),
-        );
-        continue;
-      }
-      job.retry.push(task);
-      this.#enqueue(job);
+    // Alone on the Worker, a task is what killed it; among others, no one can tell which.
+    const guilty = lost.length === 1 ? lost[0] : undefined;
+    const again = this.#rerun.get(lane) ?? [];
+    let requeued = 0;
+    for (const task of lost) {
+      if (task.job.settled) continue;
+      if (task === guilty && !this.#queue.charge(task, reason)) continue;
+      again.push(task);
+      requeued++;
     }
-    slot.worker = this.#spawn(slot);
-    this.#onIncident?.({ worker: slot.index, reason, tasksRequeued: tasks.length });
-    this.#pump();
+    if (again.length > 0) this.#rerun.set(lane, again);
+    this.#onIncident?.({ worker: this.#laneIndex.get(lane)!, reason, tasksRequeued: requeued });
   }
 
-  /** Ends a job: resolves it, or rejects it with `error`, and forgets its queued tasks. */
-  #settle(job: Job, error?: unknown): void {
-    if (job.settled) return;
-    job.settled = true;
-    this.#live.delete(job);
-    if (job.queued) {
-      const at = this.#queue.indexOf(job);
-      this.#queue.splice(at, 1);
-      if (at < this.#turn) this.#turn--;
-      job.queued = false;
-    }
-    job.remaining = 0;
-    job.retry.length = 0;
-    if (error === undefined) job.resolve();
-    else job.reject(error);
+  #onBroken(lane: Lane<Task>, reason: string): void {
+    if (this.#closed) return;
+    this.#broken = new WorkerFailedError(
+      `the Worker module cannot run: a new Worker of ${lane.name} died before it was ready ` +
+        `(${reason}); check that the module loads and that --allow-read grants it`,
+    );
+    this.#onIncident?.({ worker: this.#laneIndex.get(lane)!, reason, tasksRequeued: 0 });
+    this.close();
   }
 }
 

@@ -1,0 +1,261 @@
+/**
+ * The pool's queue of jobs: each job a number of increment tasks, taken
+ * round-robin by job so that a small job is never stuck behind a large one;
+ * tasks are made (their units drawn) only when they are taken. It also settles
+ * jobs: reports, cancellation and failure.
+ *
+ * @module
+ */
+import type { LaneTask } from "./lane.ts";
+
+/** When and where one task ran, as reported by its Worker. */
+export interface TaskReport {
+  /** The task's number within its job, from 1. */
+  taskNo: number;
+  /** Index of the lane (Worker) that ran it, from 0: see `WorkerPool.laneNames()`. */
+  worker: number;
+  /** Work units it spun. */
+  units: number;
+  /** When it started spinning, in ms since the Unix epoch. */
+  startedAt: number;
+  /** When it stopped spinning, in ms since the Unix epoch. */
+  endedAt: number;
+}
+
+/** A job: a number of tasks, each one increment. */
+export interface JobOptions {
+  /** How many tasks the job has. */
+  tasks: number;
+  /** Draws the work units of the next task; called once per task, in dispatch order. */
+  drawUnits: () => number;
+  /** Receives the reports of finished tasks, a batch at a time, in the order they finished. */
+  onDone: (reports: TaskReport[]) => void;
+  /**
+   * Hears of each task as it is queued on a Worker: called exactly once per task, when
+   * it is first sent. A task whose Worker died before it ran is run again on the
+   * replacement Worker of the same lane, so `worker` stays true, and this is not
+   * called again (the pool's `onIncident` tells of the re-run).
+   */
+  onDispatch?: (taskNo: number, worker: number, units: number) => void;
+  /** Cancels the job (with `WorkerPool.run`): queued tasks are dropped, running ones discarded. */
+  signal?: AbortSignal;
+}
+
+/** A job under way. */
+export interface RunningJob {
+  /** Settles when the job does: resolved when every task reported, rejected otherwise. */
+  done: Promise<void>;
+  /** Cancels the job: queued tasks are dropped, running ones discarded; `done` rejects with `reason`. */
+  cancel(reason?: unknown): void;
+}
+
+/** A job in the queue. */
+export interface Job {
+  readonly options: JobOptions;
+  /** Tasks not yet made. */
+  remaining: number;
+  nextNo: number;
+  completed: number;
+  settled: boolean;
+  queued: boolean;
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+}
+
+/** One increment of a job, as the scheduler and the lanes see it. */
+export interface Task extends LaneTask {
+  readonly job: Job;
+  /** Its number within the job, from 1. */
+  readonly no: number;
+  /** Runs of it that a dying Worker ended while it was the only task there. */
+  attempts: number;
+}
+
+/** Additions one task costs on top of its units: the message and bookkeeping. */
+const TASK_OVERHEAD = 5_000;
+
+/** Options of {@linkcode JobQueue}. */
+export interface JobQueueOptions {
+  /** Additions per work unit, to price each task. */
+  iterationsPerUnit: number;
+  /** Runs of one task ended by a dying Worker (with it alone there) before its job fails. */
+  maxAttempts: number;
+}
+
+/** The error a job fails with when Workers keep dying under its tasks. */
+export class WorkerFailedError extends Error {
+  /**
+   * @param message What happened.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkerFailedError";
+  }
+}
+
+/**
+ * Jobs waiting for their tasks to be sent, taken round-robin by job.
+ *
+ * @example
+ * ```ts
+ * import { JobQueue } from "./job_queue.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const queue = new JobQueue({ iterationsPerUnit: 10, maxAttempts: 3 });
+ * const big = queue.start({ tasks: 2, drawUnits: () => 1, onDone: () => {} });
+ * const small = queue.start({ tasks: 1, drawUnits: () => 1, onDone: () => {} });
+ * const [a, b, c] = [queue.next()!, queue.next()!, queue.next()!];
+ * assert.deepEqual([a.no, b.no, c.no], [1, 1, 2]); // big#1, small#1, big#2
+ * assert.equal(queue.next(), undefined);
+ * queue.report(b.job, [{ taskNo: 1, worker: 0, units: 1, startedAt: 0, endedAt: 1 }]);
+ * await small.done;
+ * big.cancel(new Error("client gone"));
+ * await assert.rejects(big.done, /client gone/);
+ * ```
+ */
+export class JobQueue {
+  #iterationsPerUnit: number;
+  #maxAttempts: number;
+  #queue: Job[] = [];
+  #turn = 0;
+  #live = new Set<Job>();
+  #nextTaskId = 1;
+
+  /** @param options How to price tasks, and how often one may fail. */
+  constructor(options: JobQueueOptions) {
+    this.#iterationsPerUnit = options.iterationsPerUnit;
+    this.#maxAttempts = options.maxAttempts;
+  }
+
+  /** Tasks not yet made, over every queued job. */
+  get queued(): number {
+    let tasks = 0;
+    for (const job of this.#queue) tasks += job.remaining;
+    return tasks;
+  }
+
+  /**
+   * Adds a job.
+   *
+   * @param options The job.
+   * @returns The job under way; a job of 0 tasks is done at once.
+   * @throws {RangeError} When `tasks` is not an integer of 0 or more.
+   */
+  start(options: JobOptions): RunningJob {
+    if (!Number.isInteger(options.tasks) || options.tasks < 0) {
+      throw new RangeError(`'tasks' must be an integer of 0 or more: received ${options.tasks}`);
+    }
+    if (options.tasks === 0) return { done: Promise.resolve(), cancel: () => {} };
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const job: Job = {
+      options,
+      remaining: options.tasks,
+      nextNo: 1,
+      completed: 0,
+      settled: false,
+      queued: true,
+      resolve,
+      reject,
+    };
+    this.#live.add(job);
+    this.#queue.push(job);
+    return {
+      done: promise,
+      cancel: (reason) => this.settle(job, reason ?? new Error("cancelled")),
+    };
+  }
+
+  /** The next task, round-robin by job; drops jobs with nothing left to send. */
+  next(): Task | undefined {
+    if (this.#queue.length === 0) return undefined;
+    if (this.#turn >= this.#queue.length) this.#turn = 0;
+    const job = this.#queue[this.#turn];
+    job.remaining--;
+    const units = job.options.drawUnits();
+    const task: Task = {
+      id: this.#nextTaskId++,
+      job,
+      no: job.nextNo++,
+      units,
+      cost: units * this.#iterationsPerUnit + TASK_OVERHEAD,
+      attempts: 0,
+    };
+    if (job.remaining === 0) {
+      this.#queue.splice(this.#turn, 1);
+      job.queued = false;
+    } else {
+      this.#turn++;
+    }
+    return task;
+  }
+
+  /**
+   * Hands a job the reports of its tasks that ran, and resolves it when the last one has.
+   * A job whose `onDone` throws fails with that error.
+   *
+   * @param job The job, not settled.
+   * @param reports Its tasks that ran.
+   */
+  report(job: Job, reports: TaskReport[]): void {
+    if (job.settled) return;
+    job.completed += reports.length;
+    try {
+      job.options.onDone(reports);
+    } catch (error) {
+      this.settle(job, error);
+      return;
+    }
+    if (job.completed === job.options.tasks) this.settle(job);
+  }
+
+  /**
+   * Charges a task with a run that its Worker's death ended while it was alone on
+   * that Worker, so it was the task's doing: after `maxAttempts` such runs its job
+   * fails with a {@linkcode WorkerFailedError}.
+   *
+   * @param task The task.
+   * @param reason Why the Worker died.
+   * @returns Whether the task may run again.
+   */
+  charge(task: Task, reason: string): boolean {
+    task.attempts++;
+    if (task.attempts < this.#maxAttempts) return true;
+    this.settle(
+      task.job,
+      new WorkerFailedError(
+        `task ${task.no} was running on ${task.attempts} Workers that died; last: ${reason}`,
+      ),
+    );
+    return false;
+  }
+
+  /**
+   * Ends a job: resolves it, or rejects it with `error`, and forgets its queued tasks.
+   *
+   * @param job The job; nothing happens if it has settled already.
+   * @param error Why it failed; none when it succeeded.
+   */
+  settle(job: Job, error?: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    this.#live.delete(job);
+    if (job.queued) {
+      const at = this.#queue.indexOf(job);
+      this.#queue.splice(at, 1);
+      if (at < this.#turn) this.#turn--;
+      job.queued = false;
+    }
+    job.remaining = 0;
+    if (error === undefined) job.resolve();
+    else job.reject(error);
+  }
+
+  /**
+   * Fails every job that has not settled.
+   *
+   * @param error What each job rejects with.
+   */
+  failAll(error: unknown): void {
+    for (const job of [...this.#live]) this.settle(job, error);
+  }
+}
