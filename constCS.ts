@@ -32,8 +32,30 @@ export const MAX_LINE_BYTES = 4096;
 export const MAX_WAITING_CLIENTS = 1000;
 /** Seconds a served client may stay silent before it is closed (`ERR idle-timeout`). */
 export const IDLE_TIMEOUT_SECONDS = 300;
+/**
+ * Largest `--trace` file, in MiB (`--trace-max-mb`); tracing stops there with one log line. At
+ * about 200 bytes an increment that is over a million increments, days of the default work, while
+ * a runaway (`--iterations-per-unit 0` makes ~100 MB a second) is stopped before it fills a disk;
+ * and 256 MiB still opens in ui.perfetto.dev, which holds the whole file in the browser's memory.
+ */
+export const TRACE_MAX_MB = 256;
 /** Seconds that in-flight requests get to finish on shutdown. */
 export const GRACE_SECONDS = 10;
+/**
+ * Most work one request may ask for, in seconds of the whole pool's time,
+ * estimated before it starts: a request over it is answered `ERR
+ * too-much-work`. Ten minutes: a class's `0 10000` (about 3 minutes on two
+ * CPUs at the default work) fits; `0 1000000` (about 5 hours) does not.
+ */
+export const MAX_REQUEST_SECONDS = 600;
+/**
+ * Copies of one stop signal that arrive within this many milliseconds are one
+ * request to stop. A terminal's Ctrl-C reaches every process of the foreground
+ * group and `deno task` forwards its own copy, so one press arrives two or
+ * three times within a millisecond (tens on a loaded machine); a person
+ * pressing again on purpose takes longer than 300 ms.
+ */
+export const SIGNAL_COPY_WINDOW_MS = 300;
 /**
  * Milliseconds of silence after which a partial line (no newline yet) is taken
  * as a whole request: the original client sends `2 10` with no newline.

@@ -10,6 +10,7 @@ import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_c
 import { ServerEvents } from "./lib/server/server_events.ts";
 import { ThreadcountServer } from "./lib/server/threadcount_server.ts";
 import { TraceWriter } from "./lib/observe/trace_writer.ts";
+import { exitCodeFor, listenForStopSignals, type StopSignal } from "./lib/server/signals.ts";
 import { connectNats } from "./lib/fleet/nats_connection.ts";
 
 /** Explains an error the user can fix, and exits. */
@@ -46,16 +47,16 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   const shutdown = new AbortController();
-  let signals = 0;
-  const onSignal = (name: string) => {
-    if (++signals > 1) fail(`second ${name}, exiting at once`, 130);
-    console.error(
-      `threadcount server: ${name}, shutting down (press Ctrl-C again to exit at once)`,
-    );
-    shutdown.abort(name);
-  };
-  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+  let forcedExit: (signal: StopSignal) => void = (signal) => Deno.exit(exitCodeFor(signal));
+  const signals = listenForStopSignals({
+    onStop: (signal) => {
+      console.error(
+        `threadcount server: ${signal}, shutting down (press Ctrl-C again to exit at once)`,
+      );
+      shutdown.abort(signal);
+    },
+    onForce: (signal) => forcedExit(signal),
+  });
 
   const events = new ServerEvents();
   let server: ThreadcountServer | undefined;
@@ -64,14 +65,20 @@ if (import.meta.main) {
     verbose: commandLine.verbose,
     tasksDone: () => server?.stats().tasks_done ?? 0,
   });
-  events.subscribe((event) => log.print(event), { tasks: () => log.wantsTaskEvents() });
+  const logging = events.subscribe((event) => log.print(event), {
+    tasks: () => log.wantsTaskEvents(),
+  });
   const { hostname = HOST, port = PORT, workers = WORKERS } = commandLine.options;
 
   let trace: TraceWriter | undefined;
   if (commandLine.tracePath) {
     try {
+      const say = (message: string) => events.emit({ type: "notice", at: Date.now(), message });
       trace = await TraceWriter.open(commandLine.tracePath, {
         workers,
+        maxBytes: commandLine.traceMaxMb * 2 ** 20,
+        onDropped: (count) => say(`trace: ${count} increments dropped, the disk could not keep up`),
+        onStopped: (reason) => say(`trace: ${reason}`),
       });
     } catch (error) {
       fail(
@@ -80,7 +87,7 @@ if (import.meta.main) {
           `run it with --allow-write=${commandLine.tracePath}`,
       );
     }
-    events.subscribe((event) => trace!.hear(event));
+    events.subscribe((event) => trace!.hear(event), { tasks: () => trace!.active });
   }
 
   let nats;
@@ -102,6 +109,18 @@ if (import.meta.main) {
   } catch (error) {
     fail(explainListenError(error, "server", hostname, port));
   }
+  // A second signal: say so, keep what the log and the trace hold, and go.
+  forcedExit = (signal) => {
+    const inFlight = server!.stats().requests_in_flight;
+    events.emit({ type: "forced-exit", at: Date.now(), reason: `second ${signal}`, inFlight });
+    // The log's last word is the line above: what happens while the trace completes is not shown.
+    logging[Symbol.dispose]();
+    log.flush();
+    try {
+      trace?.closeNow(); // what it holds, and the closing bracket: the file stays valid JSON
+    } catch { /* the disk failed; the file is readable up to its last whole line */ }
+    Deno.exit(exitCodeFor(signal));
+  };
   if (commandLine.dashboardPort !== undefined) {
     try {
       const dashboard = serveDashboard(server, { port: commandLine.dashboardPort });
@@ -119,5 +138,6 @@ if (import.meta.main) {
     const count = await trace.close();
     console.log(`trace: ${count} increments written to ${commandLine.tracePath}`);
   }
-  Deno.exit(0);
+  // Nothing is left to keep the process alive: it ends, with exit code 0.
+  signals[Symbol.dispose]();
 }

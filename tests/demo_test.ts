@@ -19,6 +19,6 @@ Deno.test("the demo runs three clients at once, answers each exactly, and shows 
     const at = lines.findIndex((l) => l.startsWith(name));
     assert.ok(at >= 0 && at < firstStop, `${name} spoke before the first STOP`);
   }
-  assert.ok(lines.some((l) => l.startsWith("[server]") && l.includes("task start")));
+  assert.ok(lines.some((l) => l.startsWith("[server]") && l.includes(" queued on worker ")));
   assert.ok(lines.at(-1)?.includes("stopped"));
 });

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { EventLog, formatEvent } from "../lib/observe/event_log.ts";
-import { type ServerEvent, ServerEvents } from "../lib/server/server_events.ts";
+import type { ServerEvent } from "../lib/server/server_events.ts";
+import { connect, TINY_WORK } from "./_helpers.ts";
+import { ThreadcountServer } from "../lib/server/threadcount_server.ts";
 
-const taskDone = (at: number, n: number): ServerEvent => ({
+const taskDone = (at: number, n: number): Extract<ServerEvent, { type: "task-done" }> => ({
   type: "task-done",
   at,
   conn: "127.0.0.1:5000",
@@ -28,7 +30,7 @@ Deno.test("EventLog prints each event while the rate is humane, then one summary
   assert.equal(lines.length, 12);
   assert.match(
     lines[10],
-    /240 more event\(s\) in the last second, too fast to print one per line \(240 task-done\); --verbose prints them all/,
+    /240 more events in the last second, too fast to print one per line \(240 task-done\); --verbose prints them all/,
   );
   assert.match(lines[11], /127\.0\.0\.1:5000 closed \(STOP\)$/);
   log.flush();
@@ -59,8 +61,9 @@ Deno.test("EventLog --verbose prints everything; --quiet keeps start-up, errors 
 Deno.test("formatEvent names time, connection, task and worker", () => {
   const at = Date.UTC(2026, 10, 24, 9, 30, 15, 250);
   assert.equal(
-    formatEvent(taskDone(at, 4)),
-    "09:30:15.250 127.0.0.1:5000 R1#4 worker 0: task done, counter 4 (4/1000)",
+    formatEvent({ ...taskDone(at, 4), startedAt: at - 12, endedAt: at - 12 + 12.3 }),
+    "09:30:15.250 127.0.0.1:5000 R1#4 ran on worker 0 from 09:30:15.238 for 12.3 ms (1 unit): " +
+      "counter 4 (4/1000)",
   );
   assert.equal(
     formatEvent({ type: "waiting", at, conn: "127.0.0.1:6000", position: 3 }),
@@ -68,33 +71,37 @@ Deno.test("formatEvent names time, connection, task and worker", () => {
   );
 });
 
-Deno.test("task events are built only while someone wants them: the log, only while it prints", () => {
-  let now = 0;
+Deno.test("task events are built only while someone wants them: the log, only while it prints", async () => {
+  const now = 0; // a frozen clock: every line falls in the same second
   const lines: string[] = [];
-  let done = 0;
+  // No recorder: it would want every event.
+  await using server = new ThreadcountServer({ ...TINY_WORK });
   const log = new EventLog({
     write: (l) => lines.push(l),
     linesPerSecond: 3,
     now: () => now,
-    tasksDone: () => done,
+    tasksDone: () => server.stats().tasks_done,
   });
-  const events = new ServerEvents();
-  using _log = events.subscribe((e) => log.print(e), { tasks: () => log.wantsTaskEvents() });
-  // What a session does for each increment:
-  const increment = (n: number) => {
-    done++;
-    if (events.wantsTaskEvents()) events.emit(taskDone(now, n));
-  };
-  for (let n = 1; n <= 1000; n++) increment(n);
-  assert.equal(lines.length, 3, "three printed, then no more task events were even built");
-  events.emit({ type: "closed", at: now, conn: "c", reason: "STOP" }); // counted in the summary
-  now = 1000;
-  assert.ok(log.wantsTaskEvents(), "a new second: lines again");
-  increment(1001);
-  assert.match(lines[3], /1 more event\(s\) .*\(1 closed, 1001 increments done\)/);
-  assert.match(lines[4], /R1#1001/);
+  using _log = server.events.subscribe((e) => log.print(e), {
+    tasks: () => log.wantsTaskEvents(),
+  });
+  // A listener that never asks for task events sees them only if someone else made them.
+  let taskEventsBuilt = 0;
+  using _spy = server.events.subscribe((e) => {
+    if (e.type === "task-queued" || e.type === "task-done") taskEventsBuilt++;
+  }, { tasks: () => false });
+  await using client = await connect(server);
+  assert.deepEqual(await client.request("0 1000"), { kind: "value", text: "1000" });
+  // accepted, served, counting: three lines, then the log wants no more, and none are built.
+  assert.equal(lines.length, 3);
+  assert.equal(taskEventsBuilt, 0);
+  log.flush();
+  assert.match(lines[3], /1 more event in the last second.*\(1 result, 1000 increments done\)/);
 
   // A listener that wants every event (the dashboard, the trace) keeps them coming.
-  using _all = events.subscribe(() => {});
-  for (let n = 0; n < 10; n++) assert.ok(events.wantsTaskEvents());
+  using _all = server.events.subscribe(() => {});
+  assert.deepEqual(await client.request("0 10"), { kind: "value", text: "10" });
+  assert.equal(taskEventsBuilt, 20, "10 queued and 10 done");
+  await client[Symbol.asyncDispose]();
+  log.flush();
 });

@@ -71,11 +71,29 @@ Deno.test("LineReader (classic framing) takes a partial line followed by silence
     assert.deepEqual(await reader.next(), { kind: "end" });
   });
   await t.step("without classic framing a partial line waits for more", async () => {
-    const source = scriptedSource(["2 10"], "stall");
+    // The rest of the line comes only after the reader has asked for it twice.
+    const rest = Promise.withResolvers<void>();
+    let reads = 0;
+    const source: ByteSource = {
+      async read(p) {
+        reads++;
+        if (reads === 1) return (p.set(encoder.encode("2 10")), 4);
+        if (reads === 2) {
+          await rest.promise;
+          return (p.set(encoder.encode("0\n")), 2);
+        }
+        return null;
+      },
+    };
     const reader = new LineReader(source, { maxLineBytes: 64 });
     const next = reader.next();
-    source.release(); // end of input is what completes it
-    assert.deepEqual(await next, { kind: "line", text: "2 10" });
+    const asked = Promise.withResolvers<void>();
+    const poll = () => reads >= 2 ? asked.resolve() : queueMicrotask(poll);
+    poll();
+    await asked.promise;
+    rest.resolve();
+    // Had the reader taken "2 10" as a line it would say so here; it waited for "2 100".
+    assert.deepEqual(await next, { kind: "line", text: "2 100" });
   });
 });
 
@@ -121,7 +139,8 @@ Deno.test("LineReader pushes back: it stops reading while unread lines fill its 
   const source = scriptedSource([many], "stall");
   const reader = new LineReader(source, { maxLineBytes: 64, chunkBytes: 256 });
   assert.deepEqual(await reader.next(), { kind: "line", text: "1 1" });
-  // Nobody takes more lines: however long we wait, the reader holds at most a line plus a chunk.
+  // Nobody takes more lines. The source answers every read at once (a microtask), so once a
+  // macrotask runs, every read the reader was going to make has been made.
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.ok(source.bytesRead <= 64 + 2 + 256, `read ${source.bytesRead} bytes`);
   let lines = 1;

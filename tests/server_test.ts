@@ -170,10 +170,10 @@ Deno.test("the log's events name the connection, the task and the worker, in cau
   await using client = await connect(server);
   await client.request("2 10");
   const types = server.recorder.events.map((e) => e.type);
-  for (const type of ["accepted", "served", "counting", "task-start", "task-done", "result"]) {
+  for (const type of ["accepted", "served", "counting", "task-queued", "task-done", "result"]) {
     assert.ok(types.includes(type as never), `no ${type} event`);
   }
-  assert.ok(types.indexOf("counting") < types.indexOf("task-start"));
+  assert.ok(types.indexOf("counting") < types.indexOf("task-queued"));
   assert.ok(types.lastIndexOf("task-done") < types.indexOf("result"));
   const done = server.recorder.of("task-done");
   assert.equal(done.length, 10);
@@ -201,16 +201,21 @@ Deno.test("the same seed draws the same work units, run after run", async () => 
     await using server = startServer({ seed: 99, workers: 1 });
     await using client = await connect(server);
     await client.request("0 20");
-    return server.recorder.of("task-start").map((e) => e.units);
+    return server.recorder.of("task-queued").map((e) => e.units);
   };
   const first = await unitsOf();
   assert.deepEqual(await unitsOf(), first);
   assert.ok(new Set(first).size > 1, "units vary");
 });
 
-Deno.test("the server itself asks for no task events: with only a summarising log, none are built", async () => {
+Deno.test("the server itself asks for no task events: with only listeners that decline them, none are built", async () => {
   await using server = new ThreadcountServer({ ...TINY_WORK });
   assert.equal(server.events.wantsTaskEvents(), false);
-  using _sub = server.events.subscribe(() => {}, { tasks: () => false });
-  assert.equal(server.events.wantsTaskEvents(), false);
+  const seen: string[] = [];
+  using _sub = server.events.subscribe((e) => seen.push(e.type), { tasks: () => false });
+  await using client = await connect(server);
+  assert.deepEqual(await client.request("0 50"), { kind: "value", text: "50" });
+  assert.ok(seen.includes("result"));
+  assert.ok(!seen.includes("task-queued") && !seen.includes("task-done"), seen.join());
+  assert.equal(server.stats().tasks_done, 50);
 });

@@ -137,7 +137,7 @@ export class DashboardFeed {
         this.#changedRequests.add(view);
         break;
       }
-      case "task-start":
+      case "task-queued":
         if (this.#dispatched.length < this.#options.maxBarsPerUpdate) {
           this.#dispatched.push([event.task, event.worker, event.conn, event.at]);
         }

@@ -8,8 +8,64 @@ import type { ServerEvent } from "../server/server_events.ts";
 import { formatMalformed } from "../fleet/malformed_messages.ts";
 
 /**
+ * Counts a thing in words: `1 unit`, `3 units`.
+ *
+ * @param count How many.
+ * @param one The word for one.
+ * @param many The word for several; defaults to `one` + "s".
+ * @returns The count and the right word.
+ *
+ * @example
+ * ```ts
+ * import { plural } from "./event_log.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(plural(1, "increment"), "1 increment");
+ * assert.equal(plural(2, "client is", "clients are"), "2 clients are");
+ * ```
+ */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** Characters that would act on a terminal or reorder text instead of showing: C0, DEL, C1, bidi, format, line and paragraph separators. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+const HAS_UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Escapes every character of `text` that a terminal would act on instead of
+ * showing (ESC, CSI U+009B, RIGHT-TO-LEFT OVERRIDE U+202E, LINE SEPARATOR
+ * U+2028, …) as `\u{…}`, so a client cannot write to the operator's screen.
+ *
+ * @param text Text that may come from a client.
+ * @returns The text, safe to print.
+ *
+ * @example
+ * ```ts
+ * import { printable } from "./event_log.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(printable("a\u202Eb\x1b[2J"), "a\\u{202e}b\\u{1b}[2J");
+ * ```
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+/** `HH:MM:SS.mmm`, UTC. */
+function timeOfDay(at: number): string {
+  return new Date(at).toISOString().slice(11, 23);
+}
+
+/**
  * Formats one event as a log line: time of day (UTC), connection, task or
- * request, worker, what happened.
+ * request, worker, what happened. Characters a client could use to act on the
+ * terminal are escaped ({@linkcode printable}).
+ *
+ * A task's line says only what is true when it is printed: `queued on worker
+ * 1` when it is handed to a Worker (it waits there behind the Worker's other
+ * tasks), and, when it is done, when that Worker really started it and for how
+ * long it ran, by the Worker's own clock.
  *
  * @param event The event.
  * @returns The line, without a newline.
@@ -20,18 +76,23 @@ import { formatMalformed } from "../fleet/malformed_messages.ts";
  * import assert from "node:assert/strict";
  *
  * const line = formatEvent({
- *   type: "task-start", at: Date.UTC(2026, 0, 1, 8, 0, 0, 5),
+ *   type: "task-queued", at: Date.UTC(2026, 0, 1, 8, 0, 0, 5),
  *   conn: "127.0.0.1:53211", task: "R1#4", worker: 1, units: 3,
  * });
- * assert.equal(line, "08:00:00.005 127.0.0.1:53211 R1#4 worker 1: task start (3 units)");
+ * assert.equal(line, "08:00:00.005 127.0.0.1:53211 R1#4 queued on worker 1 (3 units)");
  * ```
  */
 export function formatEvent(event: ServerEvent): string {
-  const time = new Date(event.at).toISOString().slice(11, 23);
+  const line = formatFields(event);
+  return HAS_UNPRINTABLE.test(line) ? printable(line) : line;
+}
+
+function formatFields(event: ServerEvent): string {
+  const time = timeOfDay(event.at);
   switch (event.type) {
     case "listening":
-      return `${time} listening on ${event.address} with ${event.workers} workers, ` +
-        `serving ${event.maxClients} clients at once`;
+      return `${time} listening on ${event.address} with ${plural(event.workers, "worker")}, ` +
+        `serving ${plural(event.maxClients, "client")} at once`;
     case "accepted":
       return `${time} ${event.conn} accepted (${event.active} served, ${event.waiting} waiting)`;
     case "waiting":
@@ -41,14 +102,15 @@ export function formatEvent(event: ServerEvent): string {
     case "turned-away":
       return `${time} ${event.conn} turned away: ${event.code} ${event.message}`;
     case "counting":
-      return `${time} ${event.conn} ${event.request}: counting ${event.increments} ` +
-        `increments from ${event.start}`;
-    case "task-start":
-      return `${time} ${event.conn} ${event.task} worker ${event.worker}: ` +
-        `task start (${event.units} units)`;
+      return `${time} ${event.conn} ${event.request}: counting ` +
+        `${plural(event.increments, "increment")} from ${event.start}`;
+    case "task-queued":
+      return `${time} ${event.conn} ${event.task} queued on worker ${event.worker} ` +
+        `(${plural(event.units, "unit")})`;
     case "task-done":
-      return `${time} ${event.conn} ${event.task} worker ${event.worker}: task done, ` +
-        `counter ${event.value} (${event.done}/${event.total})`;
+      return `${time} ${event.conn} ${event.task} ran on worker ${event.worker} from ` +
+        `${timeOfDay(event.startedAt)} for ${(event.endedAt - event.startedAt).toFixed(1)} ms ` +
+        `(${plural(event.units, "unit")}): counter ${event.value} (${event.done}/${event.total})`;
     case "result":
       return `${time} ${event.conn} ${event.request}: result ${event.value} sent ` +
         `(${event.ms.toFixed(1)} ms)`;
@@ -60,10 +122,16 @@ export function formatEvent(event: ServerEvent): string {
       return `${time} ${event.conn} closed (${event.reason})`;
     case "worker-replaced":
       return `${time} worker ${event.worker} died (${event.reason}); replaced, ` +
-        `${event.tasksRequeued} task(s) queued again`;
+        `${plural(event.tasksRequeued, "task")} queued again`;
+    case "notice":
+      return `${time} ${event.message}`;
     case "shutting-down":
-      return `${time} shutting down (${event.reason}): ${event.inFlight} request(s) in flight, ` +
+      return `${time} shutting down (${event.reason}): ` +
+        `${plural(event.inFlight, "request")} in flight, ` +
         `${(event.graceMs / 1000).toFixed(1)} s to finish`;
+    case "forced-exit":
+      return `${time} exiting at once (${event.reason}): ` +
+        `${plural(event.inFlight, "request")} in flight abandoned`;
     case "stopped":
       return `${time} stopped`;
     case "node-joined":
@@ -83,7 +151,9 @@ export function formatEvent(event: ServerEvent): string {
 const ALWAYS = new Set<ServerEvent["type"]>([
   "listening",
   "worker-replaced",
+  "notice",
   "shutting-down",
+  "forced-exit",
   "stopped",
   "node-joined",
   "node-lost",
@@ -210,11 +280,11 @@ export class EventLog {
     if (this.#summarised === 0) return;
     const parts = [...this.#summaryCounts].map(([type, count]) => `${count} ${type}`);
     if (this.#tasksDone) {
-      parts.push(`${this.#tasksDone() - this.#tasksDoneAtWindow} increments done`);
+      parts.push(`${plural(this.#tasksDone() - this.#tasksDoneAtWindow, "increment")} done`);
     }
-    const time = new Date(this.#now()).toISOString().slice(11, 23);
+    const time = timeOfDay(this.#now());
     this.#write(
-      `${time} … ${this.#summarised} more event(s) in the last second, too fast to print ` +
+      `${time} … ${plural(this.#summarised, "more event")} in the last second, too fast to print ` +
         `one per line (${parts.join(", ")}); --verbose prints them all`,
     );
     this.#summarised = 0;

@@ -1,32 +1,56 @@
 /**
- * The gate that caps how many clients are served at once.
+ * The gate that caps how many clients are served at once: a counting
+ * Semaphore of slots with a bounded, first-in first-out waiting line.
+ *
+ * It is written here rather than taken from `async-mutex` (whose `Mutex`
+ * guards each request's counter) because admission must be decided at once,
+ * in the caller's turn (served, waiting at position N, or refused: two
+ * clients arriving in one tick cannot both take the last place), and because
+ * a waiting client that hangs up must leave the line at once; `async-mutex`'s
+ * `Semaphore` decides in a later microtask and cannot cancel one waiter.
  *
  * @module
  */
-import { E_CANCELED, Semaphore } from "async-mutex";
 
 /** Options of {@linkcode ConnectionGate}. */
 export interface ConnectionGateOptions {
   /** Clients served at once. */
   maxActive: number;
-  /** Clients that may wait for a slot; one more is turned away. */
+  /** Clients that may wait for a slot; one more is refused. */
   maxWaiting: number;
 }
 
 /** Thrown by {@linkcode ConnectionGate.enter} when too many clients wait already. */
 export class GateFullError extends Error {
+  /** @param waiting Clients waiting when this one was refused. */
   constructor(waiting: number) {
-    super(`${waiting} clients are already waiting for a slot`);
+    super(`${waiting} ${waiting === 1 ? "client is" : "clients are"} already waiting for a slot`);
     this.name = "GateFullError";
   }
 }
 
-/** Thrown by {@linkcode ConnectionGate.enter} for waiters still queued when the gate closes. */
+/** Thrown for callers, waiting or new, once the gate has closed. */
 export class GateClosedError extends Error {
   constructor() {
     super("the server is shutting down");
     this.name = "GateClosedError";
   }
+}
+
+/** The gate's answer to a client, decided at once. */
+export type Admission =
+  /** A slot is free: it is this client's until disposed of. */
+  | { kind: "served"; slot: Disposable }
+  /** All slots are taken: the client is `position`th in line; `slot` resolves when its turn comes. */
+  | { kind: "waiting"; position: number; slot: Promise<Disposable> }
+  /** The line is full, or the gate is closed. */
+  | { kind: "refused"; error: GateFullError | GateClosedError };
+
+interface Waiter {
+  resolve: (slot: Disposable) => void;
+  reject: (reason: unknown) => void;
+  /** Removes the abort listener. */
+  forget: () => void;
 }
 
 /**
@@ -38,19 +62,21 @@ export class GateClosedError extends Error {
  * import assert from "node:assert/strict";
  *
  * const gate = new ConnectionGate({ maxActive: 1, maxWaiting: 5 });
- * const first = await gate.enter();
- * const second = gate.enter();
- * assert.equal(gate.waiting, 1);
- * first[Symbol.dispose]();
- * using _slot = await second;
+ * const first = gate.admit();
+ * const second = gate.admit();
+ * assert.equal(first.kind, "served");
+ * assert.equal(second.kind, "waiting");
+ * if (first.kind !== "served" || second.kind !== "waiting") throw new Error("unreachable");
+ * assert.equal(second.position, 1);
+ * first.slot[Symbol.dispose]();
+ * using _slot = await second.slot;
  * assert.equal(gate.active, 1);
  * ```
  */
 export class ConnectionGate {
-  #semaphore: Semaphore;
   #maxActive: number;
   #maxWaiting: number;
-  #waiting = 0;
+  #line: Waiter[] = [];
   #active = 0;
   #closed = false;
 
@@ -66,7 +92,6 @@ export class ConnectionGate {
     if (!Number.isInteger(maxWaiting) || maxWaiting < 0) {
       throw new RangeError(`'maxWaiting' must be an integer of 0 or more: received ${maxWaiting}`);
     }
-    this.#semaphore = new Semaphore(maxActive);
     this.#maxActive = maxActive;
     this.#maxWaiting = maxWaiting;
   }
@@ -78,49 +103,83 @@ export class ConnectionGate {
 
   /** Clients waiting for a slot. */
   get waiting(): number {
-    return this.#waiting;
+    return this.#line.length;
   }
 
-  /** Whether a new client would have to wait. */
-  get full(): boolean {
-    return this.#active + this.#waiting >= this.#maxActive;
+  /**
+   * Decides at once what happens to a new client: a slot now, a place in
+   * line, or a refusal.
+   *
+   * @param options `signal` takes a waiting client out of the line when it
+   *   aborts (say, the client hung up); its `slot` then rejects with the reason.
+   * @returns The admission.
+   */
+  admit(options: { signal?: AbortSignal } = {}): Admission {
+    if (this.#closed) return { kind: "refused", error: new GateClosedError() };
+    if (this.#active < this.#maxActive) {
+      this.#active++;
+      return { kind: "served", slot: this.#slot() };
+    }
+    if (this.#line.length >= this.#maxWaiting) {
+      return { kind: "refused", error: new GateFullError(this.#line.length) };
+    }
+    const { signal } = options;
+    const { promise, resolve, reject } = Promise.withResolvers<Disposable>();
+    const waiter: Waiter = { resolve, reject, forget: () => {} };
+    if (signal) {
+      if (signal.aborted) return { kind: "refused", error: new GateClosedError() };
+      const onAbort = () => {
+        const at = this.#line.indexOf(waiter);
+        if (at >= 0) this.#line.splice(at, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      waiter.forget = () => signal.removeEventListener("abort", onAbort);
+    }
+    this.#line.push(waiter);
+    return { kind: "waiting", position: this.#line.length, slot: promise };
   }
 
   /**
    * Takes a slot, waiting in line for one if all are taken.
    *
+   * @param options `signal` leaves the line when it aborts.
    * @returns The slot; dispose of it (`using`) to hand it to the next in line.
    * @throws {GateFullError} At once, when `maxWaiting` clients wait already.
-   * @throws {GateClosedError} When the gate closes before a slot frees.
+   * @throws {GateClosedError} When the gate is or becomes closed before a slot frees.
    */
-  async enter(): Promise<Disposable> {
-    if (this.#closed) throw new GateClosedError();
-    const mustWait = this.full;
-    if (mustWait && this.#waiting >= this.#maxWaiting) throw new GateFullError(this.#waiting);
-    if (mustWait) this.#waiting++;
-    let release: () => void;
-    try {
-      [, release] = await this.#semaphore.acquire();
-    } catch (error) {
-      throw error === E_CANCELED ? new GateClosedError() : error;
-    } finally {
-      if (mustWait) this.#waiting--;
-    }
-    this.#active++;
-    let released = false;
-    return {
-      [Symbol.dispose]: () => {
-        if (released) return;
-        released = true;
-        this.#active--;
-        release();
-      },
-    };
+  enter(options: { signal?: AbortSignal } = {}): Promise<Disposable> {
+    const admission = this.admit(options);
+    if (admission.kind === "refused") return Promise.reject(admission.error);
+    return admission.kind === "served" ? Promise.resolve(admission.slot) : admission.slot;
   }
 
   /** Turns away everyone waiting ({@linkcode GateClosedError}) and every later caller. */
   close(): void {
     this.#closed = true;
-    this.#semaphore.cancel();
+    const line = this.#line;
+    this.#line = [];
+    for (const waiter of line) {
+      waiter.forget();
+      waiter.reject(new GateClosedError());
+    }
+  }
+
+  #slot(): Disposable {
+    let released = false;
+    return {
+      [Symbol.dispose]: () => {
+        if (released) return;
+        released = true;
+        const next = this.#line.shift();
+        if (next) {
+          // The slot passes straight to the first in line: no one can overtake it.
+          next.forget();
+          next.resolve(this.#slot());
+        } else {
+          this.#active--;
+        }
+      },
+    };
   }
 }

@@ -46,6 +46,8 @@ export interface RequestCounterOptions {
 export class RequestCounter {
   #value: bigint;
   #applied = 0;
+  #sections = 0;
+  #sectionsWaited = 0;
   #guarded: boolean;
   /** Made on first need: most sections of a busy server never wait for it. */
   #mutex: Mutex | undefined;
@@ -69,6 +71,21 @@ export class RequestCounter {
     return this.#applied;
   }
 
+  /** Critical sections entered so far (one per call of {@linkcode RequestCounter.add}). */
+  get sections(): number {
+    return this.#sections;
+  }
+
+  /** Sections that found the Mutex held and waited for it. */
+  get sectionsWaited(): number {
+    return this.#sectionsWaited;
+  }
+
+  /** Whether a section holds the Mutex now (only a section that awaits can be seen holding it). */
+  get held(): boolean {
+    return this.#mutex?.isLocked() ?? false;
+  }
+
   /**
    * Adds one for each item, reporting every value produced, as one critical section.
    *
@@ -89,10 +106,11 @@ export class RequestCounter {
     report: ValueReporter<T>,
     options: { mayAwait?: boolean } = {},
   ): bigint | Promise<bigint> {
+    this.#sections++;
     if (!this.#guarded) return this.#section(items, report);
-    if (options.mayAwait === false && !this.#mutex?.isLocked()) {
-      return this.#syncSection(items, report);
-    }
+    const locked = this.#mutex?.isLocked() ?? false;
+    if (options.mayAwait === false && !locked) return this.#syncSection(items, report);
+    if (locked) this.#sectionsWaited++;
     this.#mutex ??= new Mutex();
     return this.#mutex.runExclusive(() => this.#section(items, report));
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { DASHBOARD_PORT, HOST } from "../../constCS.ts";
+import { DASHBOARD_PORT, HOST, TRACE_MAX_MB } from "../../constCS.ts";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./threadcount_server.ts";
 
 /** What the command line asks for. */
@@ -15,6 +15,8 @@ export interface ServerCommandLine {
   dashboardPort?: number;
   /** Where to write a trace, when `--trace` is given. */
   tracePath?: string;
+  /** Most megabytes of trace before tracing stops. */
+  traceMaxMb: number;
   /** The fleet's NATS broker, when `--nats` is given. */
   natsUrl?: string;
   /** A NATS `.creds` file, when `--nats-creds` is given. */
@@ -46,16 +48,24 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
   --iterations-per-unit N     additions per work unit (default ${DEFAULT_SERVER_OPTIONS.iterationsPerUnit})
   --max-increments N          largest <increments> of a request (default ${DEFAULT_SERVER_OPTIONS.maxIncrements})
   --max-line-bytes N          longest request line (default ${DEFAULT_SERVER_OPTIONS.maxLineBytes})
-  --idle-timeout SECONDS      close a silent client while others wait (default ${
+  --idle-timeout SECONDS      while others wait, close a client that sends no complete request
+                              (STATS, PROGRESS and empty lines do not count) or leaves a reply
+                              unread this long (default ${
   DEFAULT_SERVER_OPTIONS.idleTimeoutMs / 1000
 })
+  --max-request-seconds N     refuse a request whose work would keep every Worker busy longer,
+                              estimated before it starts: ERR too-much-work (default ${DEFAULT_SERVER_OPTIONS.maxRequestSeconds})
   --grace SECONDS             time requests get to finish on shutdown (default ${
   DEFAULT_SERVER_OPTIONS.graceMs / 1000
 })
   --seed N                    seed the work-unit generator: runs repeat exactly
+  --open-file-limit N         the limit on open files (ulimit -n) to check --max-clients and
+                              --max-waiting against at start-up; deno task server passes it
   --dashboard [PORT]          serve a live dashboard at http://${HOST}:PORT/ (default ${DASHBOARD_PORT})
-  --trace FILE                write a Chrome/Perfetto trace of every increment to FILE on
-                              shutdown (deno task server may write under traces/)
+  --trace FILE                write a Chrome/Perfetto trace of every increment to FILE, at
+                              least every 250 ms (deno task server may write under traces/)
+  --trace-max-mb N            stop tracing, with one log line, when the file reaches N MB
+                              (default ${TRACE_MAX_MB})
   --nats URL                  also count on the worker nodes of this NATS broker (deno task
                               node); credentials may ride in it: nats://USER:PASSWORD@HOST:4222
                               or nats://TOKEN@HOST:4222 (see docs/many_machines.md)
@@ -104,9 +114,12 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
         "max-line-bytes": { type: "string" },
         "idle-timeout": { type: "string" },
         grace: { type: "string" },
+        "max-request-seconds": { type: "string" },
+        "open-file-limit": { type: "string" },
         seed: { type: "string" },
         dashboard: { type: "string" },
         trace: { type: "string" },
+        "trace-max-mb": { type: "string" },
         nats: { type: "string" },
         "nats-creds": { type: "string" },
         "fleet-wait": { type: "string" },
@@ -131,7 +144,9 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     maxLineBytes: integer(values["max-line-bytes"], "--max-line-bytes", 16, 64 * 1024 * 1024),
     idleTimeoutMs: seconds(values["idle-timeout"], "--idle-timeout"),
     graceMs: seconds(values.grace, "--grace"),
+    maxRequestSeconds: maybeMs(seconds(values["max-request-seconds"], "--max-request-seconds")),
     seed: integer(values.seed, "--seed", -(2 ** 31), 2 ** 31 - 1),
+    openFileLimit: openFiles(values["open-file-limit"]),
     fleetWaitMs: seconds(values["fleet-wait"], "--fleet-wait"),
   };
   const minUnits = options.minUnits ?? DEFAULT_SERVER_OPTIONS.minUnits;
@@ -152,6 +167,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     options,
     dashboardPort: integer(values.dashboard, "--dashboard", 0, 65535),
     tracePath: values.trace,
+    traceMaxMb: integer(values["trace-max-mb"], "--trace-max-mb", 1, 1024 * 1024) ?? TRACE_MAX_MB,
     natsUrl: values.nats,
     natsCreds: values["nats-creds"],
     quiet: values.quiet,
@@ -189,6 +205,16 @@ function integer(
     );
   }
   return value;
+}
+
+/** `ulimit -n` prints a number or "unlimited". */
+function openFiles(text: string | undefined): number | undefined {
+  if (text === "unlimited") return Infinity;
+  return integer(text, "--open-file-limit", 1);
+}
+
+function maybeMs(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 function seconds(text: string | undefined, flag: string): number | undefined {

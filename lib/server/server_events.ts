@@ -33,7 +33,8 @@ export type ServerEvent =
     increments: number;
   }
   | ConnectionEventBase & {
-    type: "task-start";
+    /** A task handed to a Worker: it waits there until the Worker gets to it (not running yet). */
+    type: "task-queued";
     /** `R<request>#<task>`. */
     task: string;
     worker: number;
@@ -45,7 +46,9 @@ export type ServerEvent =
     task: string;
     worker: number;
     units: number;
+    /** When the Worker started the task, in ms since the Unix epoch, by the Worker's own clock. */
     startedAt: number;
+    /** When the Worker finished it, likewise. */
     endedAt: number;
     /** The counter value this increment produced. */
     value: bigint;
@@ -55,10 +58,16 @@ export type ServerEvent =
   }
   | ConnectionEventBase & { type: "result"; request: string; value: bigint; ms: number }
   | ConnectionEventBase & { type: "request-failed"; request: string; reason: string }
+  | EventBase & {
+    /** Something about the server itself that its operator should know (descriptor limits, say). */
+    type: "notice";
+    message: string;
+  }
   | ConnectionEventBase & { type: "client-error"; code: string; message: string }
   | ConnectionEventBase & { type: "closed"; reason: string }
   | EventBase & { type: "worker-replaced"; worker: number; reason: string; tasksRequeued: number }
   | EventBase & { type: "shutting-down"; reason: string; inFlight: number; graceMs: number }
+  | EventBase & { type: "forced-exit"; reason: string; inFlight: number }
   | EventBase & { type: "stopped" }
   | FleetEvent;
 
@@ -94,7 +103,7 @@ export class ServerEvents {
    * Adds a listener.
    *
    * @param listener Hears every later event.
-   * @param options `tasks` says when the listener wants `task-start` and `task-done` events
+   * @param options `tasks` says when the listener wants `task-queued` and `task-done` events
    *   (one per increment, the bulk of all events); by default, always.
    * @returns A handle whose disposal removes the listener.
    */

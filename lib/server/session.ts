@@ -4,24 +4,47 @@
  *
  * @module
  */
-import { type ByteSource, LineReader } from "../wire/line_reader.ts";
+import type { LineReader } from "../wire/line_reader.ts";
 import { type CountCommand, formatError, parseCommand, ProtocolError } from "../wire/protocol.ts";
+import { type ByteSink, writeAll } from "../wire/write_all.ts";
 import { RequestCounter } from "./request_counter.ts";
 import type { ServerEvents } from "./server_events.ts";
-import { type ByteSink, writeAll } from "../wire/write_all.ts";
 import type { RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
 import { NoWorkersError } from "../fleet/no_workers.ts";
 
 /** The limits a session enforces. */
 export interface SessionLimits {
   maxIncrements: number;
-  maxLineBytes: number;
-  /** Classic framing's silence, in ms (0: off). */
-  silenceMs: number;
-  /** How long a served client may stay silent while others wait, in ms. */
+  /** How long a served client may go without a complete request while others wait, in ms. */
   idleTimeoutMs: number;
   /** Least time between two progress lines, in ms. */
   progressIntervalMs: number;
+  /** Most work one request may ask for, in seconds of the whole pool's time (estimated). */
+  maxRequestSeconds: number;
+}
+
+/** A request being counted, as the server, STATS and the dashboard see it. */
+export interface RequestProgress {
+  /** `R<n>`, unique in this server's life. */
+  readonly request: string;
+  /** The client's address. */
+  readonly conn: string;
+  /** The value counting started from. */
+  readonly start: bigint;
+  /** Increments asked for. */
+  readonly increments: number;
+  /** When counting started, in ms since the Unix epoch. */
+  readonly startedAt: number;
+  /** Increments applied so far. */
+  readonly done: number;
+  /** The counter's value now. */
+  readonly value: bigint;
+  /** Critical sections entered (one per batch of reports applied). */
+  readonly sections: number;
+  /** Sections that had to wait for the Mutex because another held it. */
+  readonly sectionsWaited: number;
+  /** Whether a section holds the Mutex now. */
+  readonly sectionHeld: boolean;
 }
 
 /** What a session needs from its server. */
@@ -31,6 +54,8 @@ export interface SessionContext {
   limits: SessionLimits;
   drawUnits: () => number;
   nextRequestId: () => number;
+  /** Estimated seconds of the whole pool's time that `increments` increments take. */
+  estimateSeconds: (increments: number) => number;
   /** The `STATS` reply, as an object to send as JSON. */
   stats: () => Record<string, number>;
   /**
@@ -38,6 +63,8 @@ export interface SessionContext {
    * `draining`) through the handle. Disposing of the result unregisters it.
    */
   track: (handle: SessionHandle) => Disposable;
+  /** Registers a request in flight until the result is disposed of. */
+  begin: (request: RequestProgress) => Disposable;
   /** Aborts when the server starts shutting down: finish the request in hand, take no more. */
   draining: AbortSignal;
   /** Aborts when the grace period is over: abandon the request in hand. */
@@ -48,8 +75,14 @@ export interface SessionContext {
 
 /** How the server sees a session, to close it when it idles or the server drains. */
 export interface SessionHandle {
-  /** Since when (`performance.now()`) the session has waited for a whole line; undefined while busy. */
-  readonly waitingSince: number | undefined;
+  /**
+   * Since when (`performance.now()`) the session has gone without a complete
+   * request: set when it gets its slot and after each count it answers;
+   * undefined while a count runs. Empty lines, half lines, STATS and PROGRESS do not reset it.
+   */
+  readonly idleSince: number | undefined;
+  /** Since when a write to the client has waited for the client to read; undefined when none waits. */
+  readonly writingSince: number | undefined;
   /** Wakes the session from its wait for a line, to close it for this reason. */
   interrupt(reason: "idle" | "draining"): void;
 }
@@ -60,8 +93,12 @@ interface SessionState {
   progress: boolean;
   /** The count in hand, to cancel when the client leaves or the grace period ends. */
   job: RunningJob | undefined;
-  /** Whether the client has closed its side. */
-  gone: boolean;
+  /** Aborts when the client has closed its side or its connection failed. */
+  gone: AbortSignal;
+  /** Whether a write to the client failed: it is gone too, even if its input has not ended. */
+  writeFailed: boolean;
+  /** Writes to the client, timing each write for the server's write timeout. */
+  send: (text: string) => Promise<void>;
 }
 
 /**
@@ -70,42 +107,64 @@ interface SessionState {
  * @param conn The client's connection (it is not closed here).
  * @param peer The client's address, for events.
  * @param context The server's parts.
+ * @param input The connection's line reader, made before the client got its
+ *   slot (so a waiting client's hang-up is seen), and `gone`, which aborts when
+ *   the client's input ends.
  * @returns Why the session ended, for the log.
  */
 export async function serveSession(
-  conn: ByteSource & ByteSink,
+  conn: ByteSink,
   peer: string,
   context: SessionContext,
+  input: { reader: LineReader; gone: AbortSignal },
 ): Promise<string> {
   const { events, limits } = context;
-  const session: SessionState = { progress: false, job: undefined, gone: false };
-  const reader = new LineReader(conn, {
-    maxLineBytes: limits.maxLineBytes,
-    silenceMs: limits.silenceMs,
-    onEnd: () => {
-      session.gone = true;
-      session.job?.cancel(new Error("client disconnected"));
-    },
-  });
-  const sendError = async (code: ProtocolError["code"], message: string) => {
-    events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
-    await writeAll(conn, formatError(code, message));
-  };
-  let interruption: "idle" | "draining" | undefined;
+  const { reader, gone } = input;
   const handle = {
-    waitingSince: undefined as number | undefined,
+    idleSince: performance.now() as number | undefined,
+    writingSince: undefined as number | undefined,
     interrupt(reason: "idle" | "draining") {
       interruption = reason;
       reader.interrupt();
     },
   };
+  let interruption: "idle" | "draining" | undefined;
+  const send = async (text: string) => {
+    handle.writingSince = performance.now();
+    try {
+      await writeAll(conn, text);
+    } catch (error) {
+      // Reset, or closed by the server's write timeout: nothing more can reach this client.
+      session.writeFailed = true;
+      session.job?.cancel(new Error("client disconnected"));
+      throw error;
+    } finally {
+      handle.writingSince = undefined;
+    }
+  };
+  const session: SessionState = {
+    progress: false,
+    job: undefined,
+    gone,
+    writeFailed: false,
+    send,
+  };
+  const sendError = async (code: ProtocolError["code"], message: string) => {
+    events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
+    await send(formatError(code, message));
+  };
   using _tracked = context.track(handle);
-  // The count in hand, if any, is cancelled when the client leaves (onEnd above) or the grace
-  // period ends: one listener per session, not one per request.
+  // The count in hand, if any, is cancelled when the client leaves or the grace period ends:
+  // one listener each per session, not one per request.
+  const onGone = () => session.job?.cancel(new Error("client disconnected"));
   const onStopping = () => session.job?.cancel(context.stopping.reason);
+  gone.addEventListener("abort", onGone, { once: true });
   context.stopping.addEventListener("abort", onStopping, { once: true });
   using _listening = {
-    [Symbol.dispose]: () => context.stopping.removeEventListener("abort", onStopping),
+    [Symbol.dispose]: () => {
+      gone.removeEventListener("abort", onGone);
+      context.stopping.removeEventListener("abort", onStopping);
+    },
   };
 
   while (true) {
@@ -113,15 +172,13 @@ export async function serveSession(
       await sendError("shutting-down", "the server is shutting down; reconnect in a moment");
       return "server shutting down";
     }
-    handle.waitingSince = performance.now();
     const event = await reader.next();
-    const waitedMs = performance.now() - handle.waitingSince;
-    handle.waitingSince = undefined;
     if (event.kind === "interrupted") {
       const reason = interruption;
       interruption = undefined;
-      // An interruption that raced with a line that arrived is stale: wait again.
-      if (reason === "idle" && waitedMs >= limits.idleTimeoutMs) {
+      // An interruption that raced with a complete request is stale: wait again.
+      const idleMs = handle.idleSince === undefined ? 0 : performance.now() - handle.idleSince;
+      if (reason === "idle" && idleMs >= limits.idleTimeoutMs) {
         await sendError(
           "idle-timeout",
           `no complete request for ${limits.idleTimeoutMs / 1000} s while other clients wait; ` +
@@ -156,32 +213,54 @@ export async function serveSession(
       case "empty":
         continue;
       case "stop":
-        await writeAll(conn, "BYE\n");
+        await send("BYE\n");
         return "STOP";
       case "stats":
-        await writeAll(conn, `${JSON.stringify(context.stats())}\n`);
+        await send(`${JSON.stringify(context.stats())}\n`);
         continue;
       case "progress":
         session.progress = command.on;
-        await writeAll(conn, `OK progress ${command.on ? "on" : "off"}\n`);
+        await send(`OK progress ${command.on ? "on" : "off"}\n`);
         continue;
       case "count": {
-        const outcome = await runCount(command, conn, peer, context, session);
+        const seconds = context.estimateSeconds(command.increments);
+        if (seconds > limits.maxRequestSeconds) {
+          await sendError(
+            "too-much-work",
+            `${command.increments} increments would keep every Worker busy for about ` +
+              `${formatDuration(seconds)}; the limit is ${
+                formatDuration(limits.maxRequestSeconds)
+              } ` +
+              "a request (--max-request-seconds): ask for fewer increments",
+          );
+          continue;
+        }
+        handle.idleSince = undefined;
+        const outcome = await runCount(command, peer, context, session);
+        handle.idleSince = performance.now();
         if (outcome !== "answered") return outcome;
       }
     }
   }
 }
 
+/** `42 s`, `7.5 min`, `3.2 h`. */
+function formatDuration(seconds: number): string {
+  if (seconds < 120) return `${Math.ceil(seconds)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
 /**
  * Runs one count: every increment a task on the pool, each applied to the
- * request's counter in its critical section, then the answer.
+ * request's counter in its critical section, then the answer. Whatever
+ * happens, the request ends exactly once: one `result` (the answer was
+ * written) or one `request-failed` event.
  *
  * @returns "answered", or why the connection must close.
  */
 async function runCount(
   command: CountCommand,
-  conn: ByteSink,
   peer: string,
   context: SessionContext,
   session: SessionState,
@@ -190,16 +269,39 @@ async function runCount(
   const { start, increments } = command;
   const request = `R${context.nextRequestId()}`;
   const startedAt = performance.now();
-  events.emit({ type: "counting", at: Date.now(), conn: peer, request, start, increments });
-
   const counter = new RequestCounter(start);
+  const progressView: RequestProgress = {
+    request,
+    conn: peer,
+    start,
+    increments,
+    startedAt: Date.now(),
+    get done() {
+      return counter.applied;
+    },
+    get value() {
+      return counter.value;
+    },
+    get sections() {
+      return counter.sections;
+    },
+    get sectionsWaited() {
+      return counter.sectionsWaited;
+    },
+    get sectionHeld() {
+      return counter.held;
+    },
+  };
+  events.emit({ type: "counting", at: Date.now(), conn: peer, request, start, increments });
+  using _inFlight = context.begin(progressView);
+
   // Only progress lines make the critical section await; without them it never yields.
   const progress = session.progress;
   const sections: Promise<bigint>[] = [];
   let lastProgressAt = -Infinity;
 
   const report = (value: bigint, task: TaskReport): Promise<void> | void => {
-    if (session.gone || context.stopping.aborted) return;
+    if (session.gone.aborted || session.writeFailed || context.stopping.aborted) return;
     const done = Number(value - start);
     if (events.wantsTaskEvents()) {
       events.emit({
@@ -222,11 +324,12 @@ async function runCount(
     if (now - lastProgressAt < limits.progressIntervalMs && done < increments) return;
     lastProgressAt = now;
     // Awaited inside the critical section: a client that does not read holds back its own request.
-    return writeAll(conn, `PROGRESS ${done} ${increments}\n`);
+    return session.send(`PROGRESS ${done} ${increments}\n`);
   };
 
+  let failure: string | undefined = "unknown";
   try {
-    if (session.gone) throw new Error("client disconnected");
+    if (session.gone.aborted) throw new Error("client disconnected");
     if (context.stopping.aborted) throw context.stopping.reason;
     if (increments > 0) {
       const job = context.pool.start({
@@ -235,7 +338,7 @@ async function runCount(
         onDispatch: (taskNo, worker, units) => {
           if (!events.wantsTaskEvents()) return;
           events.emit({
-            type: "task-start",
+            type: "task-queued",
             at: Date.now(),
             conn: peer,
             task: `${request}#${taskNo}`,
@@ -260,33 +363,43 @@ async function runCount(
         session.job = undefined;
       }
     }
+    await session.send(`${counter.value}\n`);
+    failure = undefined;
+    return "answered";
   } catch (error) {
-    const reason = session.gone
+    const disconnected = session.gone.aborted || session.writeFailed;
+    failure = disconnected
       ? "client disconnected"
       : context.stopping.aborted
       ? "server shut down before it finished"
       : error instanceof Error
       ? error.message
       : String(error);
-    events.emit({ type: "request-failed", at: Date.now(), conn: peer, request, reason });
-    if (session.gone) return "client disconnected";
+    if (disconnected) return "client disconnected";
     const [code, message] = context.stopping.aborted
       ? ["shutting-down", `the server stopped before ${request} finished; send it again later`]
       : error instanceof NoWorkersError
-      ? ["no-workers", `${request} failed: ${reason}`]
-      : ["worker-failed", `${request} failed: ${reason}`];
+      ? ["no-workers", `${request} failed: ${failure}`]
+      : ["worker-failed", `${request} failed: ${failure}`];
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
-    await writeAll(conn, formatError(code as ProtocolError["code"], message));
+    try {
+      await session.send(formatError(code as ProtocolError["code"], message));
+    } catch {
+      return "client disconnected";
+    }
     return context.stopping.aborted ? "server shutting down" : "answered";
+  } finally {
+    if (failure === undefined) {
+      events.emit({
+        type: "result",
+        at: Date.now(),
+        conn: peer,
+        request,
+        value: counter.value,
+        ms: performance.now() - startedAt,
+      });
+    } else {
+      events.emit({ type: "request-failed", at: Date.now(), conn: peer, request, reason: failure });
+    }
   }
-  await writeAll(conn, `${counter.value}\n`);
-  events.emit({
-    type: "result",
-    at: Date.now(),
-    conn: peer,
-    request,
-    value: counter.value,
-    ms: performance.now() - startedAt,
-  });
-  return "answered";
 }

@@ -5,11 +5,19 @@
  * @module
  */
 import * as constants from "../../constCS.ts";
-import { ConnectionGate, GateClosedError, GateFullError } from "./connection_gate.ts";
+import { ConnectionGate, GateFullError } from "./connection_gate.ts";
+import { isOutOfDescriptors, openFileLimit } from "./descriptor_limit.ts";
+import { LineReader } from "../wire/line_reader.ts";
 import { formatError } from "../wire/protocol.ts";
 import { ServerEvents } from "./server_events.ts";
-import { serveSession, type SessionContext, type SessionHandle } from "./session.ts";
+import {
+  type RequestProgress,
+  serveSession,
+  type SessionContext,
+  type SessionHandle,
+} from "./session.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
+import { workEstimator } from "./work_estimate.ts";
 import { unitDrawer } from "./work_units.ts";
 import { WorkerPool } from "../pool/worker_pool.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -37,8 +45,20 @@ export interface ServerOptions {
   maxIncrements: number;
   /** Longest request line in bytes. */
   maxLineBytes: number;
-  /** Idle time after which a served client is closed while others wait, in ms. */
+  /**
+   * While others wait: how long a served client may go without a complete
+   * request, and how long a reply may wait for it to read, in ms.
+   */
   idleTimeoutMs: number;
+  /** Most work one request may ask for, in seconds of the whole pool's time (estimated). */
+  maxRequestSeconds: number;
+  /**
+   * The limit on open files the server runs under (`ulimit -n`), to check at
+   * start-up against `maxClients + maxWaiting`. Read from `/proc/self/limits`
+   * when that is allowed (Deno allows it only with --allow-all); `deno task
+   * server` passes it.
+   */
+  openFileLimit?: number;
   /** Time in-flight requests get to finish on shutdown, in ms. */
   graceMs: number;
   /** Classic framing's silence, in ms (0: off). */
@@ -70,6 +90,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   maxIncrements: constants.MAX_INCREMENTS_PER_REQUEST,
   maxLineBytes: constants.MAX_LINE_BYTES,
   idleTimeoutMs: constants.IDLE_TIMEOUT_SECONDS * 1000,
+  maxRequestSeconds: constants.MAX_REQUEST_SECONDS,
   graceMs: constants.GRACE_SECONDS * 1000,
   silenceMs: constants.CLASSIC_SILENCE_MS,
   progressIntervalMs: 200,
@@ -85,6 +106,7 @@ export interface ServerStats {
   tasks_queued: number;
   tasks_done: number;
   uptime_s: number;
+  /** Also: requests_in_flight, tasks_in_flight, tasks_discarded, worker_restarts, … */
   [key: string]: number;
 }
 
@@ -110,14 +132,21 @@ export class ThreadcountServer {
   #gate: ConnectionGate;
   #context: SessionContext;
   #sessions = new Set<Promise<void>>();
-  #handles = new Set<SessionHandle>();
+  /** Sessions holding a slot, with their connections, for the idle and write timeouts. */
+  #handles = new Map<SessionHandle, { conn: Deno.Conn; peer: string }>();
   #idleSweep: ReturnType<typeof setInterval>;
   #conns = new Set<Deno.Conn>();
+  #inFlight = new Set<RequestProgress>();
+  /** A descriptor held in reserve: freed to turn one client away when descriptors run out. */
+  #reserve?: Deno.FsFile;
+  #reservePath?: URL;
   #draining = new AbortController();
   #stopping = new AbortController();
   #startedAt = performance.now();
   #requests = 0;
-  #requestsInFlight = 0;
+  /** Accepts that failed for one connection's sake (a reset before the accept). */
+  #acceptErrors = 0;
+  #outOfDescriptorsSaid = false;
   #accepting: Promise<void>;
   #shutdown?: Promise<void>;
   #finished = Promise.withResolvers<void>();
@@ -165,10 +194,6 @@ export class ThreadcountServer {
         onEvent: (event) => events.emit(event),
       });
     }
-    events.subscribe((event) => {
-      if (event.type === "counting") this.#requestsInFlight++;
-      else if (event.type === "result" || event.type === "request-failed") this.#requestsInFlight--;
-    }, { tasks: () => false });
     this.#context = {
       pool: this.#pool,
       watchJob: this.#fleet && ((job) => this.#fleet!.watch(job)),
@@ -176,10 +201,14 @@ export class ThreadcountServer {
       limits: resolved,
       drawUnits: () => drawUnits(),
       nextRequestId: () => ++this.#requests,
+      estimateSeconds: workEstimator({ ...resolved, workers: this.#pool.size }),
       stats: () => this.stats(),
-      track: (handle) => {
-        this.#handles.add(handle);
-        return { [Symbol.dispose]: () => void this.#handles.delete(handle) };
+      track: () => {
+        throw new Error("unreachable: each connection tracks its own session (see #serve)");
+      },
+      begin: (request) => {
+        this.#inFlight.add(request);
+        return { [Symbol.dispose]: () => void this.#inFlight.delete(request) };
       },
       draining: this.#draining.signal,
       stopping: this.#stopping.signal,
@@ -191,12 +220,19 @@ export class ThreadcountServer {
       workers: resolved.workers,
       maxClients: resolved.maxClients,
     });
+    this.#checkDescriptorLimit();
+    this.#reservePath = resolved.workerUrl === undefined
+      ? new URL("../../worker.ts", import.meta.url)
+      : new URL(resolved.workerUrl);
+    this.#reserve = this.#holdReserve();
     // One timer for all sessions, not one per line: close those idle too long while others wait.
     const sweepMs = Math.min(1000, Math.max(5, resolved.idleTimeoutMs / 4));
     this.#idleSweep = setInterval(() => this.#sweepIdle(), sweepMs);
     const { signal } = resolved;
-    if (signal?.aborted) queueMicrotask(() => this.shutdown("signal"));
-    signal?.addEventListener("abort", () => this.shutdown("signal"), { once: true });
+    const onAbort = () =>
+      this.shutdown(typeof signal?.reason === "string" ? signal.reason : "signal");
+    if (signal?.aborted) queueMicrotask(onAbort);
+    signal?.addEventListener("abort", onAbort, { once: true });
     this.#accepting = this.#acceptLoop();
   }
 
@@ -215,14 +251,55 @@ export class ThreadcountServer {
     return this.#finished.promise;
   }
 
+  /** The requests being counted now, oldest first. */
+  requestsInFlight(): RequestProgress[] {
+    return [...this.#inFlight];
+  }
+
   #sweepIdle(): void {
     if (this.#gate.waiting === 0) return;
     const now = performance.now();
-    for (const handle of this.#handles) {
-      const since = handle.waitingSince;
-      if (since !== undefined && now - since >= this.options.idleTimeoutMs) {
+    const timeout = this.options.idleTimeoutMs;
+    for (const [handle, { conn, peer }] of this.#handles) {
+      if (handle.writingSince !== undefined && now - handle.writingSince >= timeout) {
+        // A reply unread this long while others wait: close, with nothing more sent.
+        this.events.emit({
+          type: "client-error",
+          at: Date.now(),
+          conn: peer,
+          code: "write-timeout",
+          message: `a reply went unread for ${timeout / 1000} s while other clients wait; ` +
+            "connection closed",
+        });
+        closeQuietly(conn);
+      } else if (handle.idleSince !== undefined && now - handle.idleSince >= timeout) {
         handle.interrupt("idle");
       }
+    }
+  }
+
+  /** Says in the log when the descriptor limit cannot hold every client that may connect. */
+  #checkDescriptorLimit(): void {
+    const limit = this.options.openFileLimit ?? openFileLimit();
+    const { maxClients, maxWaiting, workers } = this.options;
+    // Besides one per client: stdio, the listener, the reserve, Workers, the dashboard, the trace.
+    const needed = maxClients + maxWaiting + workers + 64;
+    if (limit === undefined || limit >= needed) return;
+    this.events.emit({
+      type: "notice",
+      at: Date.now(),
+      message: `the limit on open files is ${limit}, below the about ${needed} that ` +
+        `--max-clients ${maxClients} and --max-waiting ${maxWaiting} need: clients past it get ` +
+        `ERR busy. Raise it (ulimit -n ${Math.max(needed, 4096)}) or lower --max-waiting.`,
+    });
+  }
+
+  #holdReserve(): Deno.FsFile | undefined {
+    if (this.#reservePath?.protocol !== "file:") return undefined;
+    try {
+      return Deno.openSync(this.#reservePath);
+    } catch {
+      return undefined; // no spare: clients past the limit wait in the kernel's queue instead
     }
   }
 
@@ -241,12 +318,14 @@ export class ThreadcountServer {
       workers_busy: pool.workersBusy,
       tasks_queued: pool.tasksQueued,
       tasks_done: pool.tasksDone,
+      requests_in_flight: this.#inFlight.size,
       uptime_s: Math.round((performance.now() - this.#startedAt) / 100) / 10,
       tasks_in_flight: pool.tasksInFlight,
       tasks_discarded: pool.tasksDiscarded,
       worker_restarts: pool.workerRestarts,
       batches_sent: pool.batchesSent,
       requests: this.#requests,
+      accept_errors: this.#acceptErrors,
       ...this.#fleet?.stats(),
     };
   }
@@ -275,7 +354,7 @@ export class ThreadcountServer {
       type: "shutting-down",
       at: Date.now(),
       reason,
-      inFlight: this.#requestsInFlight,
+      inFlight: this.#inFlight.size,
       graceMs,
     });
     try {
@@ -286,7 +365,7 @@ export class ThreadcountServer {
     this.#gate.close();
     clearInterval(this.#idleSweep);
     this.#draining.abort();
-    for (const handle of this.#handles) handle.interrupt("draining");
+    for (const handle of this.#handles.keys()) handle.interrupt("draining");
     let forceClose: ReturnType<typeof setTimeout> | undefined;
     const grace = setTimeout(() => {
       // Grace is over: abandon the requests in hand; sessions answer ERR shutting-down.
@@ -305,6 +384,7 @@ export class ThreadcountServer {
     this.#stopping.abort(new Error("the server stopped"));
     await this.#fleet?.close();
     this.#pool.close();
+    if (this.#reserve) closeQuietly(this.#reserve);
     this.events.emit({ type: "stopped", at: Date.now() });
     this.#finished.resolve();
   }
@@ -314,18 +394,38 @@ export class ThreadcountServer {
   }
 
   async #acceptLoop(): Promise<void> {
-    let backoffMs = 5;
+    let backoffMs = 0;
     while (!this.#draining.signal.aborted) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
-        backoffMs = 5;
+        backoffMs = 0;
       } catch (error) {
         if (this.#draining.signal.aborted || error instanceof Deno.errors.BadResource) return;
-        // Transient (out of file descriptors, a reset during the handshake): back off, retry.
-        console.error(`threadcount: accept failed (${error}); retrying in ${backoffMs} ms`);
+        if (!isOutOfDescriptors(error)) {
+          // One connection's trouble (reset or aborted before it was accepted): the next
+          // client must not pay for it. Retry at once.
+          this.#acceptErrors++;
+          continue;
+        }
+        // Out of descriptors: the clients queued in the kernel would hang. Spend the reserve
+        // descriptor to turn one away with ERR busy; if that cannot be done, back off.
+        if (!this.#outOfDescriptorsSaid) {
+          this.#outOfDescriptorsSaid = true;
+          this.events.emit({
+            type: "notice",
+            at: Date.now(),
+            message: `out of file descriptors with ${this.#conns.size} connections open: ` +
+              "clients past the limit get ERR busy. Raise it (ulimit -n) or lower --max-waiting.",
+          });
+        }
+        this.#reserve ??= this.#holdReserve();
+        if (this.#reserve) {
+          await this.#turnAwayOne();
+          continue;
+        }
+        backoffMs = Math.min(Math.max(5, backoffMs * 2), 1000);
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
-        backoffMs = Math.min(backoffMs * 2, 1000);
         continue;
       }
       const session = this.#serve(conn);
@@ -334,11 +434,49 @@ export class ThreadcountServer {
     }
   }
 
+  /** Frees the reserve descriptor, accepts one client, answers it ERR busy, closes it. */
+  async #turnAwayOne(): Promise<void> {
+    if (!this.#reserve) return;
+    closeQuietly(this.#reserve);
+    this.#reserve = undefined;
+    let conn: Deno.TcpConn | undefined;
+    try {
+      conn = await this.#listener.accept();
+    } catch {
+      this.#reserve = this.#holdReserve();
+      return;
+    }
+    const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    const code = "busy";
+    const message = "the server is out of file descriptors; try again later";
+    this.events.emit({ type: "turned-away", at: Date.now(), conn: peer, code, message });
+    try {
+      await writeAll(conn, formatError(code, message));
+    } catch { /* it went already */ }
+    closeQuietly(conn);
+    this.events.emit({
+      type: "closed",
+      at: Date.now(),
+      conn: peer,
+      reason: `turned away: ${code}`,
+    });
+    this.#reserve = this.#holdReserve();
+  }
+
   async #serve(conn: Deno.TcpConn): Promise<void> {
     this.#conns.add(conn);
     const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
     const { events } = this;
+    const { maxLineBytes, silenceMs } = this.options;
     let reason = "end";
+    // Reading starts now, before the client has a slot, so that a waiting client that hangs
+    // up leaves the line at once.
+    const gone = new AbortController();
+    const reader = new LineReader(conn, {
+      maxLineBytes,
+      silenceMs,
+      onEnd: () => gone.abort(new Error("client disconnected")),
+    });
     try {
       try {
         conn.setNoDelay(true);
@@ -350,29 +488,40 @@ export class ThreadcountServer {
         active: this.#gate.active,
         waiting: this.#gate.waiting,
       });
-      if (this.#gate.full) {
-        events.emit({
-          type: "waiting",
-          at: Date.now(),
-          conn: peer,
-          position: this.#gate.waiting + 1,
-        });
-      }
+      const admission = this.#gate.admit({ signal: gone.signal });
       let slot: Disposable;
-      try {
-        slot = await this.#gate.enter();
-      } catch (error) {
-        const [code, message] = error instanceof GateFullError
-          ? ["busy", `the server is at capacity (${error.message}); try again later`] as const
-          : error instanceof GateClosedError
-          ? ["shutting-down", "the server is shutting down; reconnect in a moment"] as const
-          : ["busy", String(error)] as const;
-        reason = `turned away: ${code}`;
-        events.emit({ type: "turned-away", at: Date.now(), conn: peer, code, message });
-        await writeAll(conn, formatError(code, message));
-        return;
+      if (admission.kind === "served") {
+        slot = admission.slot;
+      } else {
+        let refusal = admission.kind === "refused" ? admission.error : undefined;
+        if (admission.kind === "waiting") {
+          events.emit({
+            type: "waiting",
+            at: Date.now(),
+            conn: peer,
+            position: admission.position,
+          });
+          try {
+            slot = await admission.slot;
+          } catch (error) {
+            if (gone.signal.aborted) {
+              reason = "hung up while waiting";
+              return;
+            }
+            refusal = error as Error;
+          }
+        }
+        if (refusal) {
+          const [code, message] = refusal instanceof GateFullError
+            ? ["busy", `the server is at capacity (${refusal.message}); try again later`] as const
+            : ["shutting-down", "the server is shutting down; reconnect in a moment"] as const;
+          reason = `turned away: ${code}`;
+          events.emit({ type: "turned-away", at: Date.now(), conn: peer, code, message });
+          await writeAll(conn, formatError(code, message));
+          return;
+        }
       }
-      using _slot = slot;
+      using _slot = slot!;
       events.emit({
         type: "served",
         at: Date.now(),
@@ -380,7 +529,14 @@ export class ThreadcountServer {
         active: this.#gate.active,
         waiting: this.#gate.waiting,
       });
-      reason = await serveSession(conn, peer, this.#context);
+      const context: SessionContext = {
+        ...this.#context,
+        track: (handle) => {
+          this.#handles.set(handle, { conn, peer });
+          return { [Symbol.dispose]: () => void this.#handles.delete(handle) };
+        },
+      };
+      reason = await serveSession(conn, peer, context, { reader, gone: gone.signal });
     } catch (error) {
       reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     } finally {

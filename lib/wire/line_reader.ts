@@ -87,6 +87,8 @@ export class LineReader {
   #capacity: number;
   #start = 0;
   #end = 0;
+  /** Bytes from #start up to here hold no newline: a long line arriving in pieces is scanned once. */
+  #scanned = 0;
   #reading = false;
   #atEnd = false;
   #failed = false;
@@ -138,8 +140,11 @@ export class LineReader {
   async next(): Promise<LineEvent> {
     while (true) {
       if (this.#failed) return { kind: "end" };
-      const found = this.#buffer.indexOf(NEWLINE, this.#start);
-      if (found >= 0 && found < this.#end) {
+      const found = this.#scanned < this.#end
+        ? this.#buffer.subarray(0, this.#end).indexOf(NEWLINE, Math.max(this.#start, this.#scanned))
+        : -1;
+      this.#scanned = this.#end;
+      if (found >= 0) {
         let lineEnd = found;
         const next = lineEnd + 1;
         if (lineEnd > this.#start && this.#buffer[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
@@ -189,9 +194,9 @@ export class LineReader {
 
   #take(from: number, to: number, next: number): LineEvent {
     const bytes = this.#buffer.subarray(from, to);
-    this.#start = next;
+    this.#start = this.#scanned = next;
     // A read in flight writes at #end: move nothing under it.
-    if (this.#start === this.#end && !this.#reading) this.#start = this.#end = 0;
+    if (this.#start === this.#end && !this.#reading) this.#start = this.#end = this.#scanned = 0;
     let event: LineEvent;
     try {
       event = { kind: "line", text: utf8.decode(bytes) };
@@ -205,7 +210,7 @@ export class LineReader {
   #tooLong(): LineEvent {
     // Framing is lost: drop what is held and read no more.
     this.#failed = true;
-    this.#start = this.#end = 0;
+    this.#start = this.#end = this.#scanned = 0;
     this.#buffer = new Uint8Array(0);
     return { kind: "too-long", limit: this.#maxLineBytes };
   }
@@ -225,11 +230,15 @@ export class LineReader {
   /** Starts a read if none is running, input remains and there is room. */
   #fill(): void {
     if (this.#reading || this.#atEnd || this.#failed) return;
-    // Holding more than a whole line: wait for the caller to take it (push back).
-    if (this.#end - this.#start > this.#maxLineBytes + 1) return;
+    // Full (a whole line and a read ahead of the caller): wait for it to take lines (push back).
+    // Reading on until then lets a client that pipelined a burst and closed be seen to go.
+    if (this.#capacity - (this.#end - this.#start) < Math.min(MIN_READ_BYTES, this.#chunkBytes)) {
+      return;
+    }
     if (this.#buffer.length - this.#end < MIN_READ_BYTES && this.#start > 0) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
+      this.#scanned -= this.#start;
       this.#start = 0;
     }
     const wanted = Math.min(this.#capacity, this.#end + Math.max(MIN_READ_BYTES, this.#end));

@@ -1,0 +1,61 @@
+/**
+ * The process's limit on open file descriptors, and whether an error means
+ * it has been reached. Every connection, waiting or served, holds one.
+ *
+ * @module
+ */
+
+/**
+ * Reads the soft limit on open descriptors from `/proc/self/limits` (Linux),
+ * where it may be read: Deno allows it only with `--allow-all`, so `deno task
+ * server` passes `ulimit -n` as `--open-file-limit` instead. Deno raises the
+ * soft limit to the hard one as it starts, so this is the limit in force.
+ *
+ * @returns The limit, or `undefined` where it cannot be read (another OS, or
+ *   no permission to read `/proc/self/limits`).
+ *
+ * @example
+ * ```ts ignore
+ * import { openFileLimit } from "./descriptor_limit.ts";
+ *
+ * console.log(openFileLimit()); // 1024, say
+ * ```
+ */
+export function openFileLimit(): number | undefined {
+  const path = "/proc/self/limits";
+  // Asked first, so that a server on a terminal never prompts for it.
+  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return undefined;
+  let text;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  if (!match) return undefined;
+  return match[1] === "unlimited" ? Infinity : Number(match[1]);
+}
+
+/**
+ * Whether an error from `accept` (or `open`) says the process or the system
+ * is out of descriptors (EMFILE, ENFILE): the one accept error worth backing
+ * off for. Others (a client that reset before it was accepted) concern one
+ * connection only.
+ *
+ * @param error The error.
+ * @returns `true` for EMFILE and ENFILE.
+ *
+ * @example
+ * ```ts
+ * import { isOutOfDescriptors } from "./descriptor_limit.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(isOutOfDescriptors(new Error("Too many open files (os error 24)")));
+ * assert.ok(!isOutOfDescriptors(new Deno.errors.NotConnected("os error 107")));
+ * ```
+ */
+export function isOutOfDescriptors(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === "EMFILE" || code === "ENFILE" || /\(os error 2[34]\)/.test(error.message);
+}

@@ -1,0 +1,54 @@
+/**
+ * How long a request's work will keep the Worker pool busy, estimated before
+ * it starts, so a request of hours can be refused at once.
+ *
+ * @module
+ */
+import { spin } from "../pool/worker_messages.ts";
+
+/** What the estimate needs to know of the work model and the pool. */
+export interface WorkModel {
+  /** Fewest units per increment. */
+  minUnits: number;
+  /** Most units per increment. */
+  maxUnits: number;
+  /** Additions per unit. */
+  iterationsPerUnit: number;
+  /** Workers the work is spread over. */
+  workers: number;
+}
+
+/** What one increment costs besides its units (dispatch, report, critical section), in seconds. */
+const TASK_OVERHEAD_SECONDS = 1e-6;
+
+/**
+ * Makes an estimator: it times the busy loop once, here, on this thread
+ * (about a millisecond at most), and scales by the mean units of an increment.
+ *
+ * @param model The work model and the pool's size.
+ * @returns A function from a number of increments to seconds of the whole pool's time.
+ *
+ * @example
+ * ```ts
+ * import { workEstimator } from "./work_estimate.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const estimate = workEstimator({ minUnits: 1, maxUnits: 1, iterationsPerUnit: 0, workers: 2 });
+ * assert.ok(estimate(1_000_000) < 5);
+ * ```
+ */
+export function workEstimator(model: WorkModel): (increments: number) => number {
+  const { minUnits, maxUnits, iterationsPerUnit } = model;
+  const workers = Math.max(1, model.workers);
+  const sample = Math.min(iterationsPerUnit, 1_000_000);
+  let secondsPerAddition = 0;
+  if (sample > 0) {
+    spin(1, sample); // warm up: the first run is not optimised yet
+    const started = performance.now();
+    spin(1, sample);
+    secondsPerAddition = (performance.now() - started) / 1000 / sample;
+  }
+  const secondsPerIncrement = ((minUnits + maxUnits) / 2) * iterationsPerUnit *
+      secondsPerAddition + TASK_OVERHEAD_SECONDS;
+  return (increments) => (increments * secondsPerIncrement) / workers;
+}
