@@ -31,7 +31,8 @@ const log = (text: string) => {
 const SERVER_TASK_FLAGS: string[] = (() => {
   const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
   const words: string[] = config.tasks.server.command.split(/\s+/);
-  return words.filter((word) => word.startsWith("--"));
+  // Deno's flags only: what follows the script is the server's own (e.g. --open-file-limit).
+  return words.slice(0, words.indexOf("server.ts")).filter((word) => word.startsWith("--"));
 })();
 
 /** A server under test, in its own process. */
@@ -418,9 +419,11 @@ async function spawnUntil(
   command: string,
   args: string[],
   ready: RegExp,
+  env: Record<string, string> = {},
 ): Promise<{ child: Deno.ChildProcess; line: string; stop: () => Promise<void> }> {
   const child = new Deno.Command(command, {
     args,
+    env,
     cwd: root,
     stdin: "null",
     stdout: "null",
@@ -460,6 +463,10 @@ async function startNats(): Promise<{ url: string; stop: () => Promise<void> } |
         binary,
         ["-a", "127.0.0.1", "-p", "-1"],
         /Listening for client connections on/,
+        // One OS thread for Go's scheduler: on two cores shared with two spinning Workers, idle
+        // Go threads that spin looking for work would take their time (a broker on its own
+        // machine needs no such setting).
+        { GOMAXPROCS: "1" },
       );
       const port = /:(\d+)\s*$/.exec(nats.line)![1];
       return { url: `nats://127.0.0.1:${port}`, stop: nats.stop };

@@ -41,6 +41,8 @@ export interface RemoteLaneOptions<T extends LaneTask> {
   iterationsPerUnit: number;
   /** Least deadline of a batch, in ms. */
   minDeadlineMs: number;
+  /** Work, in additions, one batch may carry (see {@linkcode RemoteLane.batchWork}). */
+  batchWork: number;
   /** Where malformed replies are counted. */
   malformed: MalformedMessages;
   /** Hears of readiness, reports and faults. */
@@ -104,6 +106,14 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
   /** Tasks sent and not yet reported. */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /**
+   * Work one batch may carry, in additions: about 25 ms of the default units, so that a
+   * message (four wake-ups of threads across three processes) carries several increments.
+   */
+  get batchWork(): number {
+    return this.#options.batchWork;
   }
 
   /** Whether the node is taken to be up. */

@@ -78,6 +78,11 @@ export interface Lane<T extends LaneTask> {
   readonly load: number;
   /** Tasks sent and not yet reported. */
   readonly inFlight: number;
+  /**
+   * Work, in additions, that this lane's batches may carry, when it differs from the pool's
+   * `maxQueuedWork`: a lane across a network wants fewer, fuller messages.
+   */
+  readonly batchWork?: number;
   /** Sends one batch of tasks; they run in order. */
   send(tasks: readonly T[]): void;
   /** Stops the lane at once: its tasks in flight are neither reported nor lost. */

@@ -338,7 +338,8 @@ export class WorkerPool {
       if (!lane) return;
       const tasks: Task[] = [];
       let work = lane.load;
-      while (tasks.length < this.#maxBatch && (tasks.length === 0 || work < this.#maxQueuedWork)) {
+      const batchWork = lane.batchWork ?? this.#maxQueuedWork;
+      while (tasks.length < this.#maxBatch && (tasks.length === 0 || work < batchWork)) {
         const again = this.#nextReturned();
         const task = again ?? this.#queue.next();
         if (!task) break;
