@@ -76,6 +76,8 @@ if (import.meta.main) {
       const say = (message: string) => events.emit({ type: "notice", at: Date.now(), message });
       trace = await TraceWriter.open(commandLine.tracePath, {
         workers,
+        // Remote Workers of the fleet are lanes too: one thread each, named `node/worker k`.
+        laneName: (index) => server?.laneNames()[index] ?? `worker ${index}`,
         maxBytes: commandLine.traceMaxMb * 2 ** 20,
         onDropped: (count) => say(`trace: ${count} increments dropped, the disk could not keep up`),
         onStopped: (reason) => say(`trace: ${reason}`),

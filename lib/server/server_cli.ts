@@ -131,11 +131,17 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
   } catch (error) {
     throw new UsageError(`${(error as Error).message}; see --help`);
   }
+  if (values.workers?.trim() === "0" && values.nats === undefined) {
+    throw new UsageError(
+      "--workers 0 (no Worker of its own) needs --nats URL, whose worker nodes count instead",
+    );
+  }
   const options: Partial<ServerOptions> = {
     hostname: values.host,
     port: integer(values.port, "--port", 0, 65535),
     maxClients: integer(values["max-clients"], "--max-clients", 1),
     maxWaiting: integer(values["max-waiting"], "--max-waiting", 0),
+    // 0: no Worker of its own, only the fleet's; that needs --nats.
     workers: integer(values.workers, "--workers", values.nats === undefined ? 1 : 0, 1024),
     minUnits: integer(values["min-units"], "--min-units", 0),
     maxUnits: integer(values["max-units"], "--max-units", 0),
