@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { ServerEvent } from "../lib/server/server_events.ts";
 import { FleetNode } from "../lib/fleet/fleet_node.ts";
+import { Fleet, type FleetEvent } from "../lib/fleet/fleet.ts";
 import {
   BYE_SUBJECT,
   encodeHello,
@@ -271,5 +272,51 @@ Deno.test({
       /Authorization Violation.*user\/password, token or --nats-creds/is,
     );
     await assert.rejects(natsConnection(nats.url), /user\/password, token or --nats-creds/);
+  },
+});
+
+Deno.test({
+  name: "fleet: announcements past the bound of remote Workers are dropped and counted",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    const nc = await natsConnection(nats.url);
+    const stranger = await natsConnection(nats.url);
+    const events: FleetEvent[] = [];
+    const lanes: string[] = [];
+    const n3Joined = Promise.withResolvers<void>();
+    const fleet = new Fleet(nc, {
+      iterationsPerUnit: 1000,
+      nodeLostMs: 60_000,
+      minDeadlineMs: 2000,
+      maxLanes: 3,
+      // The pool's hook: the lanes are made with a listener that nothing sends through.
+      addLane: (make) => {
+        const lane = make({ onReady() {}, onReport() {}, onFailure() {}, onBroken() {} });
+        lanes.push(lane.name);
+        return lane;
+      },
+      onEvent: (event) => {
+        events.push(event);
+        if (event.type === "node-joined" && event.node === "n3") n3Joined.resolve();
+      },
+    });
+    try {
+      await nc.flush(); // the fleet's subscriptions are in place at the broker
+      for (const [node, workers] of [["n1", 2], ["n2", 2], ["n3", 1], ["n1", 2]] as const) {
+        stranger.publish(HELLO_SUBJECT, encodeHello({ node, workers, busy: 0 }));
+      }
+      await stranger.flush();
+      // The broker delivers in order: once n3 joined, every hello before it was heard.
+      await bounded(n3Joined.promise, "n3's hello");
+      assert.deepEqual(lanes, ["n1/worker 0", "n1/worker 1", "n3/worker 0"]);
+      assert.equal(fleet.stats.malformed, 1, "n2's hello was dropped and counted");
+      const dropped = events.filter((e) => e.type === "fleet-malformed");
+      assert.match(dropped[0].type === "fleet-malformed" ? dropped[0].reason : "", /bound of 3/);
+    } finally {
+      await fleet.close();
+      await nc.close();
+      await stranger.close();
+    }
   },
 });

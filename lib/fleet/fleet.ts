@@ -27,6 +27,12 @@ import { RemoteLane } from "./remote_lane.ts";
  */
 export const REMOTE_BATCH_WORK = 24_000_000;
 
+/**
+ * Most remote Workers (lanes) one server takes on, over every node it has heard of: a bound,
+ * so that announcements from strangers (or a bug) cannot grow the pool without end.
+ */
+export const MAX_REMOTE_LANES = 4096;
+
 /** What happens to the fleet, for the log and the dashboard. */
 export type FleetEvent =
   | { type: "node-joined"; at: number; node: string; workers: number }
@@ -56,6 +62,8 @@ export interface FleetOptions<T extends LaneTask> {
    * announced; hands the pool's listener to the lane's maker and returns the lane.
    */
   addLane: (make: (listener: LaneListener<T>) => RemoteLane<T>) => RemoteLane<T>;
+  /** Most remote lanes, over all nodes. Defaults to {@linkcode MAX_REMOTE_LANES}. */
+  maxLanes?: number;
   /** The server's own Workers, for the log's word on what it counts on meanwhile. */
   localWorkers?: number;
   /** Hears what happens to the fleet. */
@@ -113,6 +121,7 @@ export class Fleet<T extends LaneTask> {
   #closed = false;
   #watching: Promise<void>;
   #readyListeners = new Set<() => void>();
+  #laneCount = 0;
 
   /**
    * Listens for nodes and asks those already up to announce themselves.
@@ -264,6 +273,16 @@ export class Fleet<T extends LaneTask> {
     }
     if (this.#closed || !this.#brokerUp) return;
     let state = this.#nodes.get(hello.node);
+    const more = hello.workers - (state?.lanes.length ?? 0);
+    const maxLanes = this.#options.maxLanes ?? MAX_REMOTE_LANES;
+    if (more > 0 && this.#laneCount + more > maxLanes) {
+      this.#malformed.drop(
+        subject,
+        `${hello.node} announces ${hello.workers} Workers, past the bound of ${maxLanes} ` +
+          "remote Workers this server takes on",
+      );
+      return;
+    }
     if (!state) {
       state = { lanes: [], workers: 0, lastHeardAt: 0, up: false };
       this.#nodes.set(hello.node, state);
@@ -271,6 +290,7 @@ export class Fleet<T extends LaneTask> {
     state.lastHeardAt = performance.now();
     while (state.lanes.length < hello.workers) {
       const worker = state.lanes.length;
+      this.#laneCount++;
       state.lanes.push(this.#options.addLane((listener) =>
         new RemoteLane<T>({
           nc: this.#nc,
