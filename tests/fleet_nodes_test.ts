@@ -10,6 +10,8 @@ import { FleetNode } from "../lib/fleet/fleet_node.ts";
 import { Fleet, type FleetEvent } from "../lib/fleet/fleet.ts";
 import {
   BYE_SUBJECT,
+  decodeReport,
+  encodeBatch,
   encodeHello,
   HELLO_SUBJECT,
   runSubject,
@@ -317,6 +319,50 @@ Deno.test({
       await fleet.close();
       await nc.close();
       await stranger.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "fleet: a node takes at most maxQueuedBatches per Worker and drops the rest",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    const nodeConn = await natsConnection(nats.url);
+    const node = new FleetNode(nodeConn, {
+      name: "small",
+      workers: 1,
+      heartbeatMs: 1000,
+      maxQueuedBatches: 2,
+      log: () => {},
+    });
+    const sender = await natsConnection(nats.url);
+    try {
+      await nodeConn.flush();
+      const replies: Float64Array[] = [];
+      const twoReplies = Promise.withResolvers<void>();
+      const inbox = sender.subscribe("test.replies", {
+        callback: (_error, msg) => {
+          replies.push(decodeReport(msg.data));
+          if (replies.length === 2) twoReplies.resolve();
+        },
+      });
+      await sender.flush();
+      // Four batches at once; each spins long enough that all four arrive while the first runs.
+      for (let id = 1; id <= 4; id++) {
+        sender.publish(runSubject("small", 0), encodeBatch(new Float64Array([2_000_000, id, 5])), {
+          reply: "test.replies",
+        });
+      }
+      await sender.flush();
+      await bounded(twoReplies.promise, "two replies");
+      assert.deepEqual(replies.map((r) => r[0]), [1, 2], "the first two ran, in order");
+      assert.equal(node.stats.batchesDropped, 2);
+      inbox.unsubscribe();
+    } finally {
+      await node.close();
+      await nodeConn.close();
+      await sender.close();
     }
   },
 });
