@@ -26,6 +26,8 @@ import type { MalformedMessages } from "./malformed_messages.ts";
 
 /** Additions a second a slow machine's Worker does: the first guess of a remote Worker's speed. */
 const FIRST_GUESS_ADDITIONS_PER_MS = 100_000;
+/** Most batches in flight to one remote Worker (cheap ones; see {@linkcode RemoteLane.hasRoom}). */
+export const MAX_BATCHES_IN_FLIGHT = 8;
 /** How much each report moves the estimate of the time per unit (exponential average). */
 const ESTIMATE_WEIGHT = 0.3;
 
@@ -126,9 +128,17 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
     return this.#lateReplies;
   }
 
-  /** Whether the node is up and the Worker has fewer than two batches. */
+  /**
+   * Whether the node is up and the Worker may take another batch: two at a time, and more
+   * (up to {@linkcode MAX_BATCHES_IN_FLIGHT}) while all it holds is less than one batch's
+   * work. Cheap increments cross the network in several messages at once, so the round
+   * trips overlap; costly ones never queue more than two batches at a node.
+   */
   hasRoom(): boolean {
-    return this.#up && !this.#closed && this.#batches.size < 2;
+    if (!this.#up || this.#closed) return false;
+    const batches = this.#batches.size;
+    return batches < 2 ||
+      (batches < MAX_BATCHES_IN_FLIGHT && this.#load < this.#options.batchWork);
   }
 
   /**
