@@ -97,7 +97,11 @@ class Child implements AsyncDisposable {
     this.#waiters.push({ test, resolve });
     return Promise.race([
       promise,
-      this.process.status.then((status) => {
+      this.process.status.then(async (status) => {
+        // Its last lines may still be on their way through the pipe.
+        await this.#reading;
+        const late = this.stderr.find((line) => test.test(line));
+        if (late !== undefined) return late;
         throw new Error(
           `the process ended (${status.code}) before printing ${test}:\n${this.stderr.join("\n")}`,
         );
