@@ -120,7 +120,6 @@ export class Fleet<T extends LaneTask> {
   #batchesResent = 0;
   #closed = false;
   #watching: Promise<void>;
-  #readyListeners = new Set<() => void>();
   #laneCount = 0;
 
   /**
@@ -197,17 +196,6 @@ export class Fleet<T extends LaneTask> {
     return ready;
   }
 
-  /**
-   * Calls `listener` whenever remote Workers become ready.
-   *
-   * @param listener Called with no arguments.
-   * @returns A handle whose disposal removes the listener.
-   */
-  onReady(listener: () => void): Disposable {
-    this.#readyListeners.add(listener);
-    return { [Symbol.dispose]: () => void this.#readyListeners.delete(listener) };
-  }
-
   /** Stops listening and closes every remote lane. Safe to call again. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -215,13 +203,7 @@ export class Fleet<T extends LaneTask> {
     clearInterval(this.#sweep);
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
     for (const state of this.#nodes.values()) for (const lane of state.lanes) lane.close();
-    this.#readyListeners.clear();
     if (this.#nc.isClosed()) await this.#watching;
-  }
-
-  /** Settles once the connection's status stream ends (after the caller closes it). */
-  get watching(): Promise<void> {
-    return this.#watching;
   }
 
   #emit(event: FleetEvent): void {
@@ -313,19 +295,12 @@ export class Fleet<T extends LaneTask> {
     if (!wasUp) {
       this.#emit({ type: "node-joined", at: Date.now(), node: hello.node, workers: hello.workers });
     }
-    let woke = false;
-    for (const lane of state.lanes.slice(0, hello.workers)) {
-      if (!lane.isUp) {
-        lane.up();
-        woke = true;
-      }
-    }
+    for (const lane of state.lanes.slice(0, hello.workers)) lane.up();
     if (!this.#wasUsable) {
       this.#wasUsable = true;
       const { nodes, remoteWorkers } = this.stats;
       this.#emit({ type: "fleet-regained", at: Date.now(), nodes, workers: remoteWorkers });
     }
-    if (woke) { for (const listener of this.#readyListeners) listener(); }
   }
 
   #onBye(subject: string, data: Uint8Array): void {
