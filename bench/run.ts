@@ -31,7 +31,8 @@ const log = (text: string) => {
 const SERVER_TASK_FLAGS: string[] = (() => {
   const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
   const words: string[] = config.tasks.server.command.split(/\s+/);
-  return words.filter((word) => word.startsWith("--"));
+  // Deno's flags: those before the script (the script's own, such as --open-file-limit, follow it).
+  return words.slice(0, words.indexOf("server.ts")).filter((word) => word.startsWith("--"));
 })();
 
 /** A server under test, in its own process. */
