@@ -20,6 +20,8 @@ import { closeQuietly, writeAll } from "../wire/write_all.ts";
 import { workEstimator } from "./work_estimate.ts";
 import { unitDrawer } from "./work_units.ts";
 import { WorkerPool } from "../pool/worker_pool.ts";
+import type { CounterModel, WorkerModel } from "../lessons/counter_model.ts";
+import { PerIncrementRunner } from "../lessons/per_increment_runner.ts";
 
 /** Everything a server can be told. */
 export interface ServerOptions {
@@ -65,6 +67,10 @@ export interface ServerOptions {
   progressIntervalMs: number;
   /** Seed of the work-unit generator, for runs that repeat exactly. */
   seed?: number;
+  /** The counter model of connections that send no `COUNTER`. */
+  counterModel: CounterModel;
+  /** `pool` of Workers started once, or a new Worker `per-increment`. */
+  workerModel: WorkerModel;
   /** The Worker module (tests pass fixtures). */
   workerUrl?: URL | string;
   /** Aborting it shuts the server down gracefully. */
@@ -88,6 +94,8 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   graceMs: constants.GRACE_SECONDS * 1000,
   silenceMs: constants.CLASSIC_SILENCE_MS,
   progressIntervalMs: 200,
+  counterModel: constants.COUNTER_MODEL,
+  workerModel: constants.WORKER_MODEL,
 };
 
 /** The `STATS` reply. */
@@ -99,7 +107,11 @@ export interface ServerStats {
   tasks_queued: number;
   tasks_done: number;
   uptime_s: number;
-  /** Also: requests_in_flight, tasks_in_flight, tasks_discarded, worker_restarts, … */
+  /**
+   * Also: requests_in_flight, tasks_in_flight, tasks_discarded, worker_restarts, …;
+   * updates_lost (by racy requests), workers_started, and worker_start_ms (pool: until
+   * every Worker was ready; per-increment: every Worker's start-up, summed).
+   */
   [key: string]: number;
 }
 
@@ -120,7 +132,11 @@ export class ThreadcountServer {
   /** The options in force, defaults filled in. */
   readonly options: Readonly<ServerOptions>;
   #listener: Deno.TcpListener;
-  #pool: WorkerPool;
+  #pool: WorkerPool | PerIncrementRunner;
+  /** Pool model: how long the pool took until every Worker was ready, in ms. */
+  #poolStartMs = 0;
+  /** Updates lost by racy requests, over the server's life. */
+  #updatesLost = 0;
   #gate: ConnectionGate;
   #context: SessionContext;
   #sessions = new Set<Promise<void>>();
@@ -166,19 +182,37 @@ export class ThreadcountServer {
     });
     this.#listener = Deno.listen({ hostname: resolved.hostname, port: resolved.port });
     try {
-      this.#pool = new WorkerPool({
-        size: resolved.workers,
-        iterationsPerUnit: resolved.iterationsPerUnit,
-        moduleUrl: resolved.workerUrl,
-        onIncident: (incident) =>
-          events.emit({ type: "worker-replaced", at: Date.now(), ...incident }),
-      });
+      if (resolved.workerModel === "per-increment") {
+        this.#pool = new PerIncrementRunner({
+          size: resolved.workers,
+          iterationsPerUnit: resolved.iterationsPerUnit,
+          moduleUrl: resolved.workerUrl,
+        });
+      } else {
+        const poolStartedAt = performance.now();
+        this.#pool = new WorkerPool({
+          size: resolved.workers,
+          iterationsPerUnit: resolved.iterationsPerUnit,
+          moduleUrl: resolved.workerUrl,
+          onIncident: (incident) =>
+            events.emit({ type: "worker-replaced", at: Date.now(), ...incident }),
+        });
+        this.#pool.ready.then(
+          () => void (this.#poolStartMs = performance.now() - poolStartedAt),
+          () => {},
+        );
+      }
     } catch (error) {
       this.#listener.close();
       throw error;
     }
+    // Lost updates for STATS: from the results, without asking for task events.
+    events.subscribe((event) => {
+      if (event.type === "result" && event.updatesLost) this.#updatesLost += event.updatesLost;
+    }, { tasks: () => false });
     this.#context = {
       pool: this.#pool,
+      counterModel: resolved.counterModel,
       events,
       limits: resolved,
       drawUnits: () => drawUnits(),
@@ -303,6 +337,13 @@ export class ThreadcountServer {
       batches_sent: pool.batchesSent,
       requests: this.#requests,
       accept_errors: this.#acceptErrors,
+      updates_lost: this.#updatesLost,
+      ...("workersStarted" in pool
+        ? { workers_started: pool.workersStarted, worker_start_ms: round1(pool.workerStartMs) }
+        : {
+          workers_started: pool.workers + pool.workerRestarts,
+          worker_start_ms: round1(this.#poolStartMs),
+        }),
     };
   }
 
@@ -520,6 +561,10 @@ export class ThreadcountServer {
       events.emit({ type: "closed", at: Date.now(), conn: peer, reason });
     }
   }
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 function dropUndefined<T extends object>(options: T): Partial<T> {
