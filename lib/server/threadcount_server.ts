@@ -267,6 +267,15 @@ export class ThreadcountServer {
     return this.#finished.promise;
   }
 
+  /**
+   * Resolves once every Worker of the pool has loaded (at once with a Worker per
+   * increment): a measurement, a lesson or a test that must see every Worker at work
+   * waits for it. Rejects when the Worker module cannot run.
+   */
+  get workersReady(): Promise<void> {
+    return this.#pool.ready;
+  }
+
   /** The requests being counted now, oldest first. */
   requestsInFlight(): RequestProgress[] {
     return [...this.#inFlight];

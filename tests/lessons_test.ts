@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { RawClient, startServer } from "./_helpers.ts";
+import { WorkerPool } from "../lib/pool/worker_pool.ts";
+import { CounterCell } from "../lib/lessons/counter_cell.ts";
+import { PerIncrementRunner } from "../lib/lessons/per_increment_runner.ts";
+import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
+import { parseServerArgs, UsageError } from "../lib/server/server_cli.ts";
+import type { ServerEvent } from "../lib/server/server_events.ts";
+
+/** Increments long enough (a few ms each) that two Workers' tasks surely overlap. */
+const LONG_WORK = { workers: 2, minUnits: 2, maxUnits: 2, iterationsPerUnit: 1_000_000 };
+
+type TaskDone = Extract<ServerEvent, { type: "task-done" }>;
+
+/** Whether two tasks ran at the same time, by their Workers' own clocks. */
+function overlap(a: TaskDone, b: TaskDone): boolean {
+  return a.startedAt < b.endedAt && b.startedAt < a.endedAt;
+}
+
+/** Sends COUNTER MODEL then a count; returns the answer line. */
+async function countWith(client: RawClient, model: string, request: string): Promise<string> {
+  await client.write(`COUNTER ${model}\n`);
+  assert.equal(await client.readLine(), `OK counter ${model}`);
+  await client.write(`${request}\n`);
+  return (await client.readLine())!;
+}
+
+Deno.test("racy, 2 Workers, 40 increments: updates are lost, exactly as the tasks' reads and writes say", async () => {
+  await using server = startServer(LONG_WORK);
+  await server.workersReady; // else the first Worker to load may run every task alone
+  await using client = await RawClient.connect(server);
+  const answer = await countWith(client, "racy", "0 40");
+  const match = /^(\d+) \((\d+) updates lost\)$/.exec(answer);
+  assert.ok(match, `unexpected answer ${JSON.stringify(answer)}`);
+  const [value, lost] = [Number(match[1]), Number(match[2])];
+  const tasks = server.recorder.of("task-done");
+  assert.equal(tasks.length, 40);
+  // The Workers' own times: tasks on the two Workers ran at once. Each one read before it
+  // spun and wrote after, so of two that overlap, one wrote over the other's update.
+  const overlapping = tasks.filter((a) =>
+    tasks.some((b) => a.worker !== b.worker && overlap(a, b))
+  );
+  assert.ok(overlapping.length >= 2, "the two Workers never ran at the same time");
+  assert.ok(lost >= 1, `expected lost updates, got ${answer}`);
+  assert.equal(value + lost, 40);
+  // What the tasks read and wrote implies the answer: every write is read + 1; the erased
+  // updates add up to the loss; every value a write found was 0 or written by another task.
+  assert.ok(tasks.every((t) => t.value === t.read! + 1n));
+  assert.equal(tasks.reduce((sum, t) => sum + t.erased!, 0), lost);
+  const written = new Set(tasks.map((t) => t.value));
+  assert.ok(
+    tasks.every((t) =>
+      t.read! + BigInt(t.erased!) === 0n || written.has(t.read! + BigInt(t.erased!))
+    ),
+  );
+  assert.ok(written.has(BigInt(value)), "the answer is what some task wrote");
+  // A task that read a value another overlapping task also read: the same start, one lost.
+  assert.ok(tasks.some((t) => t.erased! > 0 && overlapping.includes(t)));
+  const result = server.recorder.of("result")[0];
+  assert.equal(result.updatesLost, lost);
+  assert.equal(result.counter, "racy");
+  await client.write("STATS\n");
+  assert.equal(JSON.parse((await client.readLine())!).updates_lost, lost);
+});
+
+Deno.test("locked, 2 Workers: no two increments of one request overlap, and the answer is exact", async () => {
+  await using server = startServer(LONG_WORK);
+  await server.workersReady; // else the first Worker to load may run every task alone
+  await using client = await RawClient.connect(server);
+  assert.equal(await countWith(client, "locked", "5 40"), "45 (0 updates lost)");
+  const tasks = server.recorder.of("task-done").sort((a, b) => a.startedAt - b.startedAt);
+  assert.equal(tasks.length, 40);
+  for (let i = 1; i < tasks.length; i++) {
+    assert.ok(
+      tasks[i - 1].endedAt <= tasks[i].startedAt,
+      `${tasks[i - 1].task} and ${tasks[i].task} overlap`,
+    );
+  }
+  assert.ok(tasks.every((t) => t.erased === 0));
+  // Both Workers took part: they took turns.
+  assert.deepEqual(new Set(tasks.map((t) => t.worker)), new Set([0, 1]));
+});
+
+Deno.test("the shared cell's own clock: racy tasks interleave their read and write, locked ones never", async () => {
+  using pool = new WorkerPool({ size: 2, iterationsPerUnit: 1_000_000 });
+  await pool.ready;
+  for (const model of ["racy", "locked"] as const) {
+    const cell = CounterCell.create(model, 40);
+    await pool.run({ tasks: 40, drawUnits: () => 2, counterCell: cell, onDone: () => {} });
+    const records = Array.from({ length: 40 }, (_, i) => cell.record(i + 1));
+    const interleaved = records.filter((r) => r.writeTick !== r.readTick + 1).length;
+    const lost = records.reduce((sum, r) => sum + r.erased, 0);
+    assert.equal(cell.value + lost, 40, model);
+    if (model === "locked") {
+      assert.equal(interleaved, 0, "a locked task let another read or write in its section");
+      assert.equal(cell.value, 40);
+    } else {
+      assert.ok(interleaved > 0, "no racy task was interleaved");
+      assert.ok(cell.value < 40, `racy lost nothing: ${cell.value}`);
+    }
+  }
+});
+
+Deno.test("per-increment: exactly N Workers for N increments, none left running", async () => {
+  using runner = new PerIncrementRunner({ size: 2, iterationsPerUnit: 1000 });
+  const reports: number[] = [];
+  await runner.start({
+    tasks: 7,
+    drawUnits: () => 1,
+    onDone: (r) => reports.push(...r.map((t) => t.workerStartMs!)),
+  }).done;
+  assert.equal(reports.length, 7);
+  assert.ok(reports.every((ms) => ms > 0), "each Worker's start-up is measured");
+  const stats = runner.stats;
+  assert.equal(stats.workersStarted, 7);
+  assert.equal(stats.workersAlive, 0);
+  assert.equal(stats.tasksDone, 7);
+});
+
+Deno.test("--model per-increment on the server: one Worker per increment, start-ups in the log events", async () => {
+  await using server = startServer({ workerModel: "per-increment" });
+  await using client = await RawClient.connect(server);
+  await client.write("10 6\n");
+  assert.equal(await client.readLine(), "16");
+  const tasks = server.recorder.of("task-done");
+  assert.equal(tasks.length, 6);
+  assert.ok(tasks.every((t) => t.workerStartMs! > 0));
+  assert.equal(server.recorder.of("result")[0].workerStarts?.count, 6);
+  await client.write("STATS\n");
+  const stats = JSON.parse((await client.readLine())!);
+  assert.equal(stats.workers_started, 6);
+  assert.equal(stats.workers_busy, 0);
+});
+
+Deno.test("COUNTER on one connection does not change another's", async () => {
+  await using server = startServer();
+  await using racy = await RawClient.connect(server);
+  await using classic = await RawClient.connect(server);
+  await racy.write("COUNTER racy\n");
+  assert.equal(await racy.readLine(), "OK counter racy");
+  await classic.write("2 10\n");
+  assert.equal(await classic.readLine(), "12"); // the classic reply, right
+  await racy.write("2 10\n");
+  assert.match((await racy.readLine())!, /^\d+ \(\d+ updates lost\)$/);
+  const counting = server.recorder.of("counting");
+  assert.deepEqual(counting.map((e) => e.counter), [undefined, "racy"]);
+});
+
+Deno.test("--counter sets the default model; a client's COUNTER parallel gets the lesson line", async () => {
+  await using server = startServer({ counterModel: "locked" });
+  await using client = await RawClient.connect(server);
+  await client.write("0 4\n");
+  assert.equal(await client.readLine(), "4"); // the classic reply for a classic client
+  assert.equal(server.recorder.of("counting")[0].counter, "locked");
+  assert.equal(await countWith(client, "parallel", "0 4"), "4 (0 updates lost)");
+});
+
+Deno.test("COUNTER and the server flags: models parsed, bad ones explained", () => {
+  const options = { maxIncrements: 10 };
+  assert.deepEqual(parseCommand("counter RACY", options), { kind: "counter", model: "racy" });
+  assert.deepEqual(parseCommand(" COUNTER\tlocked ", options), {
+    kind: "counter",
+    model: "locked",
+  });
+  assert.throws(() => parseCommand("COUNTER fast", options), (error: unknown) => {
+    assert.ok(error instanceof ProtocolError);
+    assert.equal(error.code, "bad-request");
+    assert.match(error.message, /COUNTER racy, COUNTER locked or COUNTER parallel/);
+    return true;
+  });
+  const { options: parsed } = parseServerArgs(["--counter", "racy", "--model", "per-increment"]);
+  assert.equal(parsed.counterModel, "racy");
+  assert.equal(parsed.workerModel, "per-increment");
+  assert.equal(parseServerArgs([]).options.counterModel, undefined);
+  assert.throws(() => parseServerArgs(["--counter", "fast"]), UsageError);
+  assert.throws(() => parseServerArgs(["--model", "threads"]), /--model: unknown Worker model/);
+});
