@@ -102,19 +102,40 @@ Deno.test("the shared cell's own clock: racy tasks interleave their read and wri
 });
 
 Deno.test("per-increment: exactly N Workers for N increments, none left running", async () => {
-  using runner = new PerIncrementRunner({ size: 2, iterationsPerUnit: 1000 });
-  const reports: number[] = [];
-  await runner.start({
-    tasks: 7,
-    drawUnits: () => 1,
-    onDone: (r) => reports.push(...r.map((t) => t.workerStartMs!)),
-  }).done;
-  assert.equal(reports.length, 7);
-  assert.ok(reports.every((ms) => ms > 0), "each Worker's start-up is measured");
-  const stats = runner.stats;
-  assert.equal(stats.workersStarted, 7);
-  assert.equal(stats.workersAlive, 0);
-  assert.equal(stats.tasksDone, 7);
+  // Watch the Workers from outside the runner: every one made, every one terminated.
+  const made: Worker[] = [];
+  const terminated = new Set<Worker>();
+  const RealWorker = globalThis.Worker;
+  globalThis.Worker = class extends RealWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      made.push(this);
+    }
+    override terminate(): void {
+      terminated.add(this);
+      super.terminate();
+    }
+  };
+  try {
+    using runner = new PerIncrementRunner({ size: 2, iterationsPerUnit: 1000 });
+    const startMs: number[] = [];
+    let mostAlive = 0;
+    await runner.start({
+      tasks: 7,
+      drawUnits: () => 1,
+      onDispatch: () => void (mostAlive = Math.max(mostAlive, made.length - terminated.size)),
+      onDone: (r) => startMs.push(...r.map((t) => t.workerStartMs!)),
+    }).done;
+    assert.equal(made.length, 7);
+    assert.equal(terminated.size, 7, "a Worker was left running");
+    assert.ok(mostAlive <= 2, `${mostAlive} Workers alive at once, with 2 lanes`);
+    assert.equal(startMs.length, 7);
+    assert.ok(startMs.every((ms) => ms > 0), "each Worker's start-up is measured");
+    assert.equal(runner.stats.workersStarted, 7);
+    assert.equal(runner.stats.workersAlive, 0);
+  } finally {
+    globalThis.Worker = RealWorker;
+  }
 });
 
 Deno.test("--model per-increment on the server: one Worker per increment, start-ups in the log events", async () => {
@@ -135,15 +156,18 @@ Deno.test("--model per-increment on the server: one Worker per increment, start-
 Deno.test("COUNTER on one connection does not change another's", async () => {
   await using server = startServer();
   await using racy = await RawClient.connect(server);
-  await using classic = await RawClient.connect(server);
+  await using before = await RawClient.connect(server);
   await racy.write("COUNTER racy\n");
   assert.equal(await racy.readLine(), "OK counter racy");
-  await classic.write("2 10\n");
-  assert.equal(await classic.readLine(), "12"); // the classic reply, right
+  await using after = await RawClient.connect(server);
+  for (const classic of [before, after]) {
+    await classic.write("2 10\n");
+    assert.equal(await classic.readLine(), "12"); // the classic reply, right
+  }
   await racy.write("2 10\n");
   assert.match((await racy.readLine())!, /^\d+ \(\d+ updates lost\)$/);
   const counting = server.recorder.of("counting");
-  assert.deepEqual(counting.map((e) => e.counter), [undefined, "racy"]);
+  assert.deepEqual(counting.map((e) => e.counter), [undefined, undefined, "racy"]);
 });
 
 Deno.test("--counter sets the default model; a client's COUNTER parallel gets the lesson line", async () => {
