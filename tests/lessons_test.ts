@@ -3,6 +3,7 @@ import { RawClient, startServer } from "./_helpers.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 import { CounterCell } from "../lib/lessons/counter_cell.ts";
 import { PerIncrementRunner } from "../lib/lessons/per_increment_runner.ts";
+import { formatLessonsTable, runLessons } from "../lib/lessons/lessons_table.ts";
 import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
 import { parseServerArgs, UsageError } from "../lib/server/server_cli.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
@@ -198,4 +199,27 @@ Deno.test("COUNTER and the server flags: models parsed, bad ones explained", () 
   assert.equal(parseServerArgs([]).options.counterModel, undefined);
   assert.throws(() => parseServerArgs(["--counter", "fast"]), UsageError);
   assert.throws(() => parseServerArgs(["--model", "threads"]), /--model: unknown Worker model/);
+});
+
+Deno.test("runLessons: one row per counter model and Worker model, each answer accounted for", async () => {
+  const rows = await runLessons({
+    increments: 6,
+    start: 10n,
+    server: { minUnits: 1, maxUnits: 1, iterationsPerUnit: 1000 },
+  });
+  assert.deepEqual(rows.map((r) => `${r.counter}/${r.workerModel}`), [
+    "racy/pool",
+    "racy/per-increment",
+    "locked/pool",
+    "locked/per-increment",
+    "parallel/pool",
+    "parallel/per-increment",
+  ]);
+  for (const row of rows) {
+    assert.equal(row.expected, 16n);
+    assert.equal(row.value + BigInt(row.updatesLost), 16n, row.answer);
+    if (row.counter !== "racy") assert.equal(row.answer, "16 (0 updates lost)");
+    assert.equal(row.workersStarted, row.workerModel === "pool" ? 2 : 6);
+  }
+  assert.equal(formatLessonsTable(rows).split("\n").length, 2 + 6);
 });
