@@ -223,3 +223,9 @@ Deno.test("runLessons: one row per counter model and Worker model, each answer a
   }
   assert.equal(formatLessonsTable(rows).split("\n").length, 2 + 6);
 });
+
+Deno.test("racy with one Worker loses nothing: its tasks run one after another", async () => {
+  await using server = startServer({ ...LONG_WORK, workers: 1 });
+  await using client = await RawClient.connect(server);
+  assert.equal(await countWith(client, "racy", "0 20"), "20 (0 updates lost)");
+});
