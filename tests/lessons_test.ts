@@ -7,6 +7,7 @@ import { formatLessonsTable, runLessons } from "../lib/lessons/lessons_table.ts"
 import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
 import { parseServerArgs, UsageError } from "../lib/server/server_cli.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
+import { formatEvent } from "../lib/observe/event_log.ts";
 
 /** Increments long enough (a few ms each) that two Workers' tasks surely overlap. */
 const LONG_WORK = { workers: 2, minUnits: 2, maxUnits: 2, iterationsPerUnit: 1_000_000 };
@@ -228,4 +229,41 @@ Deno.test("racy with one Worker loses nothing: its tasks run one after another",
   await using server = startServer({ ...LONG_WORK, workers: 1 });
   await using client = await RawClient.connect(server);
   assert.equal(await countWith(client, "racy", "0 20"), "20 (0 updates lost)");
+});
+
+Deno.test("the log says what a racy task read and erased, each Worker's start-up, and the loss", () => {
+  const at = Date.UTC(2026, 0, 1, 8);
+  const task = formatEvent({
+    type: "task-done",
+    at,
+    conn: "127.0.0.1:1",
+    request: "R1",
+    task: "R1#2",
+    worker: 1,
+    units: 2,
+    startedAt: at,
+    endedAt: at + 5,
+    value: 4n,
+    done: 2,
+    total: 40,
+    read: 3n,
+    erased: 2,
+    workerStartMs: 26.04,
+  });
+  assert.match(task, /read 3, its write erased 2 updates, its Worker started in 26\.0 ms$/);
+  const result = formatEvent({
+    type: "result",
+    at,
+    conn: "127.0.0.1:1",
+    request: "R1",
+    value: 22n,
+    ms: 980,
+    counter: "racy",
+    updatesLost: 18,
+    workerStarts: { count: 40, ms: 1059 },
+  });
+  assert.match(
+    result,
+    /result 22 sent \(980\.0 ms\) \[counter racy; 18 updates lost; 40 Workers started, 1059\.0 ms starting them\]$/,
+  );
 });
