@@ -267,3 +267,34 @@ Deno.test("the log says what a racy task read and erased, each Worker's start-up
     /result 22 sent \(980\.0 ms\) \[counter racy; 18 updates lost; 40 Workers started, 1059\.0 ms starting them\]$/,
   );
 });
+
+Deno.test("locked: a Worker lost while it holds the lock does not stall the request", async () => {
+  const incidents: string[] = [];
+  using pool = new WorkerPool({
+    size: 2,
+    iterationsPerUnit: 100_000,
+    maxQueuedWork: 0,
+    moduleUrl: new URL("./fixtures/lock_holder_worker.ts?task=3", import.meta.url),
+    onIncident: (incident) => incidents.push(incident.reason),
+  });
+  await pool.ready;
+  const cell = CounterCell.create("locked", 20);
+  // Without the release the job would never end: a guard turns that hang into a failure.
+  const stalled = Promise.withResolvers<never>();
+  const guard = setTimeout(
+    () => stalled.reject(new Error("the lock was never released")),
+    30_000,
+  );
+  try {
+    await Promise.race([
+      pool.run({ tasks: 20, drawUnits: () => 1, counterCell: cell, onDone: () => {} }),
+      stalled.promise,
+    ]);
+  } finally {
+    clearTimeout(guard);
+  }
+  assert.deepEqual(incidents, [
+    "the Worker could not run a batch: lost task 3 while holding the lock, as asked",
+  ]);
+  assert.equal(cell.value, 20); // the lost task ran again, in its turn: nothing lost
+});

@@ -5,18 +5,23 @@
  * cell and reads what happened; a Worker runs {@linkcode CounterTasks.before}
  * and {@linkcode CounterTasks.after} around each task's spin.
  *
- * Layout, in 32-bit integers: `[value, nextTicket, serving, clock, abandoned]`,
- * then four per task (slot = task number − 1): `[read, before, readTick, writeTick]`.
+ * Layout, in 32-bit integers: `[value, nextTicket, serving, clock, abandoned, holder]`,
+ * then five per task (slot = task number − 1): `[read, before, readTick, writeTick, attempt]`.
  * `value` counts up from 0 (the request's start is added on the main thread).
  * `nextTicket`/`serving` are a ticket lock (first come, first served) that only
- * `locked` tasks take. `clock` is a sequence every task ticks once when it reads
+ * `locked` tasks take; `holder` is the slot + 1 of the task holding it (0: none),
+ * so that the pool can release the lock of a task whose Worker died holding it
+ * ({@linkcode revokeTasks}). `attempt` counts a task's runs that the pool gave up
+ * on (their Worker died): a Worker carries the attempt it was sent, and one that
+ * is still running after it was given up (terminating a Worker takes a while)
+ * neither reads nor writes. `clock` is a sequence every task ticks once when it reads
  * and once when it writes: the Workers' own record of the order of those steps.
  * `before` is what the task found in `value` when it wrote: `before − read`
  * increments of other tasks were erased by its write. A Worker never blocks the
  * main thread: only Workers wait for the lock, and `abandoned` releases them.
  *
- * A leaf module (the pool, the server and `worker.ts` import it): 16 bytes per
- * increment, so a million-increment request holds 16 MB while it runs.
+ * A leaf module (the pool, the server and `worker.ts` import it): 20 bytes per
+ * increment, so a million-increment request holds 20 MB while it runs.
  *
  * @module
  */
@@ -26,12 +31,14 @@ const NEXT_TICKET = 1;
 const SERVING = 2;
 const CLOCK = 3;
 const ABANDONED = 4;
-const HEADER = 5;
-const PER_TASK = 4;
+const HOLDER = 5;
+const HEADER = 6;
+const PER_TASK = 5;
 const READ = 0;
 const BEFORE = 1;
 const READ_TICK = 2;
 const WRITE_TICK = 3;
+const ATTEMPT = 4;
 
 /** What a task of a `racy` or `locked` request carries to its Worker. */
 export interface CounterTask {
@@ -69,7 +76,7 @@ export interface CellRecord {
  *
  * const cell = CounterCell.create("racy", 2);
  * const worker = new CounterTasks(); // as a Worker would, here on one thread
- * worker.hear({ kind: "counter-tasks", tasks: [[7, cell.task(1)], [8, cell.task(2)]] });
+ * worker.hear({ kind: "counter-tasks", tasks: [[7, cell.task(1), 0], [8, cell.task(2), 0]] });
  * worker.before(7); worker.before(8); // both read 0
  * worker.after(7); worker.after(8); // both write 1: one update lost
  * assert.equal(cell.value, 1);
@@ -161,11 +168,42 @@ export class CounterCell {
   }
 }
 
+/**
+ * Gives up on the runs of tasks whose Worker died (the pool calls it with every task a
+ * dead Worker held, before it runs them again): that Worker, if it still runs for a
+ * moment (terminating a Worker takes a while), can no longer read or write their cells,
+ * and a `locked` request's lock that one of them held goes to the next task, so the
+ * request does not stall. Every run is revoked before any lock is released, so a task
+ * of the same dead Worker that was waiting for the lock cannot slip in.
+ *
+ * @param tasks The tasks (those without a cell are passed over).
+ */
+export function revokeTasks(tasks: readonly { counter?: CounterTask }[]): void {
+  for (const { counter } of tasks) {
+    if (counter) Atomics.add(new Int32Array(counter.buffer), attemptIndex(counter), 1);
+  }
+  for (const { counter } of tasks) {
+    if (counter?.locked) release(new Int32Array(counter.buffer), counter.slot);
+  }
+}
+
+function attemptIndex(task: CounterTask): number {
+  return HEADER + PER_TASK * task.slot + ATTEMPT;
+}
+
+/** Hands the lock on, if `slot` holds it: exactly once, whoever (Worker or pool) comes first. */
+function release(view: Int32Array, slot: number): boolean {
+  if (Atomics.compareExchange(view, HOLDER, slot + 1, 0) !== slot + 1) return false;
+  Atomics.add(view, SERVING, 1);
+  Atomics.notify(view, SERVING);
+  return true;
+}
+
 /** The message that tells a Worker which tasks of its next batch use a cell. */
 export interface CounterTasksMessage {
   kind: "counter-tasks";
-  /** `[task id, its cell reference]` for each such task. */
-  tasks: [number, CounterTask][];
+  /** `[task id, its cell reference, its attempt]` for each such task. */
+  tasks: [number, CounterTask, number][];
 }
 
 /**
@@ -181,7 +219,9 @@ export function counterTasksMessage(
   for (const task of tasks) {
     if (!task.counter) continue;
     message ??= { kind: "counter-tasks", tasks: [] };
-    message.tasks.push([task.id, task.counter]);
+    const view = new Int32Array(task.counter.buffer);
+    const attempt = Atomics.load(view, attemptIndex(task.counter));
+    message.tasks.push([task.id, task.counter, attempt]);
   }
   return message;
 }
@@ -191,7 +231,7 @@ export function counterTasksMessage(
  * read-spin-write around each one's spin.
  */
 export class CounterTasks {
-  #tasks = new Map<number, { view: Int32Array; locked: boolean; at: number; skipped: boolean }>();
+  #tasks = new Map<number, WorkerTask>();
   #views = new WeakMap<SharedArrayBuffer, Int32Array>();
 
   /**
@@ -202,10 +242,11 @@ export class CounterTasks {
    */
   hear(message: unknown): boolean {
     if ((message as CounterTasksMessage | null)?.kind !== "counter-tasks") return false;
-    for (const [id, { buffer, locked, slot }] of (message as CounterTasksMessage).tasks) {
+    for (const [id, { buffer, locked, slot }, attempt] of (message as CounterTasksMessage).tasks) {
       let view = this.#views.get(buffer);
       if (!view) this.#views.set(buffer, view = new Int32Array(buffer));
-      this.#tasks.set(id, { view, locked, at: HEADER + PER_TASK * slot, skipped: false });
+      const at = HEADER + PER_TASK * slot;
+      this.#tasks.set(id, { view, locked, slot, at, attempt, skipped: false });
     }
     return true;
   }
@@ -231,6 +272,12 @@ export class CounterTasks {
         if (serving === ticket) break;
         Atomics.wait(view, SERVING, serving);
       }
+      Atomics.store(view, HOLDER, task.slot + 1);
+    }
+    if (revoked(task)) {
+      task.skipped = true;
+      if (task.locked) release(view, task.slot);
+      return;
     }
     Atomics.store(view, at + READ_TICK, Atomics.add(view, CLOCK, 1) + 1);
     Atomics.store(view, at + READ, Atomics.load(view, VALUE));
@@ -245,14 +292,28 @@ export class CounterTasks {
     const task = this.#tasks.get(id);
     if (!task) return;
     this.#tasks.delete(id);
-    if (task.skipped) return;
+    if (task.skipped || revoked(task)) return; // a revoked task's lock was released for it
     const { view, at } = task;
     const read = Atomics.load(view, at + READ);
     Atomics.store(view, at + BEFORE, Atomics.exchange(view, VALUE, read + 1));
     Atomics.store(view, at + WRITE_TICK, Atomics.add(view, CLOCK, 1) + 1);
-    if (task.locked) {
-      Atomics.add(view, SERVING, 1);
-      Atomics.notify(view, SERVING);
-    }
+    if (task.locked) release(view, task.slot);
   }
+}
+
+/** A task as its Worker knows it. */
+interface WorkerTask {
+  view: Int32Array;
+  locked: boolean;
+  slot: number;
+  /** Where its record starts in the view. */
+  at: number;
+  /** The attempt it was sent as: a later one means the pool gave this run up. */
+  attempt: number;
+  /** Whether it neither reads nor writes (its request was abandoned, or the run revoked). */
+  skipped: boolean;
+}
+
+function revoked(task: WorkerTask): boolean {
+  return Atomics.load(task.view, task.at + ATTEMPT) !== task.attempt;
 }
