@@ -29,7 +29,7 @@ function explainListenError(error: unknown, what: string, host: string, port: nu
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return `not allowed to listen on ${host} for the ${what}. deno task server allows ` +
       `127.0.0.1 only; to listen on ${host} run: deno run --allow-net=${host} ` +
-      `--allow-read=worker.ts,lib/pool/worker_messages.ts server.ts --host ${host}`;
+      `--allow-read=worker.ts,lib/pool/worker_messages.ts,lib/lessons/counter_cell.ts server.ts --host ${host}`;
   }
   return `cannot start the ${what}: ${(error as Error).message}`;
 }

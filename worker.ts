@@ -7,10 +7,15 @@
  */
 /// <reference lib="deno.worker" />
 import { runBatch, WORKER_READY } from "./lib/pool/worker_messages.ts";
+import { CounterTasks } from "./lib/lessons/counter_cell.ts";
+
+/** Tasks of racy or locked requests: they read and write their request's shared counter. */
+const counters = new CounterTasks();
 
 self.onmessage = (event: MessageEvent<unknown>) => {
   try {
-    const report = runBatch(event.data);
+    if (counters.hear(event.data)) return;
+    const report = runBatch(event.data, counters);
     self.postMessage(report);
   } catch (error) {
     self.postMessage({ error: error instanceof Error ? error.message : String(error) });

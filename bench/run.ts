@@ -31,7 +31,7 @@ const log = (text: string) => {
 const SERVER_TASK_FLAGS: string[] = (() => {
   const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
   const words: string[] = config.tasks.server.command.split(/\s+/);
-  // Deno's flags only: what follows the script is the server's own (e.g. --open-file-limit).
+  // Deno's flags: those before the script (the script's own, such as --open-file-limit, follow it).
   return words.slice(0, words.indexOf("server.ts")).filter((word) => word.startsWith("--"));
 })();
 

@@ -46,12 +46,24 @@ class ServerGroup implements AsyncDisposable {
     this.#stderr = new Response(this.child.stderr).text();
   }
 
-  /** Returns the first log line that matches, reading on until one does. */
+  /**
+   * Returns the first log line that matches, reading on until one does; fails, rather than
+   * hangs, when none comes for 30 s (a bound on a hang, not a timing assertion).
+   */
   async waitForLog(pattern: RegExp, after = 0): Promise<string> {
     const seen = this.log.slice(after).find((line) => pattern.test(line));
     if (seen) return seen;
     while (true) {
-      const event = await this.#lines.next();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const event = await Promise.race([
+        this.#lines.next(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no log line ${pattern} in 30 s:\n${this.log.join("\n")}`)),
+            30_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       if (event.kind !== "line") {
         throw new Error(`log ended before ${pattern}:\n${this.log.join("\n")}`);
       }
@@ -189,7 +201,12 @@ for (const [signal, exitCode] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
 }
 
 Deno.test("SIGINT: a request that outlasts --grace is answered ERR shutting-down, exit 0", async () => {
-  await using server = await new ServerGroup(["--grace", "0.1"]).start();
+  await using server = await new ServerGroup([
+    "--grace",
+    "0.1",
+    "--max-request-seconds",
+    "100000",
+  ]).start();
   const client = await server.connect();
   try {
     const answer = client.request("0 20000"); // far longer than the grace period

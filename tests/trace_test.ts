@@ -362,7 +362,7 @@ Deno.test("server.ts --trace: after SIGKILL the file opens (add ]) with the incr
     args: [
       "run",
       "--allow-net=127.0.0.1",
-      "--allow-read=worker.ts,lib/pool/worker_messages.ts",
+      "--allow-read=worker.ts,lib/pool/worker_messages.ts,lib/lessons/counter_cell.ts",
       "--allow-write=traces",
       "server.ts",
       "--port",

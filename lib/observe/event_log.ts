@@ -110,10 +110,11 @@ function formatFields(event: ServerEvent): string {
     case "task-done":
       return `${time} ${event.conn} ${event.task} ran on worker ${event.worker} from ` +
         `${timeOfDay(event.startedAt)} for ${(event.endedAt - event.startedAt).toFixed(1)} ms ` +
-        `(${plural(event.units, "unit")}): counter ${event.value} (${event.done}/${event.total})`;
+        `(${plural(event.units, "unit")}): counter ${event.value} (${event.done}/${event.total})` +
+        lessonOfTask(event);
     case "result":
       return `${time} ${event.conn} ${event.request}: result ${event.value} sent ` +
-        `(${event.ms.toFixed(1)} ms)`;
+        `(${event.ms.toFixed(1)} ms)` + lessonOfResult(event);
     case "request-failed":
       return `${time} ${event.conn} ${event.request}: abandoned (${event.reason})`;
     case "client-error":
@@ -145,6 +146,35 @@ function formatFields(event: ServerEvent): string {
     case "fleet-malformed":
       return `${time} ${formatMalformed("fleet", event)}`;
   }
+}
+
+/** What a `racy`/`locked` task read and erased, and its own Worker's start-up. */
+function lessonOfTask(event: Extract<ServerEvent, { type: "task-done" }>): string {
+  let text = "";
+  if (event.read !== undefined) {
+    text += `, read ${event.read}`;
+    if (event.erased) text += `, its write erased ${plural(event.erased, "update")}`;
+  }
+  if (event.workerStartMs !== undefined) {
+    text += `, its Worker started in ${event.workerStartMs.toFixed(1)} ms`;
+  }
+  return text;
+}
+
+/** A request's counter model, lost updates and Worker start-ups. */
+function lessonOfResult(event: Extract<ServerEvent, { type: "result" }>): string {
+  const parts: string[] = [];
+  if (event.counter) parts.push(`counter ${event.counter}`);
+  if (event.updatesLost !== undefined) {
+    parts.push(`${plural(event.updatesLost, "update")} lost`);
+  }
+  if (event.workerStarts) {
+    parts.push(
+      `${plural(event.workerStarts.count, "Worker")} started, ` +
+        `${event.workerStarts.ms.toFixed(1)} ms starting them`,
+    );
+  }
+  return parts.length === 0 ? "" : ` [${parts.join("; ")}]`;
 }
 
 /** Events printed even with `--quiet`, and never summarised. */

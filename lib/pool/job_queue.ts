@@ -7,6 +7,7 @@
  * @module
  */
 import type { LaneTask } from "./lane.ts";
+import type { CounterCell } from "../lessons/counter_cell.ts";
 
 /** When and where one task ran, as reported by its Worker. */
 export interface TaskReport {
@@ -20,6 +21,8 @@ export interface TaskReport {
   startedAt: number;
   /** When it stopped spinning, in ms since the Unix epoch. */
   endedAt: number;
+  /** With a Worker per increment: how long its Worker took to start, in ms. */
+  workerStartMs?: number;
 }
 
 /** A job: a number of tasks, each one increment. */
@@ -39,6 +42,11 @@ export interface JobOptions {
   onDispatch?: (taskNo: number, worker: number, units: number) => void;
   /** Cancels the job (with `WorkerPool.run`): queued tasks are dropped, running ones discarded. */
   signal?: AbortSignal;
+  /**
+   * A `racy` or `locked` request's shared counter: each task reads and writes it on its
+   * Worker, around its spin (see `lib/lessons/counter_cell.ts`). None for `parallel`.
+   */
+  counterCell?: CounterCell;
 }
 
 /** A job under way. */
@@ -172,10 +180,13 @@ export class JobQueue {
     const job = this.#queue[this.#turn];
     job.remaining--;
     const units = job.options.drawUnits();
+    const no = job.nextNo++;
+    const cell = job.options.counterCell;
     const task: Task = {
       id: this.#nextTaskId++,
       job,
-      no: job.nextNo++,
+      no,
+      counter: cell === undefined ? undefined : cell.task(no),
       units,
       cost: units * this.#iterationsPerUnit + TASK_OVERHEAD,
       attempts: 0,

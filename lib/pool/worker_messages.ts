@@ -56,6 +56,8 @@ export function spin(units: number, iterationsPerUnit: number): number {
  * Runs one batch: spins each task in turn and records when it ran.
  *
  * @param batch The batch, laid out as in this module's description.
+ * @param around Runs just before and just after each task's spin (outside its recorded
+ *   times): the read and the write of a `racy` or `locked` request's shared counter.
  * @returns The report, laid out as in this module's description.
  * @throws {TypeError} When the batch is not a well-formed batch.
  *
@@ -70,7 +72,10 @@ export function spin(units: number, iterationsPerUnit: number): number {
  * assert.ok(report[3] >= report[2]); // ended after it started
  * ```
  */
-export function runBatch(batch: unknown): Float64Array<ArrayBuffer> {
+export function runBatch(
+  batch: unknown,
+  around?: { before(id: number): void; after(id: number): void },
+): Float64Array<ArrayBuffer> {
   if (!(batch instanceof Float64Array) || batch.length % BATCH_STRIDE !== 1) {
     throw new TypeError("a batch must be a Float64Array [iterationsPerUnit, id, units, …]");
   }
@@ -82,6 +87,7 @@ export function runBatch(batch: unknown): Float64Array<ArrayBuffer> {
   for (let i = 0; i < count; i++) {
     const id = batch[1 + i * BATCH_STRIDE];
     const units = batch[2 + i * BATCH_STRIDE];
+    around?.before(id);
     const startedAt = origin + performance.now();
     // Called through Reflect.apply so V8's mid tier (Maglev) does not inline the loop here:
     // inlined, it ran five times slower once this function got hot (a few hundred batches).
@@ -91,6 +97,7 @@ export function runBatch(batch: unknown): Float64Array<ArrayBuffer> {
     report[at + 1] = units;
     report[at + 2] = startedAt;
     report[at + 3] = origin + performance.now();
+    around?.after(id);
   }
   if (sink < 0) throw new Error("unreachable: keeps the spin observable");
   return report;

@@ -20,6 +20,7 @@ import {
 } from "./job_queue.ts";
 import { REPORT_STRIDE } from "./worker_messages.ts";
 import { WorkerSlot } from "./worker_slot.ts";
+import { revokeTasks } from "../lessons/counter_cell.ts";
 
 export type { JobOptions, RunningJob, TaskReport } from "./job_queue.ts";
 export { WorkerFailedError } from "./job_queue.ts";
@@ -418,6 +419,8 @@ export class WorkerPool {
     const guilty = lost.length === 1 ? lost[0] : undefined;
     const again = this.#rerun.get(lane) ?? [];
     let requeued = 0;
+    // The dying Worker must not write their cells any more, nor hold a locked request's lock.
+    revokeTasks(lost);
     for (const task of lost) {
       if (task.job.settled) continue;
       if (task === guilty && !this.#queue.charge(task, reason)) continue;

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Lane, LaneListener, LaneTask } from "./lane.ts";
+import { counterTasksMessage } from "../lessons/counter_cell.ts";
 import {
   BATCH_STRIDE,
   REPORT_STRIDE,
@@ -119,6 +120,9 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
       this.#load += task.cost;
     }
     this.#batches++;
+    // Tasks of racy or locked requests: their cells go first (no message for other tasks).
+    const counters = counterTasksMessage(tasks);
+    if (counters) this.#worker.postMessage(counters);
     this.#worker.postMessage(batch);
   }
 

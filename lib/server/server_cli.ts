@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { DASHBOARD_PORT, HOST, TRACE_MAX_MB } from "../../constCS.ts";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./threadcount_server.ts";
+import { parseCounterModel, parseWorkerModel } from "../lessons/counter_model.ts";
 
 /** What the command line asks for. */
 export interface ServerCommandLine {
@@ -59,6 +60,12 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
   DEFAULT_SERVER_OPTIONS.graceMs / 1000
 })
   --seed N                    seed the work-unit generator: runs repeat exactly
+  --counter MODEL             the counter of each request (a client may send COUNTER MODEL):
+                              parallel (right and parallel), racy (the original's race: updates
+                              are lost) or locked (right, but the Workers take turns)
+                              (default ${DEFAULT_SERVER_OPTIONS.counterModel})
+  --model pool|per-increment  a pool of Workers started once, or a new Worker per increment
+                              as the original did (default ${DEFAULT_SERVER_OPTIONS.workerModel})
   --open-file-limit N         the limit on open files (ulimit -n) to check --max-clients and
                               --max-waiting against at start-up; deno task server passes it
   --dashboard [PORT]          serve a live dashboard at http://${HOST}:PORT/ (default ${DASHBOARD_PORT})
@@ -117,6 +124,8 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
         "max-request-seconds": { type: "string" },
         "open-file-limit": { type: "string" },
         seed: { type: "string" },
+        counter: { type: "string" },
+        model: { type: "string" },
         dashboard: { type: "string" },
         trace: { type: "string" },
         "trace-max-mb": { type: "string" },
@@ -153,6 +162,8 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     maxRequestSeconds: maybeMs(seconds(values["max-request-seconds"], "--max-request-seconds")),
     seed: integer(values.seed, "--seed", -(2 ** 31), 2 ** 31 - 1),
     openFileLimit: openFiles(values["open-file-limit"]),
+    counterModel: model(values.counter, "--counter", parseCounterModel),
+    workerModel: model(values.model, "--model", parseWorkerModel),
     fleetWaitMs: seconds(values["fleet-wait"], "--fleet-wait"),
   };
   const minUnits = options.minUnits ?? DEFAULT_SERVER_OPTIONS.minUnits;
@@ -211,6 +222,19 @@ function integer(
     );
   }
   return value;
+}
+
+function model<T>(
+  text: string | undefined,
+  flag: string,
+  parse: (text: string) => T,
+): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}; see --help`);
+  }
 }
 
 /** `ulimit -n` prints a number or "unlimited". */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { CounterModel } from "../lessons/counter_model.ts";
 
 import type { FleetEvent } from "../fleet/fleet.ts";
 
@@ -31,6 +32,8 @@ export type ServerEvent =
     request: string;
     start: bigint;
     increments: number;
+    /** The request's counter model, when not the default `parallel`. */
+    counter?: CounterModel;
   }
   | ConnectionEventBase & {
     /** A task handed to a Worker: it waits there until the Worker gets to it (not running yet). */
@@ -55,8 +58,28 @@ export type ServerEvent =
     /** Increments of the request applied so far, this one included. */
     done: number;
     total: number;
+    /** `racy` and `locked`: the counter value the task read on its Worker when it started. */
+    read?: bigint;
+    /**
+     * `racy` and `locked`: updates of other tasks that this task's write erased (it wrote
+     * `read + 1` over a larger value); above 0 marks a lost update. Negative: it restored some.
+     */
+    erased?: number;
+    /** With a Worker per increment: how long this task's Worker took to start, in ms. */
+    workerStartMs?: number;
   }
-  | ConnectionEventBase & { type: "result"; request: string; value: bigint; ms: number }
+  | ConnectionEventBase & {
+    type: "result";
+    request: string;
+    value: bigint;
+    ms: number;
+    /** The request's counter model, when not the default `parallel`. */
+    counter?: CounterModel;
+    /** `racy` and `locked`: increments whose update was lost (`increments − (value − start)`). */
+    updatesLost?: number;
+    /** With a Worker per increment: Workers started for this request, and their start-up in ms. */
+    workerStarts?: { count: number; ms: number };
+  }
   | ConnectionEventBase & { type: "request-failed"; request: string; reason: string }
   | EventBase & {
     /** Something about the server itself that its operator should know (descriptor limits, say). */

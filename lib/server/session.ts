@@ -10,6 +10,8 @@ import { type ByteSink, writeAll } from "../wire/write_all.ts";
 import { RequestCounter } from "./request_counter.ts";
 import type { ServerEvents } from "./server_events.ts";
 import type { RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
+import { CounterCell } from "../lessons/counter_cell.ts";
+import type { CounterModel } from "../lessons/counter_model.ts";
 import { NoWorkersError } from "../fleet/no_workers.ts";
 
 /** The limits a session enforces. */
@@ -49,7 +51,10 @@ export interface RequestProgress {
 
 /** What a session needs from its server. */
 export interface SessionContext {
-  pool: WorkerPool;
+  /** Runs the increments: the Worker pool, or a runner of one Worker per increment. */
+  pool: Pick<WorkerPool, "start">;
+  /** The counter model of a connection that has not sent `COUNTER` (`--counter`); `parallel` if none. */
+  counterModel?: CounterModel;
   events: ServerEvents;
   limits: SessionLimits;
   drawUnits: () => number;
@@ -91,6 +96,10 @@ export interface SessionHandle {
 interface SessionState {
   /** Whether the client asked for progress lines. */
   progress: boolean;
+  /** The counter model of this connection's counts. */
+  counter: CounterModel;
+  /** Whether the client sent `COUNTER`: then its answers say how many updates were lost. */
+  askedCounter: boolean;
   /** The count in hand, to cancel when the client leaves or the grace period ends. */
   job: RunningJob | undefined;
   /** Aborts when the client has closed its side or its connection failed. */
@@ -144,6 +153,8 @@ export async function serveSession(
   };
   const session: SessionState = {
     progress: false,
+    counter: context.counterModel ?? "parallel",
+    askedCounter: false,
     job: undefined,
     gone,
     writeFailed: false,
@@ -222,6 +233,11 @@ export async function serveSession(
         session.progress = command.on;
         await send(`OK progress ${command.on ? "on" : "off"}\n`);
         continue;
+      case "counter":
+        session.counter = command.model;
+        session.askedCounter = true;
+        await send(`OK counter ${command.model}\n`);
+        continue;
       case "count": {
         const seconds = context.estimateSeconds(command.increments);
         if (seconds > limits.maxRequestSeconds) {
@@ -269,7 +285,17 @@ async function runCount(
   const { start, increments } = command;
   const request = `R${context.nextRequestId()}`;
   const startedAt = performance.now();
-  const counter = new RequestCounter(start);
+  const model = session.counter;
+  // racy and locked: the Workers keep the counter themselves, in memory shared with them.
+  const cell = model === "parallel" || increments === 0
+    ? undefined
+    : CounterCell.create(model, increments);
+  const counter = new RequestCounter<TaskReport>(
+    start,
+    cell ? { cell, taskNo: (task) => task.taskNo } : {},
+  );
+  let workersStarted = 0;
+  let workerStartMs = 0;
   const progressView: RequestProgress = {
     request,
     conn: peer,
@@ -292,7 +318,15 @@ async function runCount(
       return counter.held;
     },
   };
-  events.emit({ type: "counting", at: Date.now(), conn: peer, request, start, increments });
+  events.emit({
+    type: "counting",
+    at: Date.now(),
+    conn: peer,
+    request,
+    start,
+    increments,
+    ...(model === "parallel" ? {} : { counter: model }),
+  });
   using _inFlight = context.begin(progressView);
 
   // Only progress lines make the critical section await; without them it never yields.
@@ -302,8 +336,10 @@ async function runCount(
 
   const report = (value: bigint, task: TaskReport): Promise<void> | void => {
     if (session.gone.aborted || session.writeFailed || context.stopping.aborted) return;
-    const done = Number(value - start);
+    // racy: values repeat and fall back, so count the tasks applied instead.
+    const done = cell ? counter.applied : Number(value - start);
     if (events.wantsTaskEvents()) {
+      const record = counter.record(task);
       events.emit({
         type: "task-done",
         at: Date.now(),
@@ -317,6 +353,8 @@ async function runCount(
         value,
         done,
         total: increments,
+        ...(record && { read: start + BigInt(record.read), erased: record.erased }),
+        ...(task.workerStartMs !== undefined && { workerStartMs: task.workerStartMs }),
       });
     }
     if (!progress) return;
@@ -346,7 +384,13 @@ async function runCount(
             units,
           });
         },
+        counterCell: cell,
         onDone: (reports) => {
+          for (const task of reports) {
+            if (task.workerStartMs === undefined) continue;
+            workersStarted++;
+            workerStartMs += task.workerStartMs;
+          }
           const section = counter.add(reports, report, { mayAwait: progress });
           if (section instanceof Promise) {
             section.catch(() => {}); // awaited below, unless the job fails first
@@ -363,7 +407,9 @@ async function runCount(
         session.job = undefined;
       }
     }
-    await session.send(`${counter.value}\n`);
+    // The classic reply, unless the client asked for a counter model: then the lesson too.
+    const lost = session.askedCounter ? ` (${counter.updatesLost} updates lost)` : "";
+    await session.send(`${counter.value}${lost}\n`);
     failure = undefined;
     return "answered";
   } catch (error) {
@@ -389,6 +435,8 @@ async function runCount(
     }
     return context.stopping.aborted ? "server shutting down" : "answered";
   } finally {
+    // Workers still waiting for this request's lock must not wait for ever.
+    if (failure !== undefined) cell?.abandon();
     if (failure === undefined) {
       events.emit({
         type: "result",
@@ -397,6 +445,8 @@ async function runCount(
         request,
         value: counter.value,
         ms: performance.now() - startedAt,
+        ...(model !== "parallel" && { counter: model, updatesLost: counter.updatesLost }),
+        ...(workersStarted > 0 && { workerStarts: { count: workersStarted, ms: workerStartMs } }),
       });
     } else {
       events.emit({ type: "request-failed", at: Date.now(), conn: peer, request, reason: failure });

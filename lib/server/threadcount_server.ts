@@ -20,6 +20,8 @@ import { closeQuietly, writeAll } from "../wire/write_all.ts";
 import { workEstimator } from "./work_estimate.ts";
 import { unitDrawer } from "./work_units.ts";
 import { WorkerPool } from "../pool/worker_pool.ts";
+import type { CounterModel, WorkerModel } from "../lessons/counter_model.ts";
+import { PerIncrementRunner } from "../lessons/per_increment_runner.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { attachFleet, type ServerFleet } from "../fleet/server_fleet.ts";
 
@@ -67,6 +69,10 @@ export interface ServerOptions {
   progressIntervalMs: number;
   /** Seed of the work-unit generator, for runs that repeat exactly. */
   seed?: number;
+  /** The counter model of connections that send no `COUNTER`. */
+  counterModel: CounterModel;
+  /** `pool` of Workers started once, or a new Worker `per-increment`. */
+  workerModel: WorkerModel;
   /** The Worker module (tests pass fixtures). */
   workerUrl?: URL | string;
   /** Aborting it shuts the server down gracefully. */
@@ -94,6 +100,8 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   graceMs: constants.GRACE_SECONDS * 1000,
   silenceMs: constants.CLASSIC_SILENCE_MS,
   progressIntervalMs: 200,
+  counterModel: constants.COUNTER_MODEL,
+  workerModel: constants.WORKER_MODEL,
   fleetWaitMs: constants.FLEET_WAIT_SECONDS * 1000,
 };
 
@@ -106,7 +114,11 @@ export interface ServerStats {
   tasks_queued: number;
   tasks_done: number;
   uptime_s: number;
-  /** Also: requests_in_flight, tasks_in_flight, tasks_discarded, worker_restarts, … */
+  /**
+   * Also: requests_in_flight, tasks_in_flight, tasks_discarded, worker_restarts, …;
+   * updates_lost (by racy requests), workers_started, and worker_start_ms (pool: until
+   * every Worker was ready; per-increment: every Worker's start-up, summed).
+   */
   [key: string]: number;
 }
 
@@ -127,8 +139,12 @@ export class ThreadcountServer {
   /** The options in force, defaults filled in. */
   readonly options: Readonly<ServerOptions>;
   #listener: Deno.TcpListener;
-  #pool: WorkerPool;
+  #pool: WorkerPool | PerIncrementRunner;
   #fleet?: ServerFleet;
+  /** Pool model: how long the pool took until every Worker was ready, in ms. */
+  #poolStartMs = 0;
+  /** Updates lost by racy requests, over the server's life. */
+  #updatesLost = 0;
   #gate: ConnectionGate;
   #context: SessionContext;
   #sessions = new Set<Promise<void>>();
@@ -174,18 +190,38 @@ export class ThreadcountServer {
     });
     this.#listener = Deno.listen({ hostname: resolved.hostname, port: resolved.port });
     try {
-      this.#pool = new WorkerPool({
-        size: resolved.workers,
-        iterationsPerUnit: resolved.iterationsPerUnit,
-        moduleUrl: resolved.workerUrl,
-        onIncident: (incident) =>
-          events.emit({ type: "worker-replaced", at: Date.now(), ...incident }),
-      });
+      if (resolved.workerModel === "per-increment") {
+        this.#pool = new PerIncrementRunner({
+          size: resolved.workers,
+          iterationsPerUnit: resolved.iterationsPerUnit,
+          moduleUrl: resolved.workerUrl,
+        });
+      } else {
+        const poolStartedAt = performance.now();
+        this.#pool = new WorkerPool({
+          size: resolved.workers,
+          iterationsPerUnit: resolved.iterationsPerUnit,
+          moduleUrl: resolved.workerUrl,
+          onIncident: (incident) =>
+            events.emit({ type: "worker-replaced", at: Date.now(), ...incident }),
+        });
+        this.#pool.ready.then(
+          () => void (this.#poolStartMs = performance.now() - poolStartedAt),
+          () => {},
+        );
+      }
     } catch (error) {
       this.#listener.close();
       throw error;
     }
     if (resolved.nats) {
+      if (!(this.#pool instanceof WorkerPool)) {
+        this.#pool.close();
+        this.#listener.close();
+        throw new RangeError(
+          "the fleet (--nats) feeds the pool model only: drop --model per-increment, or --nats",
+        );
+      }
       this.#fleet = attachFleet(resolved.nats, {
         pool: this.#pool,
         iterationsPerUnit: resolved.iterationsPerUnit,
@@ -194,9 +230,14 @@ export class ThreadcountServer {
         onEvent: (event) => events.emit(event),
       });
     }
+    // Lost updates for STATS: from the results, without asking for task events.
+    events.subscribe((event) => {
+      if (event.type === "result" && event.updatesLost) this.#updatesLost += event.updatesLost;
+    }, { tasks: () => false });
     this.#context = {
       pool: this.#pool,
       watchJob: this.#fleet && ((job) => this.#fleet!.watch(job)),
+      counterModel: resolved.counterModel,
       events,
       limits: resolved,
       drawUnits: () => drawUnits(),
@@ -249,6 +290,15 @@ export class ThreadcountServer {
   /** Resolves when the server has stopped. */
   get finished(): Promise<void> {
     return this.#finished.promise;
+  }
+
+  /**
+   * Resolves once every Worker of the pool has loaded (at once with a Worker per
+   * increment): a measurement, a lesson or a test that must see every Worker at work
+   * waits for it. Rejects when the Worker module cannot run.
+   */
+  get workersReady(): Promise<void> {
+    return this.#pool.ready;
   }
 
   /** The requests being counted now, oldest first. */
@@ -326,6 +376,13 @@ export class ThreadcountServer {
       batches_sent: pool.batchesSent,
       requests: this.#requests,
       accept_errors: this.#acceptErrors,
+      updates_lost: this.#updatesLost,
+      ...("workersStarted" in pool
+        ? { workers_started: pool.workersStarted, worker_start_ms: round1(pool.workerStartMs) }
+        : {
+          workers_started: pool.workers + pool.workerRestarts,
+          worker_start_ms: round1(this.#poolStartMs),
+        }),
       ...this.#fleet?.stats(),
     };
   }
@@ -545,6 +602,10 @@ export class ThreadcountServer {
       events.emit({ type: "closed", at: Date.now(), conn: peer, reason });
     }
   }
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 function dropUndefined<T extends object>(options: T): Partial<T> {

@@ -22,8 +22,9 @@ export interface WorkModel {
 const TASK_OVERHEAD_SECONDS = 1e-6;
 
 /**
- * Makes an estimator: it times the busy loop once, here, on this thread
- * (about a millisecond at most), and scales by the mean units of an increment.
+ * Makes an estimator: it times the busy loop here, on this thread (a
+ * millisecond at most), and scales by the mean units of an increment. The
+ * estimate is of the work alone, on an idle machine: a loaded one takes longer.
  *
  * @param model The work model and the pool's size.
  * @returns A function from a number of increments to seconds of the whole pool's time.
@@ -43,10 +44,15 @@ export function workEstimator(model: WorkModel): (increments: number) => number 
   const sample = Math.min(iterationsPerUnit, 1_000_000);
   let secondsPerAddition = 0;
   if (sample > 0) {
-    spin(1, sample); // warm up: the first run is not optimised yet
-    const started = performance.now();
-    spin(1, sample);
-    secondsPerAddition = (performance.now() - started) / 1000 / sample;
+    // The fastest of a few runs: the first is not optimised yet, and a busy machine may take
+    // the CPU away in the middle of one; neither should make the estimate larger.
+    let fastest = Infinity;
+    for (let run = 0; run < 5; run++) {
+      const started = performance.now();
+      spin(1, sample / 5);
+      fastest = Math.min(fastest, performance.now() - started);
+    }
+    secondsPerAddition = fastest / 1000 / (sample / 5);
   }
   const secondsPerIncrement = ((minUnits + maxUnits) / 2) * iterationsPerUnit *
       secondsPerAddition + TASK_OVERHEAD_SECONDS;

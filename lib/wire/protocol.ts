@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type CounterModel, parseCounterModel } from "../lessons/counter_model.ts";
 
 /** A request to count `increments` times upward from `start`. */
 export interface CountCommand {
@@ -18,7 +19,9 @@ export type Command =
   | { kind: "empty" }
   | { kind: "stop" }
   | { kind: "stats" }
-  | { kind: "progress"; on: boolean };
+  | { kind: "progress"; on: boolean }
+  /** `COUNTER racy|locked|parallel`: this connection's counter model, for its next counts. */
+  | { kind: "counter"; model: CounterModel };
 
 /** Codes of the `ERR <code> <message>` replies. */
 export type ErrorCode =
@@ -56,6 +59,7 @@ export interface ParseOptions {
 
 const COUNT_PATTERN = /^([+-]?[0-9]+)[ \t]+([+-]?[0-9]+)$/;
 const PROGRESS_PATTERN = /^progress[ \t]+(on|off)$/i;
+const COUNTER_PATTERN = /^counter[ \t]+([^ \t]+)$/i;
 const EXPECTED = '"<start> <increments>", e.g. "2 10"';
 
 /**
@@ -87,6 +91,18 @@ export function parseCommand(line: string, options: ParseOptions): Command {
   if (upper === "STATS") return { kind: "stats" };
   const progress = PROGRESS_PATTERN.exec(text);
   if (progress) return { kind: "progress", on: progress[1].toUpperCase() === "ON" };
+  const counter = COUNTER_PATTERN.exec(text);
+  if (counter) {
+    try {
+      return { kind: "counter", model: parseCounterModel(counter[1]) };
+    } catch {
+      throw new ProtocolError(
+        "bad-request",
+        `unknown counter model ${quote(counter[1])}: send COUNTER racy, COUNTER locked or ` +
+          "COUNTER parallel",
+      );
+    }
+  }
 
   const match = COUNT_PATTERN.exec(text);
   if (!match) {

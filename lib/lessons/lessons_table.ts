@@ -1,0 +1,152 @@
+/**
+ * The lessons, measured: the same request counted under each counter model and
+ * each Worker model, on a real server with real Workers, and the table a
+ * teacher shows (`deno task lessons`).
+ *
+ * @module
+ */
+import { LineClient } from "../client/line_client.ts";
+import { ServerEvents } from "../server/server_events.ts";
+import { type ServerOptions, ThreadcountServer } from "../server/threadcount_server.ts";
+import {
+  COUNTER_MODELS,
+  type CounterModel,
+  WORKER_MODELS,
+  type WorkerModel,
+} from "./counter_model.ts";
+
+/** What one run gave. */
+export interface LessonRow {
+  counter: CounterModel;
+  workerModel: WorkerModel;
+  /** The answer line, as the client got it, e.g. `27 (13 updates lost)`. */
+  answer: string;
+  /** The counter's final value. */
+  value: bigint;
+  /** What a right counter answers: start + increments. */
+  expected: bigint;
+  /** Updates lost (0 for `locked` and `parallel`). */
+  updatesLost: number;
+  /** From sending the request to its answer, in ms. */
+  wallMs: number;
+  /** Time the Workers spent spinning increments over `wallMs × workers`: 1 is every Worker busy throughout. */
+  utilisation: number;
+  /** Workers started: per increment, for this request; for the pool, once, before it. */
+  workersStarted: number;
+  /** Their start-up: per increment, summed; for the pool, until every Worker was ready. */
+  workerStartMs: number;
+}
+
+/** Options of {@linkcode runLessons}. */
+export interface LessonOptions {
+  /** Increments of the request. Defaults to 40. */
+  increments?: number;
+  /** Where counting starts. Defaults to 0. */
+  start?: bigint;
+  /** Server options for every run (`workers` defaults to 2, `seed` to 1, so every run draws the same work). */
+  server?: Partial<ServerOptions>;
+  /** Hears each row as soon as it is measured. */
+  onRow?: (row: LessonRow) => void;
+}
+
+/**
+ * Counts one request under one counter model and one Worker model, on a server of its own.
+ *
+ * @param counter The counter model, sent as `COUNTER` by the client.
+ * @param workerModel The server's Worker model.
+ * @param options The request and the server.
+ * @returns The row.
+ * @throws {Error} When the server answers an error.
+ */
+export async function runLesson(
+  counter: CounterModel,
+  workerModel: WorkerModel,
+  options: LessonOptions = {},
+): Promise<LessonRow> {
+  const { increments = 40, start = 0n } = options;
+  const events = new ServerEvents();
+  let spinMs = 0;
+  using _spins = events.subscribe((event) => {
+    if (event.type === "task-done") spinMs += event.endedAt - event.startedAt;
+  });
+  const serverOptions = { workers: 2, seed: 1, ...options.server, port: 0, workerModel };
+  await using server = new ThreadcountServer(serverOptions, events);
+  await server.workersReady;
+  await using client = await LineClient.connect(server.addr);
+  const said = await client.request(`COUNTER ${counter}`);
+  if (said.kind !== "value") throw new Error(`the server refused COUNTER ${counter}: ${said.line}`);
+  const sentAt = performance.now();
+  const reply = await client.request(`${start} ${increments}`);
+  const wallMs = performance.now() - sentAt;
+  if (reply.kind !== "value") throw new Error(`the server answered ${reply.line}`);
+  const stats = await client.request("STATS");
+  if (stats.kind !== "value") throw new Error(`the server answered ${stats.line}`);
+  const { workers_started, worker_start_ms } = JSON.parse(stats.text);
+  const match = /^(-?\d+) \((-?\d+) updates lost\)$/.exec(reply.text);
+  if (!match) throw new Error(`unexpected answer ${JSON.stringify(reply.text)}`);
+  return {
+    counter,
+    workerModel,
+    answer: reply.text,
+    value: BigInt(match[1]),
+    expected: start + BigInt(increments),
+    updatesLost: Number(match[2]),
+    wallMs,
+    utilisation: spinMs / (wallMs * server.options.workers),
+    workersStarted: workers_started,
+    workerStartMs: worker_start_ms,
+  };
+}
+
+/**
+ * Runs the request under every counter model and every Worker model, one after another.
+ *
+ * @param options The request and the server.
+ * @returns One row per pair, counter model first.
+ */
+export async function runLessons(options: LessonOptions = {}): Promise<LessonRow[]> {
+  const rows: LessonRow[] = [];
+  for (const counter of COUNTER_MODELS) {
+    for (const workerModel of WORKER_MODELS) {
+      const row = await runLesson(counter, workerModel, options);
+      options.onRow?.(row);
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+/** The table's header, as Markdown. */
+const HEADER = "| counter | Workers | answer | updates lost | wall time | Worker utilisation | " +
+  "starting Workers |\n|---|---|---:|---:|---:|---:|---|";
+
+/**
+ * Formats rows as a Markdown table, which reads well in a terminal too.
+ *
+ * @param rows The rows.
+ * @returns The table, header included, one line per row.
+ *
+ * @example
+ * ```ts
+ * import { formatLessonsTable } from "./lessons_table.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const table = formatLessonsTable([{
+ *   counter: "racy", workerModel: "pool", answer: "27 (13 updates lost)", value: 27n,
+ *   expected: 40n, updatesLost: 13, wallMs: 950, utilisation: 0.97, workersStarted: 2,
+ *   workerStartMs: 45,
+ * }]);
+ * assert.match(table, /\| racy \| pool \| 27 of 40 \| 13 \| 0.95 s \| 97 % \| 2, once: 45 ms \|/);
+ * ```
+ */
+export function formatLessonsTable(rows: readonly LessonRow[]): string {
+  const lines = rows.map((row) => {
+    const starts = row.workerModel === "pool"
+      ? `${row.workersStarted}, once: ${Math.round(row.workerStartMs)} ms`
+      : `${row.workersStarted}: ${Math.round(row.workerStartMs)} ms`;
+    return `| ${row.counter} | ${row.workerModel} | ${row.value} of ${row.expected} | ` +
+      `${row.updatesLost} | ${(row.wallMs / 1000).toFixed(2)} s | ` +
+      `${Math.round(row.utilisation * 100)} % | ${starts} |`;
+  });
+  return [HEADER, ...lines].join("\n");
+}

@@ -1,0 +1,300 @@
+import assert from "node:assert/strict";
+import { RawClient, startServer } from "./_helpers.ts";
+import { WorkerPool } from "../lib/pool/worker_pool.ts";
+import { CounterCell } from "../lib/lessons/counter_cell.ts";
+import { PerIncrementRunner } from "../lib/lessons/per_increment_runner.ts";
+import { formatLessonsTable, runLessons } from "../lib/lessons/lessons_table.ts";
+import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
+import { parseServerArgs, UsageError } from "../lib/server/server_cli.ts";
+import type { ServerEvent } from "../lib/server/server_events.ts";
+import { formatEvent } from "../lib/observe/event_log.ts";
+
+/** Increments long enough (a few ms each) that two Workers' tasks surely overlap. */
+const LONG_WORK = { workers: 2, minUnits: 2, maxUnits: 2, iterationsPerUnit: 1_000_000 };
+
+type TaskDone = Extract<ServerEvent, { type: "task-done" }>;
+
+/** Whether two tasks ran at the same time, by their Workers' own clocks. */
+function overlap(a: TaskDone, b: TaskDone): boolean {
+  return a.startedAt < b.endedAt && b.startedAt < a.endedAt;
+}
+
+/** Sends COUNTER MODEL then a count; returns the answer line. */
+async function countWith(client: RawClient, model: string, request: string): Promise<string> {
+  await client.write(`COUNTER ${model}\n`);
+  assert.equal(await client.readLine(), `OK counter ${model}`);
+  await client.write(`${request}\n`);
+  return (await client.readLine())!;
+}
+
+Deno.test("racy, 2 Workers, 40 increments: updates are lost, exactly as the tasks' reads and writes say", async () => {
+  await using server = startServer(LONG_WORK);
+  await server.workersReady; // else the first Worker to load may run every task alone
+  await using client = await RawClient.connect(server);
+  const answer = await countWith(client, "racy", "0 40");
+  const match = /^(\d+) \((\d+) updates lost\)$/.exec(answer);
+  assert.ok(match, `unexpected answer ${JSON.stringify(answer)}`);
+  const [value, lost] = [Number(match[1]), Number(match[2])];
+  const tasks = server.recorder.of("task-done");
+  assert.equal(tasks.length, 40);
+  // The Workers' own times: tasks on the two Workers ran at once. Each one read before it
+  // spun and wrote after, so of two that overlap, one wrote over the other's update.
+  const overlapping = tasks.filter((a) =>
+    tasks.some((b) => a.worker !== b.worker && overlap(a, b))
+  );
+  assert.ok(overlapping.length >= 2, "the two Workers never ran at the same time");
+  assert.ok(lost >= 1, `expected lost updates, got ${answer}`);
+  assert.equal(value + lost, 40);
+  // What the tasks read and wrote implies the answer: every write is read + 1; the erased
+  // updates add up to the loss; every value a write found was 0 or written by another task.
+  assert.ok(tasks.every((t) => t.value === t.read! + 1n));
+  assert.equal(tasks.reduce((sum, t) => sum + t.erased!, 0), lost);
+  const written = new Set(tasks.map((t) => t.value));
+  assert.ok(
+    tasks.every((t) =>
+      t.read! + BigInt(t.erased!) === 0n || written.has(t.read! + BigInt(t.erased!))
+    ),
+  );
+  assert.ok(written.has(BigInt(value)), "the answer is what some task wrote");
+  // A task that read a value another overlapping task also read: the same start, one lost.
+  assert.ok(tasks.some((t) => t.erased! > 0 && overlapping.includes(t)));
+  const result = server.recorder.of("result")[0];
+  assert.equal(result.updatesLost, lost);
+  assert.equal(result.counter, "racy");
+  await client.write("STATS\n");
+  assert.equal(JSON.parse((await client.readLine())!).updates_lost, lost);
+});
+
+Deno.test("locked, 2 Workers: no two increments of one request overlap, and the answer is exact", async () => {
+  await using server = startServer(LONG_WORK);
+  await server.workersReady; // else the first Worker to load may run every task alone
+  await using client = await RawClient.connect(server);
+  assert.equal(await countWith(client, "locked", "5 40"), "45 (0 updates lost)");
+  const tasks = server.recorder.of("task-done").sort((a, b) => a.startedAt - b.startedAt);
+  assert.equal(tasks.length, 40);
+  for (let i = 1; i < tasks.length; i++) {
+    assert.ok(
+      tasks[i - 1].endedAt <= tasks[i].startedAt,
+      `${tasks[i - 1].task} and ${tasks[i].task} overlap`,
+    );
+  }
+  assert.ok(tasks.every((t) => t.erased === 0));
+  // Both Workers took part: they took turns.
+  assert.deepEqual(new Set(tasks.map((t) => t.worker)), new Set([0, 1]));
+});
+
+Deno.test("the shared cell's own clock: racy tasks interleave their read and write, locked ones never", async () => {
+  using pool = new WorkerPool({ size: 2, iterationsPerUnit: 1_000_000 });
+  await pool.ready;
+  for (const model of ["racy", "locked"] as const) {
+    const cell = CounterCell.create(model, 40);
+    await pool.run({ tasks: 40, drawUnits: () => 2, counterCell: cell, onDone: () => {} });
+    const records = Array.from({ length: 40 }, (_, i) => cell.record(i + 1));
+    const interleaved = records.filter((r) => r.writeTick !== r.readTick + 1).length;
+    const lost = records.reduce((sum, r) => sum + r.erased, 0);
+    assert.equal(cell.value + lost, 40, model);
+    if (model === "locked") {
+      assert.equal(interleaved, 0, "a locked task let another read or write in its section");
+      assert.equal(cell.value, 40);
+    } else {
+      assert.ok(interleaved > 0, "no racy task was interleaved");
+      assert.ok(cell.value < 40, `racy lost nothing: ${cell.value}`);
+    }
+  }
+});
+
+Deno.test("per-increment: exactly N Workers for N increments, none left running", async () => {
+  // Watch the Workers from outside the runner: every one made, every one terminated.
+  const made: Worker[] = [];
+  const terminated = new Set<Worker>();
+  const RealWorker = globalThis.Worker;
+  globalThis.Worker = class extends RealWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      made.push(this);
+    }
+    override terminate(): void {
+      terminated.add(this);
+      super.terminate();
+    }
+  };
+  try {
+    using runner = new PerIncrementRunner({ size: 2, iterationsPerUnit: 1000 });
+    const startMs: number[] = [];
+    let mostAlive = 0;
+    await runner.start({
+      tasks: 7,
+      drawUnits: () => 1,
+      onDispatch: () => void (mostAlive = Math.max(mostAlive, made.length - terminated.size)),
+      onDone: (r) => startMs.push(...r.map((t) => t.workerStartMs!)),
+    }).done;
+    assert.equal(made.length, 7);
+    assert.equal(terminated.size, 7, "a Worker was left running");
+    assert.ok(mostAlive <= 2, `${mostAlive} Workers alive at once, with 2 lanes`);
+    assert.equal(startMs.length, 7);
+    assert.ok(startMs.every((ms) => ms > 0), "each Worker's start-up is measured");
+    assert.equal(runner.stats.workersStarted, 7);
+    assert.equal(runner.stats.workersAlive, 0);
+  } finally {
+    globalThis.Worker = RealWorker;
+  }
+});
+
+Deno.test("--model per-increment on the server: one Worker per increment, start-ups in the log events", async () => {
+  await using server = startServer({ workerModel: "per-increment" });
+  await using client = await RawClient.connect(server);
+  await client.write("10 6\n");
+  assert.equal(await client.readLine(), "16");
+  const tasks = server.recorder.of("task-done");
+  assert.equal(tasks.length, 6);
+  assert.ok(tasks.every((t) => t.workerStartMs! > 0));
+  assert.equal(server.recorder.of("result")[0].workerStarts?.count, 6);
+  await client.write("STATS\n");
+  const stats = JSON.parse((await client.readLine())!);
+  assert.equal(stats.workers_started, 6);
+  assert.equal(stats.workers_busy, 0);
+});
+
+Deno.test("COUNTER on one connection does not change another's", async () => {
+  await using server = startServer();
+  await using racy = await RawClient.connect(server);
+  await using before = await RawClient.connect(server);
+  await racy.write("COUNTER racy\n");
+  assert.equal(await racy.readLine(), "OK counter racy");
+  await using after = await RawClient.connect(server);
+  for (const classic of [before, after]) {
+    await classic.write("2 10\n");
+    assert.equal(await classic.readLine(), "12"); // the classic reply, right
+  }
+  await racy.write("2 10\n");
+  assert.match((await racy.readLine())!, /^\d+ \(\d+ updates lost\)$/);
+  const counting = server.recorder.of("counting");
+  assert.deepEqual(counting.map((e) => e.counter), [undefined, undefined, "racy"]);
+});
+
+Deno.test("--counter sets the default model; a client's COUNTER parallel gets the lesson line", async () => {
+  await using server = startServer({ counterModel: "locked" });
+  await using client = await RawClient.connect(server);
+  await client.write("0 4\n");
+  assert.equal(await client.readLine(), "4"); // the classic reply for a classic client
+  assert.equal(server.recorder.of("counting")[0].counter, "locked");
+  assert.equal(await countWith(client, "parallel", "0 4"), "4 (0 updates lost)");
+});
+
+Deno.test("COUNTER and the server flags: models parsed, bad ones explained", () => {
+  const options = { maxIncrements: 10 };
+  assert.deepEqual(parseCommand("counter RACY", options), { kind: "counter", model: "racy" });
+  assert.deepEqual(parseCommand(" COUNTER\tlocked ", options), {
+    kind: "counter",
+    model: "locked",
+  });
+  assert.throws(() => parseCommand("COUNTER fast", options), (error: unknown) => {
+    assert.ok(error instanceof ProtocolError);
+    assert.equal(error.code, "bad-request");
+    assert.match(error.message, /COUNTER racy, COUNTER locked or COUNTER parallel/);
+    return true;
+  });
+  const { options: parsed } = parseServerArgs(["--counter", "racy", "--model", "per-increment"]);
+  assert.equal(parsed.counterModel, "racy");
+  assert.equal(parsed.workerModel, "per-increment");
+  assert.equal(parseServerArgs([]).options.counterModel, undefined);
+  assert.throws(() => parseServerArgs(["--counter", "fast"]), UsageError);
+  assert.throws(() => parseServerArgs(["--model", "threads"]), /--model: unknown Worker model/);
+});
+
+Deno.test("runLessons: one row per counter model and Worker model, each answer accounted for", async () => {
+  const rows = await runLessons({
+    increments: 6,
+    start: 10n,
+    server: { minUnits: 1, maxUnits: 1, iterationsPerUnit: 1000 },
+  });
+  assert.deepEqual(rows.map((r) => `${r.counter}/${r.workerModel}`), [
+    "racy/pool",
+    "racy/per-increment",
+    "locked/pool",
+    "locked/per-increment",
+    "parallel/pool",
+    "parallel/per-increment",
+  ]);
+  for (const row of rows) {
+    assert.equal(row.expected, 16n);
+    assert.equal(row.value + BigInt(row.updatesLost), 16n, row.answer);
+    if (row.counter !== "racy") assert.equal(row.answer, "16 (0 updates lost)");
+    assert.equal(row.workersStarted, row.workerModel === "pool" ? 2 : 6);
+  }
+  assert.equal(formatLessonsTable(rows).split("\n").length, 2 + 6);
+});
+
+Deno.test("racy with one Worker loses nothing: its tasks run one after another", async () => {
+  await using server = startServer({ ...LONG_WORK, workers: 1 });
+  await using client = await RawClient.connect(server);
+  assert.equal(await countWith(client, "racy", "0 20"), "20 (0 updates lost)");
+});
+
+Deno.test("the log says what a racy task read and erased, each Worker's start-up, and the loss", () => {
+  const at = Date.UTC(2026, 0, 1, 8);
+  const task = formatEvent({
+    type: "task-done",
+    at,
+    conn: "127.0.0.1:1",
+    request: "R1",
+    task: "R1#2",
+    worker: 1,
+    units: 2,
+    startedAt: at,
+    endedAt: at + 5,
+    value: 4n,
+    done: 2,
+    total: 40,
+    read: 3n,
+    erased: 2,
+    workerStartMs: 26.04,
+  });
+  assert.match(task, /read 3, its write erased 2 updates, its Worker started in 26\.0 ms$/);
+  const result = formatEvent({
+    type: "result",
+    at,
+    conn: "127.0.0.1:1",
+    request: "R1",
+    value: 22n,
+    ms: 980,
+    counter: "racy",
+    updatesLost: 18,
+    workerStarts: { count: 40, ms: 1059 },
+  });
+  assert.match(
+    result,
+    /result 22 sent \(980\.0 ms\) \[counter racy; 18 updates lost; 40 Workers started, 1059\.0 ms starting them\]$/,
+  );
+});
+
+Deno.test("locked: a Worker lost while it holds the lock does not stall the request", async () => {
+  const incidents: string[] = [];
+  using pool = new WorkerPool({
+    size: 2,
+    iterationsPerUnit: 100_000,
+    maxQueuedWork: 0,
+    moduleUrl: new URL("./fixtures/lock_holder_worker.ts?task=3", import.meta.url),
+    onIncident: (incident) => incidents.push(incident.reason),
+  });
+  await pool.ready;
+  const cell = CounterCell.create("locked", 20);
+  // Without the release the job would never end: a guard turns that hang into a failure.
+  const stalled = Promise.withResolvers<never>();
+  const guard = setTimeout(
+    () => stalled.reject(new Error("the lock was never released")),
+    30_000,
+  );
+  try {
+    await Promise.race([
+      pool.run({ tasks: 20, drawUnits: () => 1, counterCell: cell, onDone: () => {} }),
+      stalled.promise,
+    ]);
+  } finally {
+    clearTimeout(guard);
+  }
+  assert.deepEqual(incidents, [
+    "the Worker could not run a batch: lost task 3 while holding the lock, as asked",
+  ]);
+  assert.equal(cell.value, 20); // the lost task ran again, in its turn: nothing lost
+});
