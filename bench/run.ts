@@ -476,13 +476,20 @@ async function startNats(): Promise<{ url: string; stop: () => Promise<void> } |
   return undefined;
 }
 
+/** The node task's `--allow-read`, from deno.json: the files the Worker module needs. */
+const NODE_READ_FLAG: string = (() => {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
+  const words: string[] = config.tasks.node.command.split(/\s+/);
+  return words.find((word) => word.startsWith("--allow-read="))!;
+})();
+
 /** Worker nodes (`node.ts`), one Worker each, as `deno task node` runs them. */
 async function startNodes(url: string, names: string[]) {
   return await Promise.all(names.map((name) =>
     spawnUntil(Deno.execPath(), [
       "run",
       "--allow-net=127.0.0.1",
-      "--allow-read=worker.ts,lib/pool/worker_messages.ts",
+      NODE_READ_FLAG,
       "node.ts",
       "--nats",
       url,

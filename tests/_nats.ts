@@ -176,6 +176,13 @@ export interface NodeProcessOptions {
   workers?: number;
 }
 
+/** The node task's `--allow-read`, from deno.json: the files the Worker module needs. */
+const NODE_READ_FLAG: string = (() => {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
+  const words: string[] = config.tasks.node.command.split(/\s+/);
+  return words.find((word) => word.startsWith("--allow-read="))!;
+})();
+
 /** A worker node (`node.ts`) as a child process. */
 export class NodeProcess extends Child {
   /** The node's name. */
@@ -185,7 +192,7 @@ export class NodeProcess extends Child {
     super(Deno.execPath(), [
       "run",
       "--allow-net=127.0.0.1",
-      "--allow-read=worker.ts,lib/pool/worker_messages.ts",
+      NODE_READ_FLAG,
       "node.ts",
       "--nats",
       natsUrl,

@@ -38,6 +38,11 @@ export interface FleetNodeOptions {
   moduleUrl?: URL | string;
   /** Where the node's log lines go. Defaults to `console.error`. */
   log?: (line: string) => void;
+  /**
+   * Hears that a new Worker died before it was ready: the module cannot run (a file it
+   * imports is not readable, say), so the node cannot work and should stop.
+   */
+  onBroken?: (reason: string) => void;
 }
 
 /** A node's counters. */
@@ -61,6 +66,8 @@ interface NodeWorker {
    * message queue holds them, so it starts the next one without a hop to this thread.
    */
   posted: Msg[];
+  /** Whether the current Worker said it loaded. */
+  ready: boolean;
   subscription: Subscription;
 }
 
@@ -113,7 +120,7 @@ export class FleetNode {
       log: (report) => this.#log(formatMalformed("threadcount node", report)),
     });
     for (let index = 0; index < options.workers; index++) {
-      const slot = { index, generation: 0, posted: [] } as unknown as NodeWorker;
+      const slot = { index, generation: 0, posted: [], ready: false } as unknown as NodeWorker;
       slot.worker = this.#spawn(slot);
       slot.subscription = nc.subscribe(runSubject(this.name, index), {
         queue: NODE_QUEUE_GROUP,
@@ -204,8 +211,12 @@ export class FleetNode {
       name: `threadcount-node-${this.name}-${slot.index}.${slot.generation}`,
     });
     worker.onmessage = (event: MessageEvent<Float64Array | { error: string } | string>) => {
+      if (slot.worker !== worker) return;
       // A string is the Worker's word that it loaded: batches posted before then waited for it.
-      if (slot.worker !== worker || typeof event.data === "string") return;
+      if (typeof event.data === "string") {
+        slot.ready = true;
+        return;
+      }
       // The Worker answers its batches in the order they were posted.
       const msg = slot.posted.shift();
       if (event.data instanceof Float64Array && msg) {
@@ -221,12 +232,21 @@ export class FleetNode {
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
       if (slot.worker !== worker || this.#closed) return;
+      if (!slot.ready) {
+        worker.terminate();
+        const reason = `a Worker died before it was ready (${event.message}): the Worker ` +
+          "module cannot run; check that --allow-read grants every file it imports";
+        this.#log(`threadcount node: ${reason}`);
+        this.#options.onBroken?.(reason);
+        return;
+      }
       // Its batches are not answered: the server re-sends them after their deadline.
       this.#log(`threadcount node: Worker ${slot.index} died (${event.message}); starting another`);
       worker.terminate();
       this.#dropped += slot.posted.length;
       slot.posted.length = 0;
       slot.generation++;
+      slot.ready = false;
       this.#restarts++;
       slot.worker = this.#spawn(slot);
     };

@@ -128,12 +128,14 @@ export async function runNode(args: string[], io: NodeIo): Promise<number> {
     io.log(`threadcount node: ${(error as Error).message}`);
     return 1;
   }
+  const broken = new AbortController();
   const node = new FleetNode(nc, {
     name,
     workers: line.workers,
     heartbeatMs: FLEET_HEARTBEAT_MS,
     maxQueuedBatches: FLEET_MAX_QUEUED_BATCHES,
     log: io.log,
+    onBroken: (reason) => broken.abort(reason),
   });
   io.log(
     `threadcount node: ${name} ready with ${line.workers} Workers at ${nc.getServer()}`,
@@ -147,9 +149,10 @@ export async function runNode(args: string[], io: NodeIo): Promise<number> {
       }
     }
   })();
+  const stop = AbortSignal.any([io.signal, broken.signal]);
   await new Promise((resolve) => {
-    if (io.signal.aborted) resolve(undefined);
-    io.signal.addEventListener("abort", resolve, { once: true });
+    if (stop.aborted) resolve(undefined);
+    stop.addEventListener("abort", resolve, { once: true });
   });
   await node.close();
   await nc.close();
@@ -159,5 +162,5 @@ export async function runNode(args: string[], io: NodeIo): Promise<number> {
     `threadcount node: ${name} stopped after ${stats.tasksRun} increments in ` +
       `${stats.batchesRun} batches (${stats.malformed} malformed messages dropped)`,
   );
-  return 0;
+  return broken.signal.aborted ? 1 : 0;
 }
