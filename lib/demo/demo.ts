@@ -86,8 +86,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoTranscript
     say(`server at ${server.address}; ${script.length} clients start at once`);
     if (options.dashboard) {
       const wanted = options.dashboard.port ?? DASHBOARD_PORT;
+      // Asked first, not tried: a dashboard that fails to listen leaves its timer running.
+      const free = portIsFree(options.dashboard.hostname ?? HOST, wanted);
       dashboard = preferringPort(
-        wanted,
+        free ? wanted : 0,
         (port) => serveDashboard(server, { ...options.dashboard, port }),
       );
       const taken = dashboard.addr.port !== wanted && wanted !== 0
@@ -185,6 +187,17 @@ function preferringPort<T>(port: number, listen: (port: number) => T): T {
   } catch (error) {
     if (!(error instanceof Deno.errors.AddrInUse) || port === 0) throw error;
     return listen(0);
+  }
+}
+
+/** Whether a port can be listened on now. */
+function portIsFree(hostname: string, port: number): boolean {
+  try {
+    Deno.listen({ hostname, port }).close();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return false;
+    throw error;
   }
 }
 

@@ -18,6 +18,8 @@ const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
 
 /** Options of {@linkcode stopSignals}. */
 export interface StopSignalsOptions {
+  /** Copies within this many ms of the first are one request. Defaults to {@linkcode SIGNAL_COPIES_MS}. */
+  copiesMs?: number;
   /** Ends the process after a second request; defaults to `Deno.exit`. */
   exit?: (code: number) => void;
 }
@@ -30,10 +32,10 @@ export interface StopSignals extends Disposable {
 
 /**
  * Listens for SIGINT and SIGTERM. The first aborts `signal`; a second one,
- * past {@linkcode SIGNAL_COPIES_MS}, exits at once with 128 + its number
+ * past `copiesMs`, exits at once with 128 + its number
  * (130 for SIGINT, 143 for SIGTERM).
  *
- * @param options How to exit.
+ * @param options The window for copies, and how to exit.
  * @returns The listener; `using` it removes it when the program is done.
  *
  * @example
@@ -45,7 +47,8 @@ export interface StopSignals extends Disposable {
  * ```
  */
 export function stopSignals(options: StopSignalsOptions = {}): StopSignals {
-  const { exit = Deno.exit } = options;
+  const { copiesMs = SIGNAL_COPIES_MS, exit = Deno.exit } = options;
+  if (!(copiesMs >= 0)) throw new RangeError(`'copiesMs' must be 0 or more: received ${copiesMs}`);
   const controller = new AbortController();
   let firstAt = 0;
   const listeners = Object.entries(SIGNALS).map(([name, number]) => {
@@ -54,7 +57,7 @@ export function stopSignals(options: StopSignalsOptions = {}): StopSignals {
       if (!controller.signal.aborted) {
         firstAt = now;
         controller.abort(new Error(`${name}`));
-      } else if (now - firstAt >= SIGNAL_COPIES_MS) {
+      } else if (now - firstAt >= copiesMs) {
         exit(128 + number);
       }
     };
