@@ -79,7 +79,7 @@ Deno.test("the demo, holding: prefers its ports, falls back when taken, prints c
     assert.notEqual(port, server.port);
     assert.match(text, new RegExp(`deno task client --port ${port} 2 10 +one request$`, "m"));
     const url = /(http:\/\/\S+) +the live dashboard, in a browser$/m.exec(text)?.[1];
-    assert.ok(url && !url.endsWith(`:${dashboard.port}/`), url);
+    assert.ok(url && !url.endsWith(`:${dashboard.port}/`), String(url));
     // ... and they work: a client joins and is answered, the dashboard page loads.
     await using client = await LineClient.connect({ hostname: "127.0.0.1", port });
     assert.deepEqual(await client.request("2 10"), { kind: "value", text: "12" });
