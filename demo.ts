@@ -38,6 +38,13 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
+  if (commandLine.dashboardPort !== undefined && !hold) {
+    console.error(
+      "threadcount demo: --dashboard goes with --hold (the demo alone ends in about a second): " +
+        `deno task demo --hold --dashboard ${commandLine.dashboardPort}`,
+    );
+    Deno.exit(2);
+  }
   if (hold) {
     using stop = stopSignals();
     await runDemo({

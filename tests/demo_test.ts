@@ -94,6 +94,9 @@ Deno.test("the demo, holding: prefers its ports, falls back when taken, prints c
   assert.ok(lines.includes("[demo]     stopping the server and the dashboard"));
 });
 
+/** How long a demo process may take to print how to join it before the test gives up on it. */
+const HANG_GUARD_MS = 60_000;
+
 /**
  * Runs `deno task demo --hold` as its own process group (as a terminal runs
  * it), joins it with the commands it prints, then stops it with `stop`.
@@ -110,12 +113,16 @@ async function holdJoinAndStop(stop: (demo: Deno.ChildProcess) => void) {
   const reader = demo.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
   let stopped = false;
+  // A demo that holds without saying how to join would hang this test: past this guard it is
+  // killed, and the test fails saying so. A passing run never comes near it.
+  const guard = setTimeout(() => Deno.kill(-demo.pid, "SIGKILL"), HANG_GUARD_MS);
   try {
     while (!out.includes("the live dashboard, in a browser\n")) {
       const { value, done } = await reader.read();
-      if (done) throw new Error(`the demo ended before it said how to join:\n${out}`);
+      if (done) throw new Error(`the demo ended, or held, without saying how to join:\n${out}`);
       out += value;
     }
+    clearTimeout(guard);
     const command = /^\[demo\] +(deno task client --port \d+) +the prompt$/m.exec(out)?.[1];
     assert.ok(command, out);
     const [deno, ...args] = command.split(" ");
@@ -145,8 +152,11 @@ async function holdJoinAndStop(stop: (demo: Deno.ChildProcess) => void) {
     assert.match(out, /stopping the server and the dashboard\n[^]*\[demo\] {5}stopped\n$/);
     assert.doesNotMatch(await stderr, /error|uncaught/i);
   } finally {
+    clearTimeout(guard);
     if (!stopped) {
-      Deno.kill(-demo.pid, "SIGKILL");
+      try {
+        Deno.kill(-demo.pid, "SIGKILL");
+      } catch { /* the guard killed it already */ }
       await demo.status;
     }
     reader.releaseLock();
