@@ -161,19 +161,24 @@ export class LineClient {
     const hosts = hostsToTry(address.hostname);
     let failed: unknown; // the first host that was tried and did not answer
     let notAllowed: unknown;
+    const tried: string[] = [];
     for (const hostname of hosts) {
       try {
         const conn = await Deno.connect({ hostname, port: address.port });
         conn.setNoDelay(true);
         return new LineClient(conn, text);
       } catch (error) {
-        if (error instanceof Deno.errors.NotCapable) notAllowed ??= error;
-        else failed ??= error;
+        if (error instanceof Deno.errors.NotCapable) {
+          notAllowed ??= error;
+        } else {
+          failed ??= error;
+          tried.push(hostname);
+        }
       }
     }
     if (failed === undefined) throw notAllowed;
     throw new CannotConnectError(
-      hosts.length > 1 ? `${text} (tried ${hosts.join(" and ")})` : text,
+      hosts.length > 1 ? `${text} (tried ${tried.join(" and ")})` : text,
       address.port,
       failed,
     );
