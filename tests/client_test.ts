@@ -214,6 +214,18 @@ Deno.test("client: a server that ends the session with an error ends it, exit 1"
   const { code, err } = await run(["--port", String(server.addr.port)], "2 10\n3 3\n", true);
   assert.equal(code, EXIT.serverError);
   assert.match(err, /^The server says: ERR busy .*; it closed the connection\n$/);
+  // On a terminal a long request first asks for progress lines: the refusal is still the answer.
+  let refused = "";
+  const terminal = await runClient(["--port", String(server.addr.port), "0", "300"], {
+    stdin: { read: () => Promise.resolve(null) },
+    stdinIsTerminal: false,
+    stdoutIsTerminal: true,
+    out: () => {},
+    err: (text) => void (refused += text),
+    progress: () => assert.fail("no bar for a refused request"),
+  });
+  assert.equal(terminal, EXIT.serverError);
+  assert.match(refused, /^threadcount client: the server answered: ERR busy /);
 });
 
 Deno.test("client cannot connect: exit 3 and says how to start the server", async () => {

@@ -320,6 +320,8 @@ async function ask(
       { kind: "progress", on: true },
       await client.request("PROGRESS ON"),
     );
+    // An older server does not know PROGRESS; any other error (busy, shutting down) is the answer.
+    if (reply.kind === "error" && reply.code !== "bad-request") return reply;
     if (reply.kind === "error") progress.unknown = true;
     else progress.on = true;
   }
