@@ -72,7 +72,8 @@ async function task(args: string[], options: { stdin?: string; terminal?: boolea
   const argv = [Deno.execPath(), "task", "-q", "client", ...args];
   const command = options.terminal
     ? new Deno.Command("script", {
-      args: ["-qec", argv.map((a) => `'${a}'`).join(" "), "/dev/null"],
+      // No echo: what is typed never interleaves with what the client prints.
+      args: ["-qec", `stty -echo; ${argv.map((a) => `'${a}'`).join(" ")}`, "/dev/null"],
       cwd: new URL("..", import.meta.url),
       stdin: "piped",
       stdout: "piped",
