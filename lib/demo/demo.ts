@@ -117,7 +117,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoTranscript
     }
     return transcript;
   } finally {
-    await server.shutdown("the demo is over");
+    await server.shutdown(
+      options.holdUntil?.aborted ? "the demo was asked to stop" : "the demo is over",
+    );
     await dashboard?.close();
     log.flush();
     say("stopped");
