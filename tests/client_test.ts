@@ -150,7 +150,7 @@ Deno.test("client bad input: explained, exit 2, and the good lines still answere
         [["--port", "nope"], /--port must be a whole number/],
         [["--host", ""], /--host needs an address/],
         [["1", "2", "3"], /expected START INCREMENTS/],
-        [["--colour"], /Unknown option '--colour'/],
+        [["--colour"], /^threadcount client: Unknown option '--colour'; see --help\n$/],
       ] as const
     ) {
       const { code, err } = await run([...args]);

@@ -162,16 +162,23 @@ function parseClientArgs(args: string[]) {
       flagArgs.push(args[i]);
     }
   }
-  const { values, positionals } = parseArgs({
-    args: flagArgs,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      host: { type: "string", default: HOST },
-      port: { type: "string", default: String(PORT) },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: flagArgs,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        host: { type: "string", default: HOST },
+        port: { type: "string", default: String(PORT) },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    // node:util's own advice (about `--`) does not apply here: keep its first sentence.
+    throw new Error(`${(error as Error).message.split(". ")[0]}; see --help`);
+  }
+  const { values, positionals } = parsed;
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) {
     throw new Error(`--port must be a whole number from 1 to 65535: received "${values.port}"`);
