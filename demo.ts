@@ -7,8 +7,8 @@
  */
 import { DASHBOARD_PORT, PORT } from "./constCS.ts";
 import { runDemo } from "./lib/demo/demo.ts";
-import { stopSignals } from "./lib/demo/stop_signals.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_cli.ts";
+import { exitCodeFor, listenForStopSignals } from "./lib/server/signals.ts";
 
 if (import.meta.main) {
   // --hold is the demo's own flag; every other flag is the server's.
@@ -46,7 +46,12 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   if (hold) {
-    using stop = stopSignals();
+    // Ctrl-C stops the demo cleanly (its copies are the same request); pressed again, at once.
+    const stop = new AbortController();
+    using _signals = listenForStopSignals({
+      onStop: (signal) => stop.abort(signal),
+      onForce: (signal) => Deno.exit(exitCodeFor(signal)),
+    });
     await runDemo({
       server: commandLine.options,
       dashboard: { port: commandLine.dashboardPort ?? DASHBOARD_PORT },

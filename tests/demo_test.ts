@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { DEMO_SCRIPT, runDemo } from "../lib/demo/demo.ts";
 import { LineClient } from "../lib/client/line_client.ts";
-import { stopSignals } from "../lib/demo/stop_signals.ts";
 import { TINY_WORK } from "./_helpers.ts";
 
 const ANSWERS = [
@@ -177,43 +176,5 @@ Deno.test("`deno task demo --hold` as a process: join it with the printed comman
   );
   await t.step("SIGTERM to the whole group, as a supervisor sends it", async () => {
     await holdJoinAndStop((demo) => Deno.kill(-demo.pid, "SIGTERM"));
-  });
-});
-
-Deno.test("stopSignals(): the first SIGTERM stops, copies within the window are one, a later one exits 143", async (t) => {
-  // SIGTERM, not SIGINT: the test runner takes SIGINT for itself.
-  /** Sends SIGTERM to this process and waits until every listener has heard it. */
-  const interrupt = async () => {
-    const heard = Promise.withResolvers<void>();
-    const listener = () => heard.resolve();
-    Deno.addSignalListener("SIGTERM", listener);
-    // A signal listener does not keep the event loop alive; this timer does, until it is heard.
-    const keepAlive = setInterval(() => {}, 60_000);
-    try {
-      Deno.kill(Deno.pid, "SIGTERM");
-      await heard.promise;
-    } finally {
-      clearInterval(keepAlive);
-      Deno.removeSignalListener("SIGTERM", listener);
-    }
-  };
-  await t.step("copies within the window: one request to stop, no exit", async () => {
-    const exits: number[] = [];
-    using stop = stopSignals({ exit: (code) => void exits.push(code) });
-    assert.equal(stop.signal.aborted, false);
-    await interrupt();
-    assert.equal(stop.signal.aborted, true);
-    await interrupt();
-    assert.deepEqual(exits, []);
-  });
-  await t.step("a second request past the window: exit 143 at once", async () => {
-    const exits: number[] = [];
-    using _stop = stopSignals({ copiesMs: 0, exit: (code) => void exits.push(code) });
-    await interrupt();
-    await interrupt();
-    assert.deepEqual(exits, [143]);
-  });
-  await t.step("bad windows are refused", () => {
-    for (const copiesMs of [-1, NaN]) assert.throws(() => stopSignals({ copiesMs }), RangeError);
   });
 });
