@@ -36,6 +36,16 @@ export const ITERATIONS_PER_UNIT = 8_000_000;
 export const MAX_INCREMENTS_PER_REQUEST = 1_000_000;
 /** Longest request line, in bytes, before the server answers `ERR line-too-long` and closes. */
 export const MAX_LINE_BYTES = 4096;
+/**
+ * Most bytes of a client's input the server reads ahead of the request it is
+ * serving (pipelined requests, or what a waiting client sends). Reading ahead
+ * is how a client that pipelined a burst and hung up is seen to go at once,
+ * even while it waits in line; past this, reading pauses (TCP pushes back),
+ * and a client that hangs up is seen when a reply cannot be written or its
+ * turn comes. 64 KiB: thousands of pipelined requests, and a connection holds
+ * it only while it sends that much (buffers start at 1 KiB).
+ */
+export const READ_AHEAD_BYTES = 64 * 1024;
 
 /** Clients that may wait for a slot; beyond this a new connection is answered `ERR busy`. */
 export const MAX_WAITING_CLIENTS = 1000;

@@ -1,22 +1,38 @@
 /**
- * The threadcount Worker: runs batches of increments sent by the server's
- * `WorkerPool`, each spinning its number of work units on this thread, and
- * posts back when each one ran. It never throws across the boundary.
+ * The threadcount Worker: runs the increments the server's `WorkerPool` writes
+ * into its task ring (see `lib/pool/worker_messages.ts`), or that are posted to
+ * it as batches (a worker node, a Worker per increment), each spinning its
+ * number of work units on this thread, and says when each one ran. It never
+ * throws across the boundary.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
-import { runBatch, WORKER_READY } from "./lib/pool/worker_messages.ts";
+import { runBatch, TaskRing, WORKER_READY } from "./lib/pool/worker_messages.ts";
 import { CounterTasks } from "./lib/lessons/counter_cell.ts";
 
 /** Tasks of racy or locked requests: they read and write their request's shared counter. */
 const counters = new CounterTasks();
+let ring: TaskRing | undefined;
 
 self.onmessage = (event: MessageEvent<unknown>) => {
+  const data = event.data;
   try {
-    if (counters.hear(event.data)) return;
-    const report = runBatch(event.data, counters);
-    self.postMessage(report);
+    if (counters.hear(data)) {
+      ring?.messageRead(); // the ring's pool announced it: its tasks follow in the ring
+    } else if (data instanceof Float64Array) {
+      // A batch as a message: answered as one.
+      self.postMessage(runBatch(data, counters));
+      return;
+    } else if (!ring) {
+      ring = new TaskRing(data as ConstructorParameters<typeof TaskRing>[0]);
+    } else {
+      throw new TypeError("a Worker gets its task ring once");
+    }
+    if (!ring) return;
+    // This thread now only runs tasks: it sleeps in Atomics.wait when there are none, and
+    // returns to its event loop when a message is announced or the pool stops the ring.
+    for (let count; (count = ring.take()) > 0;) ring.run(count, counters);
   } catch (error) {
     self.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }

@@ -5,7 +5,7 @@
 import { LineReader } from "../lib/wire/line_reader.ts";
 import { parseCommand } from "../lib/wire/protocol.ts";
 import { RequestCounter } from "../lib/server/request_counter.ts";
-import { runBatch } from "../lib/pool/worker_messages.ts";
+import { TaskRing } from "../lib/pool/worker_messages.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 
 const limits = { maxIncrements: 1_000_000 };
@@ -44,8 +44,15 @@ Deno.bench("RequestCounter: a section of 64 increments through the Mutex", {
   await new RequestCounter(0n).add(reports, () => {});
 });
 
-Deno.bench("runBatch: one task of 1 unit of 1 000 000 additions", { group: "worker" }, () => {
-  runBatch(new Float64Array([1_000_000, 1, 1]));
+const pool = TaskRing.create({ capacity: 1, iterationsPerUnit: 1_000_000 });
+const worker = new TaskRing(pool.init);
+Deno.bench("TaskRing: one task of 1 unit of 1 000 000 additions, both sides", {
+  group: "worker",
+}, () => {
+  pool.push(1, 1);
+  pool.publish();
+  worker.run(worker.take());
+  pool.reports();
 });
 
 Deno.bench("WorkerPool: a job of 10 000 zero-work tasks on 2 Workers", {
@@ -57,6 +64,18 @@ Deno.bench("WorkerPool: a job of 10 000 zero-work tasks on 2 Workers", {
   await pool.run({ tasks: 100, drawUnits: () => 0, onDone: () => {} });
   b.start();
   await pool.run({ tasks: 10_000, drawUnits: () => 0, onDone: () => {} });
+  b.end();
+});
+
+Deno.bench("WorkerPool: 100 one-task jobs, one after another", {
+  group: "round trip",
+  n: 20,
+  warmup: 2,
+}, async (b) => {
+  using pool = new WorkerPool({ size: 2, iterationsPerUnit: 0 });
+  await pool.run({ tasks: 100, drawUnits: () => 0, onDone: () => {} });
+  b.start();
+  for (let i = 0; i < 100; i++) await pool.run({ tasks: 1, drawUnits: () => 0, onDone: () => {} });
   b.end();
 });
 
@@ -110,3 +129,31 @@ Deno.bench("floor: 100 round trips to a bare echo Worker, one at a time", {
     b.end();
   });
 });
+
+Deno.bench(
+  "floor: 100 round trips to a bare Atomics echo Worker (SharedArrayBuffer), one at a time",
+  {
+    group: "round trip",
+    n: 20,
+    warmup: 2,
+  },
+  async (b) => {
+    await withEchoWorker(async (worker) => {
+      const control = new Int32Array(new SharedArrayBuffer(8));
+      await new Promise((resolve) => {
+        worker.onmessage = resolve;
+        worker.postMessage(control.buffer);
+      });
+      b.start();
+      for (let i = 1; i <= 100; i++) {
+        Atomics.store(control, 0, i);
+        Atomics.notify(control, 0);
+        while (Atomics.load(control, 1) !== i) {
+          const waiting = Atomics.waitAsync(control, 1, i - 1);
+          if (waiting.async) await waiting.value;
+        }
+      }
+      b.end();
+    });
+  },
+);

@@ -79,3 +79,48 @@ Deno.test("the client shows a progress display on a terminal, and nothing extra 
   const piped = await runWith(false);
   assert.deepEqual([piped.code, piped.out, piped.displays, piped.updates], [0, "301\n", 0, []]);
 });
+
+Deno.test("at the prompt, PROGRESS OFF means no bar, PROGRESS ON brings it back, and a bar needs progress lines", async () => {
+  await using server = startServer({ progressIntervalMs: 0 });
+  const input = "0 300\nprogress off\n0 300\nprogress on\n0 300\n0 5\nSTOP\n";
+  const bytes = new TextEncoder().encode(input);
+  let offset = 0;
+  /** Per request, in order: the updates of each display it drew. */
+  const perRequest: number[][][] = [[]];
+  let out = "";
+  const io: ClientIo = {
+    stdin: {
+      read(p) {
+        if (offset >= bytes.length) return Promise.resolve(null);
+        const n = Math.min(p.length, bytes.length - offset);
+        p.set(bytes.subarray(offset, offset + n));
+        offset += n;
+        return Promise.resolve(n);
+      },
+    },
+    stdinIsTerminal: true,
+    stdoutIsTerminal: true,
+    out: (text) => {
+      out += text;
+      if (text.startsWith("Result: ")) perRequest.push([]);
+    },
+    err: () => {},
+    progress: (total) => {
+      assert.equal(total, 300);
+      const updates: number[] = [];
+      perRequest.at(-1)!.push(updates);
+      return { update: (done) => void updates.push(done), stop: () => {} };
+    },
+  };
+  const code = await runClient(["--port", String(server.addr.port)], io);
+  assert.equal(code, 0);
+  assert.match(out, /Progress off: no progress bar\.\n/);
+  assert.match(out, /Progress on: a request of 20 increments or more shows a bar\.\n/);
+  // 0 300 (a bar), 0 300 after OFF (none), 0 300 after ON (a bar), 0 5 (too short: none).
+  assert.deepEqual(perRequest.map((displays) => displays.length), [1, 0, 1, 0, 0]);
+  for (const updates of perRequest.flat()) {
+    // Drawn from the first progress line on, never from nothing, and run to the end.
+    assert.ok(updates[0] > 0, `${updates}`);
+    assert.equal(updates.at(-1), 300);
+  }
+});

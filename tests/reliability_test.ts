@@ -48,7 +48,7 @@ Deno.test("200 connections reset before the accept cost the next client nothing"
   assert.equal(server.stats().accept_errors + accepted, 201);
 });
 
-Deno.test("--idle-timeout counts only complete requests: empty lines, STATS and half lines do not keep a slot", async () => {
+Deno.test("--idle-timeout counts only requests with work: empty lines, STATS and `0 0` do not keep a slot", async () => {
   await using server = startServer({ maxClients: 1, idleTimeoutMs: 50, silenceMs: 0 });
   await using holder = await RawClient.connect(server);
   await server.recorder.waitForType("served");
@@ -59,9 +59,11 @@ Deno.test("--idle-timeout counts only complete requests: empty lines, STATS and 
   let rounds = 0;
   while (rounds < 100_000) {
     rounds++;
-    await holder.write("\nSTATS\n  \n");
+    await holder.write("\nSTATS\n  \n0 0\n");
     reply = await holder.readLine();
     if (!reply?.startsWith("{")) break;
+    reply = await holder.readLine();
+    if (reply !== "0") break;
   }
   assert.match(reply ?? "", /^ERR idle-timeout no complete request for 0.05 s/);
   assert.deepEqual(await next.request("5 5"), { kind: "value", text: "10" });
@@ -91,8 +93,13 @@ Deno.test("waiting clients that hang up leave the line at once", async () => {
   await recorder.waitForType("served");
   const leavers = await Promise.all(Array.from({ length: 5 }, () => RawClient.connect(server)));
   await recorder.waitForType("waiting", 5);
+  // Some send a burst first (more than a line and a read, less than --read-ahead-bytes).
+  for (const leaver of leavers.slice(0, 3)) await leaver.write("1 1\n".repeat(5000));
   for (const leaver of leavers) await leaver[Symbol.asyncDispose]();
-  await recorder.waitFor((e) => e.type === "closed" && e.reason === "hung up while waiting", 5);
+  await within(
+    recorder.waitFor((e) => e.type === "closed" && e.reason === "hung up while waiting", 5),
+    "five hang-ups noticed",
+  );
   assert.equal(server.stats().clients_waiting, 0);
   // The line has room again: a new client waits rather than being turned away.
   await using late = await RawClient.connect(server);
@@ -140,11 +147,11 @@ Deno.test("a client that pipelines a burst and closes is seen to go while its fi
   await using server = startServer({ workers: 1, minUnits: 1, maxUnits: 1 });
   const { recorder } = server;
   const raw = await RawClient.connect(server);
-  // 9 kB of requests: more than one line limit, less than the reader's read-ahead.
-  await raw.write("0 100000\n".repeat(1000));
+  // 45 kB of requests: far more than a line and a read, less than --read-ahead-bytes.
+  await raw.write("0 100000\n".repeat(5000));
   await recorder.waitForType("task-done");
   await raw[Symbol.asyncDispose]();
-  await recorder.waitForType("closed");
+  await within(recorder.waitForType("closed"), "the hang-up noticed");
   const [failed] = recorder.of("request-failed");
   assert.equal(failed?.request, "R1");
   assert.equal(failed.reason, "client disconnected");

@@ -128,3 +128,35 @@ Deno.test("WorkerPool rejects bad arguments and an already-aborted signal", asyn
     (reason) => reason === "no",
   );
 });
+
+Deno.test("worker.ts also runs a batch sent as a message (as a worker node sends them)", async () => {
+  const worker = new Worker(new URL("../worker.ts", import.meta.url), { type: "module" });
+  try {
+    const replies: unknown[] = [];
+    const { promise, resolve } = Promise.withResolvers<void>();
+    worker.onmessage = (event) => {
+      replies.push(event.data);
+      if (replies.length === 2) resolve();
+    };
+    worker.postMessage(new Float64Array([100, 7, 2, 8, 1]));
+    await promise;
+    assert.equal(replies[0], "ready");
+    const report = replies[1] as Float64Array;
+    assert.ok(report instanceof Float64Array);
+    assert.deepEqual([report[0], report[1], report[4], report[5]], [7, 2, 8, 1]);
+  } finally {
+    worker.terminate();
+  }
+});
+
+Deno.test("a closed pool lets its process exit: its Workers leave their task rings", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read=.", "tests/fixtures/pool_then_exit.ts"],
+    cwd: new URL("..", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(output.stderr), "");
+  assert.equal(new TextDecoder().decode(output.stdout), "100 done, pool closed\n");
+  assert.equal(output.code, 0);
+});

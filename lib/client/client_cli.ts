@@ -12,19 +12,21 @@ import {
   LineClient,
   type ProgressListener,
   type Reply,
+  UnexpectedReplyError,
 } from "./line_client.ts";
+import { formatStats } from "./stats_text.ts";
 import { type ByteSource, LineReader } from "../wire/line_reader.ts";
-import { parseCommand, ProtocolError } from "../wire/protocol.ts";
+import { type Command, parseCommand, ProtocolError } from "../wire/protocol.ts";
 
 /** Exit codes of the client. */
 export const EXIT = {
-  /** Every request answered. */
+  /** Done: every request answered, or a session at the prompt ended with STOP or Ctrl-D. */
   ok: 0,
-  /** The server answered an error. */
+  /** The server answered an error, or ended the session with one. */
   serverError: 1,
-  /** Bad usage or input. */
+  /** Bad usage or input, or a host this process may not connect to. */
   badInput: 2,
-  /** The server could not be reached, or closed the connection. */
+  /** The server could not be reached, closed the connection, or is not a threadcount server. */
   cannotConnect: 3,
 } as const;
 
@@ -45,19 +47,45 @@ export interface ProgressDisplay {
   stop(): void;
 }
 
+/** Requests smaller than this show no progress display. */
+export const PROGRESS_MIN_INCREMENTS = 20;
+
+/** The longest line read from standard input; a longer one ends the client. */
+const MAX_INPUT_LINE_BYTES = 64 * 1024;
+
+/** Error codes after which the server closes the connection: the session is over. */
+const CLOSING_CODES: ReadonlySet<string> = new Set([
+  "busy",
+  "idle-timeout",
+  "line-too-long",
+  "shutting-down",
+]);
+
 /** The `--help` text. */
 export const CLIENT_USAGE =
   `Usage: deno task client [--host HOST] [--port PORT] [START INCREMENTS | STATS]
 
   With START INCREMENTS: sends that one request, prints the result, exits.
   With STATS: prints the server's load as one line of JSON, exits.
-  With input piped in: one request per line, one result per line.
-  Otherwise: asks for requests at a prompt; STOP or Ctrl-D ends.
+  With input piped in: one request per line, one reply per line (STATS as JSON).
+  Otherwise: asks for requests at a prompt; STATS shows the server's load, a request
+  of ${PROGRESS_MIN_INCREMENTS} increments or more shows a progress bar (PROGRESS OFF hides it,
+  PROGRESS ON shows it again); STOP or Ctrl-D ends.
 
-  --host HOST   server address (default ${HOST})
+  --host HOST   server address (default ${HOST}). \`deno task client\` reaches only this
+                machine (127.0.0.1, localhost, ::1); for another host run
+                deno run --allow-net=HOST:PORT client.ts --host HOST --port PORT
   --port PORT   server port (default ${PORT})
 
-Exit codes: 0 done, 1 the server answered an error, 2 bad usage or input, 3 cannot connect.
+Exit codes:
+  0  done: every request answered; at the prompt, the session ended with STOP or Ctrl-D
+     (typos and refused requests on the way are explained, and do not change it)
+  1  the server answered an error (one-shot; piped: to any line), or ended the session
+     with one (busy, idle-timeout, shutting-down)
+  2  bad usage or input (piped: any line that is not a request), a host the command may
+     not reach, or output that cannot be written
+  3  cannot connect, the connection was lost, or the server is not a threadcount server
+  Piped, the highest code that applies to any line.
 `;
 
 /**
@@ -79,28 +107,45 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
     await io.out(CLIENT_USAGE);
     return EXIT.ok;
   }
-  const problem = request === undefined ? undefined : checkRequest(request);
-  if (problem) {
-    await io.err(`threadcount client: ${problem}\n`);
-    return EXIT.badInput;
+  let command: Command | undefined;
+  if (request !== undefined) {
+    try {
+      command = parseCommand(request, { maxIncrements: Number.MAX_SAFE_INTEGER });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      await io.err(`threadcount client: ${error.message}\n`);
+      return EXIT.badInput;
+    }
   }
   let client: LineClient;
   try {
     client = await LineClient.connect(address);
   } catch (error) {
-    if (!(error instanceof CannotConnectError)) throw error;
-    await io.err(`threadcount client: ${error.message}\n`);
-    return EXIT.cannotConnect;
+    if (error instanceof CannotConnectError) {
+      await io.err(`threadcount client: ${error.message}\n`);
+      return EXIT.cannotConnect;
+    }
+    if (error instanceof Deno.errors.NotCapable) {
+      await io.err(`threadcount client: ${notAllowedMessage(address)}\n`);
+      return EXIT.badInput;
+    }
+    throw error;
   }
+  let talking = true;
   try {
-    if (request !== undefined) return await oneShot(client, request, io);
+    if (command !== undefined) return await oneShot(client, request!, command, io);
     return await session(client, io);
   } catch (error) {
-    if (!(error instanceof ConnectionLostError)) throw error;
+    if (!(error instanceof ConnectionLostError || error instanceof UnexpectedReplyError)) {
+      throw error;
+    }
+    talking = false;
     await io.err(`threadcount client: ${error.message}\n`);
     return EXIT.cannotConnect;
   } finally {
-    await client[Symbol.asyncDispose]();
+    // Say goodbye to a server that still listens; just hang up on one that does not.
+    if (talking) await client[Symbol.asyncDispose]();
+    else client.close();
   }
 }
 
@@ -117,26 +162,34 @@ function parseClientArgs(args: string[]) {
       flagArgs.push(args[i]);
     }
   }
-  const { values, positionals } = parseArgs({
-    args: flagArgs,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      host: { type: "string", default: HOST },
-      port: { type: "string", default: String(PORT) },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: flagArgs,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        host: { type: "string", default: HOST },
+        port: { type: "string", default: String(PORT) },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    // node:util's own advice (about `--`) does not apply here: keep its first sentence.
+    throw new Error(`${(error as Error).message.split(". ")[0]}; see --help`);
+  }
+  const { values, positionals } = parsed;
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) {
     throw new Error(`--port must be a whole number from 1 to 65535: received "${values.port}"`);
   }
+  if (values.host === "") throw new Error(`--host needs an address, e.g. --host ${HOST}`);
   requestWords.push(...positionals);
   const isStats = requestWords.length === 1 && requestWords[0].toUpperCase() === "STATS";
   if (requestWords.length !== 0 && requestWords.length !== 2 && !isStats) {
     throw new Error(
       `expected START INCREMENTS (two whole numbers, e.g. "2 10") or STATS, ` +
-        `got "${requestWords.join(" ")}"`,
+        `got "${requestWords.join(" ")}"; see --help`,
     );
   }
   return {
@@ -146,21 +199,21 @@ function parseClientArgs(args: string[]) {
   };
 }
 
-/** Checks a request locally, so bad input is explained before it is sent. */
-function checkRequest(line: string): string | undefined {
-  try {
-    const command = parseCommand(line, { maxIncrements: Number.MAX_SAFE_INTEGER });
-    if (command.kind === "count" || command.kind === "stop") return undefined;
-    if (command.kind === "empty") return "empty";
-    return undefined; // STATS and PROGRESS go to the server as they are
-  } catch (error) {
-    if (error instanceof ProtocolError) return error.message;
-    throw error;
-  }
+/** Why a host cannot be reached with these permissions, and the command that can. */
+function notAllowedMessage({ hostname, port }: { hostname: string; port: number }): string {
+  const host = hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
+  return `this client may connect only to this machine (127.0.0.1, localhost, ::1), ` +
+    `not to ${host}:${port}; to reach it, run: ` +
+    `deno run --allow-net=${host}:${port} client.ts --host ${hostname} --port ${port}`;
 }
 
-async function oneShot(client: LineClient, request: string, io: ClientIo): Promise<number> {
-  const reply = await ask(client, request, io);
+async function oneShot(
+  client: LineClient,
+  line: string,
+  command: Command,
+  io: ClientIo,
+): Promise<number> {
+  const reply = await ask(client, line, command, io, new ProgressChoice());
   if (reply.kind === "error") {
     await io.err(`threadcount client: the server answered: ${reply.line}\n`);
     return EXIT.serverError;
@@ -169,67 +222,158 @@ async function oneShot(client: LineClient, request: string, io: ClientIo): Promi
   return EXIT.ok;
 }
 
+/**
+ * Piped: one reply per line, and the exit code is the highest that applies to
+ * any line. At the prompt: the code says how the session ended.
+ */
 async function session(client: LineClient, io: ClientIo): Promise<number> {
   const interactive = io.stdinIsTerminal;
-  const input = new LineReader(io.stdin, { maxLineBytes: 64 * 1024 });
-  let exitCode: number = EXIT.ok;
+  const input = new LineReader(io.stdin, { maxLineBytes: MAX_INPUT_LINE_BYTES });
+  const progress = new ProgressChoice();
+  let worst: number = EXIT.ok;
+  const ended = (code: number) => interactive ? code : Math.max(worst, code);
   while (true) {
     if (interactive) await io.out(PROMPT);
     const event = await input.next();
     if (event.kind === "end") {
       if (interactive) await io.out("\n");
-      return exitCode;
+      return ended(EXIT.ok);
     }
     if (event.kind !== "line") {
-      await io.err(`threadcount client: that line cannot be read (${event.kind}); try again\n`);
-      exitCode = Math.max(exitCode, EXIT.badInput);
-      if (event.kind === "too-long") return exitCode;
+      const problem = event.kind === "too-long"
+        ? `a line longer than ${MAX_INPUT_LINE_BYTES} bytes cannot be a request; stopping`
+        : 'that line is not UTF-8 text; type two whole numbers, e.g. "2 10"';
+      await io.err(`threadcount client: ${problem}\n`);
+      if (event.kind === "too-long") return ended(EXIT.badInput);
+      worst = EXIT.badInput;
       continue;
     }
     const line = event.text.trim();
-    const problem = checkRequest(line);
-    if (problem === "empty") continue;
-    if (problem) {
+    let command: Command;
+    try {
+      command = parseCommand(line, { maxIncrements: Number.MAX_SAFE_INTEGER });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
       await io.err(
         interactive
-          ? `That is not a request: ${problem}. Type two whole numbers, e.g. "2 10", or STOP.\n`
-          : `threadcount client: ${problem}\n`,
+          ? `That is not a request: ${error.message}. ` +
+            `Type two whole numbers, e.g. "2 10", STATS, or STOP.\n`
+          : `threadcount client: ${error.message}\n`,
       );
-      exitCode = Math.max(exitCode, EXIT.badInput);
+      worst = EXIT.badInput;
       continue;
     }
-    if (line.toUpperCase() === "STOP") return exitCode;
-    const reply = await ask(client, line, io);
+    if (command.kind === "empty") continue;
+    if (command.kind === "stop") return ended(EXIT.ok);
+    const reply = await ask(client, line, command, io, progress);
     if (reply.kind === "error") {
+      const closing = CLOSING_CODES.has(reply.code);
       await io.err(
-        interactive ? `The server says: ${reply.line}\n` : `threadcount client: ${reply.line}\n`,
+        (interactive ? `The server says: ${reply.line}` : `threadcount client: ${reply.line}`) +
+          (closing ? "; it closed the connection\n" : "\n"),
       );
-      exitCode = Math.max(exitCode, EXIT.serverError);
+      worst = Math.max(worst, EXIT.serverError);
+      if (closing) return ended(EXIT.serverError);
       continue;
     }
-    await io.out(interactive ? `Result: ${reply.text}\n` : `${reply.text}\n`);
+    await io.out(interactive ? shown(reply.text, command, io) : `${reply.text}\n`);
   }
 }
 
-/** Requests smaller than this show no progress display. */
-const PROGRESS_MIN_INCREMENTS = 20;
-const progressEnabled = new WeakSet<LineClient>();
-
-/** Sends one request, with a progress display when the client runs on a terminal. */
-async function ask(client: LineClient, line: string, io: ClientIo): Promise<Reply> {
-  const command = parseCommand(line, { maxIncrements: Number.MAX_SAFE_INTEGER });
-  const wantsProgress = io.progress !== undefined && io.stdoutIsTerminal &&
-    command.kind === "count" && command.increments >= PROGRESS_MIN_INCREMENTS;
-  if (!wantsProgress) return await client.request(line);
-  if (!progressEnabled.has(client)) {
-    const reply = await client.request("PROGRESS ON");
-    if (reply.kind === "error") return await client.request(line); // an older server: no bar
-    progressEnabled.add(client);
+/** What the prompt shows for a reply: what was asked for, in words. */
+function shown(text: string, command: Command, io: ClientIo): string {
+  if (command.kind === "stats") return formatStats(JSON.parse(text));
+  if (command.kind === "progress" && !command.on) return "Progress off: no progress bar.\n";
+  if (command.kind === "progress") {
+    return canDraw(io)
+      ? `Progress on: a request of ${PROGRESS_MIN_INCREMENTS} increments or more shows a bar.\n`
+      : "Progress on, but the output is not a terminal: no bar is drawn.\n";
   }
-  const display = io.progress!(command.increments);
+  return `Result: ${text}\n`;
+}
+
+/** Whether progress lines are on for this connection, and whether the user chose. */
+class ProgressChoice {
+  /** The server sends progress lines on this connection. */
+  on = false;
+  /** `PROGRESS ON` or `OFF` was typed: the client no longer decides alone. */
+  chosen = false;
+  /** The server does not know `PROGRESS` (an older one): never ask again. */
+  unknown = false;
+}
+
+function canDraw(io: ClientIo): boolean {
+  return io.progress !== undefined && io.stdoutIsTerminal;
+}
+
+/**
+ * Sends one request and checks that the reply is one it can have. On a
+ * terminal, a long request is shown with a progress bar, drawn only once the
+ * server sends progress lines; progress is turned on for it unless the user
+ * turned it off.
+ */
+async function ask(
+  client: LineClient,
+  line: string,
+  command: Command,
+  io: ClientIo,
+  progress: ProgressChoice,
+): Promise<Reply> {
+  const long = command.kind === "count" && command.increments >= PROGRESS_MIN_INCREMENTS;
+  const wantsBar = long && canDraw(io);
+  if (wantsBar && !progress.on && !progress.chosen && !progress.unknown) {
+    const reply = checked(
+      client,
+      { kind: "progress", on: true },
+      await client.request("PROGRESS ON"),
+    );
+    // An older server does not know PROGRESS; any other error (busy, shutting down) is the answer.
+    if (reply.kind === "error" && reply.code !== "bad-request") return reply;
+    if (reply.kind === "error") progress.unknown = true;
+    else progress.on = true;
+  }
+  let display: ProgressDisplay | undefined;
+  const onProgress = wantsBar && progress.on
+    ? (done: number, total: number) => {
+      display ??= io.progress!(total);
+      display.update(done, total);
+    }
+    : undefined;
+  let reply: Reply;
   try {
-    return await client.request(line, display.update);
+    reply = checked(client, command, await client.request(line, onProgress));
   } finally {
-    display.stop();
+    display?.stop();
+  }
+  if (command.kind === "progress" && reply.kind !== "error") {
+    progress.on = command.on;
+    progress.chosen = true;
+  }
+  return reply;
+}
+
+/**
+ * Returns the reply if a threadcount server can send it for this command.
+ *
+ * @throws {UnexpectedReplyError} Otherwise: the address is some other service.
+ */
+function checked(client: LineClient, command: Command, reply: Reply): Reply {
+  if (reply.kind === "error") return reply;
+  const text = reply.text;
+  let fits: boolean;
+  if (command.kind === "count") fits = /^[+-]?\d+$/.test(text);
+  else if (command.kind === "progress") fits = text === `OK progress ${command.on ? "on" : "off"}`;
+  else if (command.kind === "stats") fits = isJsonObject(text);
+  else fits = true;
+  if (!fits) throw new UnexpectedReplyError(client.address, text);
+  return reply;
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
   }
 }

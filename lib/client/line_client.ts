@@ -4,8 +4,15 @@
  *
  * @module
  */
+import { PORT } from "../../constCS.ts";
 import { LineReader } from "../wire/line_reader.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
+
+/**
+ * The longest reply line read. The longest real one is a result: a start of
+ * `--max-line-bytes` digits plus the increments, far below this.
+ */
+const MAX_REPLY_BYTES = 1024 * 1024;
 
 /** The answer to one request. */
 export type Reply =
@@ -14,9 +21,15 @@ export type Reply =
 
 /** Thrown when the server cannot be reached; the message says how to start it. */
 export class CannotConnectError extends Error {
-  constructor(address: string, cause: unknown) {
+  /**
+   * @param address The address as given, e.g. `localhost:50073`.
+   * @param port The port, named in the command that starts a server there.
+   * @param cause Why the connection failed.
+   */
+  constructor(address: string, port: number, cause: unknown) {
+    const command = port === PORT ? "deno task server" : `deno task server --port ${port}`;
     super(
-      `cannot connect to ${address}: is the server running? start it with \`deno task server\`` +
+      `cannot connect to ${address}: is the server running? start it with \`${command}\`` +
         ` (${cause instanceof Error ? cause.message : cause})`,
       { cause },
     );
@@ -26,10 +39,67 @@ export class CannotConnectError extends Error {
 
 /** Thrown when the server closes the connection before it answers. */
 export class ConnectionLostError extends Error {
-  constructor(address: string) {
-    super(`the server at ${address} closed the connection before it answered`);
+  constructor(address: string, cause?: unknown) {
+    super(
+      `the server at ${address} closed the connection before it answered` +
+        (cause instanceof Error ? ` (${cause.message})` : ""),
+      { cause },
+    );
     this.name = "ConnectionLostError";
   }
+}
+
+/**
+ * Thrown when a reply cannot be a threadcount server's: the address is some
+ * other service (the dashboard's HTTP port, say), or the reply cannot be read.
+ */
+export class UnexpectedReplyError extends Error {
+  /**
+   * @param address The server's address.
+   * @param reply The reply line, or `null` when it could not be read at all.
+   */
+  constructor(address: string, reply: string | null) {
+    const shown = reply === null
+      ? "a line that is not UTF-8 text, or too long"
+      : JSON.stringify(reply.length > 60 ? `${reply.slice(0, 57)}...` : reply);
+    super(
+      `the server at ${address} answered ${shown}, which is not a threadcount reply: ` +
+        `is ${address} a threadcount server (\`deno task server\`)?`,
+    );
+    this.name = "UnexpectedReplyError";
+  }
+}
+
+/**
+ * The addresses tried for a host name, in order. `localhost` is the loopback
+ * interface by definition (RFC 6761), but resolves to `::1` first on many
+ * machines, and `Deno.connect` tries only the first address it resolves: the
+ * server listens on 127.0.0.1 by default, so that is tried first, then `::1`.
+ *
+ * @param hostname The host as given, e.g. `localhost` or `127.0.0.1`.
+ * @returns The hosts to try.
+ *
+ * @example
+ * ```ts
+ * import { hostsToTry } from "./line_client.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(hostsToTry("localhost"), ["127.0.0.1", "::1"]);
+ * assert.deepEqual(hostsToTry("127.0.0.1"), ["127.0.0.1"]);
+ * ```
+ */
+export function hostsToTry(hostname: string): string[] {
+  const name = hostname.toLowerCase().replace(/\.$/, "");
+  if (name === "localhost") return ["127.0.0.1", "::1"];
+  // `[::1]` as written in a URL is `::1` to Deno.connect.
+  return [hostname.replace(/^\[(.*)\]$/, "$1")];
+}
+
+/** `host:port`, with an IPv6 host in brackets. */
+function formatAddress(hostname: string, port: number): string {
+  return hostname.includes(":") && !hostname.startsWith("[")
+    ? `[${hostname}]:${port}`
+    : `${hostname}:${port}`;
 }
 
 /** Hears `PROGRESS <done> <total>` lines while a request runs. */
@@ -75,7 +145,7 @@ export class LineClient {
   private constructor(conn: Deno.TcpConn, address: string) {
     this.#conn = conn;
     this.#address = address;
-    this.#reader = new LineReader(conn, { maxLineBytes: 1024 * 1024 });
+    this.#reader = new LineReader(conn, { maxLineBytes: MAX_REPLY_BYTES });
   }
 
   /**
@@ -84,17 +154,34 @@ export class LineClient {
    * @param address Where the server listens.
    * @returns The connected client.
    * @throws {CannotConnectError} When nothing answers there.
+   * @throws {Deno.errors.NotCapable} When this process may not connect there.
    */
   static async connect(address: { hostname: string; port: number }): Promise<LineClient> {
-    const text = `${address.hostname}:${address.port}`;
-    try {
-      const conn = await Deno.connect({ hostname: address.hostname, port: address.port });
-      conn.setNoDelay(true);
-      return new LineClient(conn, text);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) throw error;
-      throw new CannotConnectError(text, error);
+    const text = formatAddress(address.hostname, address.port);
+    const hosts = hostsToTry(address.hostname);
+    let failed: unknown; // the first host that was tried and did not answer
+    let notAllowed: unknown;
+    const tried: string[] = [];
+    for (const hostname of hosts) {
+      try {
+        const conn = await Deno.connect({ hostname, port: address.port });
+        conn.setNoDelay(true);
+        return new LineClient(conn, text);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotCapable) {
+          notAllowed ??= error;
+        } else {
+          failed ??= error;
+          tried.push(hostname);
+        }
+      }
     }
+    if (failed === undefined) throw notAllowed;
+    throw new CannotConnectError(
+      hosts.length > 1 ? `${text} (tried ${tried.join(" and ")})` : text,
+      address.port,
+      failed,
+    );
   }
 
   /**
@@ -103,19 +190,24 @@ export class LineClient {
    * @param line The line.
    */
   async send(line: string): Promise<void> {
-    await writeAll(this.#conn, `${line}\n`);
+    try {
+      await writeAll(this.#conn, `${line}\n`);
+    } catch (error) {
+      throw new ConnectionLostError(this.#address, error);
+    }
   }
 
   /**
    * Reads the next line from the server.
    *
    * @returns The line, or `null` when the server closed the connection.
+   * @throws {UnexpectedReplyError} When the line is not UTF-8 or longer than any reply.
    */
   async readLine(): Promise<string | null> {
     const event = await this.#reader.next();
     if (event.kind === "line") return event.text;
     if (event.kind === "end") return null;
-    throw new Error(`unreadable reply from ${this.#address} (${event.kind})`);
+    throw new UnexpectedReplyError(this.#address, null);
   }
 
   /**
@@ -125,6 +217,7 @@ export class LineClient {
    * @param onProgress Hears progress lines, if the session asked for them.
    * @returns The reply.
    * @throws {ConnectionLostError} When the server closes before it answers.
+   * @throws {UnexpectedReplyError} When the reply cannot be read.
    */
   async request(line: string, onProgress?: ProgressListener): Promise<Reply> {
     await this.send(line);
@@ -138,6 +231,11 @@ export class LineClient {
       }
       return parseReply(reply);
     }
+  }
+
+  /** The server's address as given, e.g. `localhost:50073`. */
+  get address(): string {
+    return this.#address;
   }
 
   /** Closes the connection. */

@@ -28,7 +28,8 @@ export function terminalProgress(total: number): ProgressDisplay {
     format: "  counting [{bar}] {value}/{total} increments | {rate}/s | {eta_formatted} left",
     barCompleteChar: "█",
     barIncompleteChar: "░",
-    hideCursor: true,
+    // A Ctrl-C while the bar is drawn would leave the terminal without a cursor.
+    hideCursor: false,
     clearOnComplete: true,
     stream: process.stdout,
     etaBuffer: 50,

@@ -79,7 +79,7 @@ export interface Task extends LaneTask {
   attempts: number;
 }
 
-/** Additions one task costs on top of its units: the message and bookkeeping. */
+/** Additions one task costs on top of its units: the hand-off and bookkeeping. */
 const TASK_OVERHEAD = 5_000;
 
 /** Options of {@linkcode JobQueue}. */

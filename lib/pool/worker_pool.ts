@@ -36,7 +36,7 @@ export interface WorkerIncident {
   /** Why it died. */
   reason: string;
   /**
-   * Tasks it was running, which run again on its replacement, one per message (those
+   * Tasks it was running, which run again on its replacement, one at a time (those
    * of jobs that failed or were cancelled meanwhile are not counted).
    */
   tasksRequeued: number;
@@ -51,17 +51,20 @@ export interface WorkerPoolOptions {
   /** The Worker module. Defaults to the project's `worker.ts`. */
   moduleUrl?: URL | string;
   /**
-   * Work, in additions, that one batch may carry: enough to make the message worth it,
+   * Work, in additions, that one batch may carry: enough to make the hand-off worth it,
    * small enough that a new job's task gets its turn soon. Defaults to 2 000 000 (about
    * 2 ms here). A batch always carries at least one task.
    */
   maxQueuedWork?: number;
-  /** Most tasks in one message to a Worker. Defaults to 256. */
+  /**
+   * Most tasks in one batch handed to a lane (one write into a local Worker's task ring,
+   * one message to a remote one). Defaults to 256. A local Worker's ring holds two batches.
+   */
   maxBatch?: number;
   /**
    * Runs of one task that ended with its Worker dying while it ran there alone, before its
    * job fails. Defaults to 3. Tasks that shared a dying Worker are not charged: they run
-   * again one per message, so that the next death names the task that caused it.
+   * again one at a time, so that the next death names the task that caused it.
    */
   maxAttempts?: number;
   /** Hears of each Worker that died and was replaced. */
@@ -77,19 +80,19 @@ export interface PoolStats {
   tasksDone: number;
   tasksDiscarded: number;
   workerRestarts: number;
-  /** Messages sent to Workers: tasks / batches is how many tasks share a message. */
+  /** Batches handed to lanes: tasks / batches is how many tasks travel together. */
   batchesSent: number;
 }
 
 /**
  * Runs jobs of increment tasks on a fixed set of module Workers. Tasks of all
  * jobs are taken round-robin by job, so a small job is never stuck behind a
- * large one. Several tasks travel in one message and several wait at each
+ * large one. Several tasks travel in one batch and several wait at each
  * Worker when tasks are cheap; each task still runs on its own, with its own
  * units and its own report.
  *
  * Faults: a Worker that dies is replaced, and the tasks it held run again on
- * its replacement, one per message, so only a task that kills a Worker while
+ * its replacement, one at a time, so only a task that kills a Worker while
  * alone on it is charged an attempt. The pool is broken (every job fails, and
  * so does every later one) only when a new Worker dies before it is ready:
  * then the module cannot run at all.
@@ -110,7 +113,7 @@ export class WorkerPool {
   #onIncident?: (incident: WorkerIncident) => void;
   #lanes: Lane<Task>[] = [];
   #laneIndex = new Map<Lane<Task>, number>();
-  /** Tasks a dying Worker held, to run again one per message on the lane that lost them. */
+  /** Tasks a dying Worker held, to run again one at a time on the lane that lost them. */
   #rerun = new Map<Lane<Task>, Task[]>();
   /** Tasks a lane handed back (its remote node was lost), for any lane to run first. */
   #returned: Task[] = [];
@@ -173,6 +176,8 @@ export class WorkerPool {
         moduleUrl,
         iterationsPerUnit,
         maxQueuedWork,
+        // One batch at the Worker and one behind it, each of at most maxBatch tasks.
+        capacity: 2 * maxBatch,
         listener,
       });
       this.#lanes.push(lane);
@@ -279,7 +284,7 @@ export class WorkerPool {
     } catch (error) {
       return failedJob(error);
     }
-    // Jobs that arrive together (say, from many sockets read in one turn) share messages.
+    // Jobs that arrive together (say, from many sockets read in one turn) share batches.
     if (!this.#pumpQueued) {
       this.#pumpQueued = true;
       queueMicrotask(() => {

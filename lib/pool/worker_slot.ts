@@ -7,12 +7,7 @@
  */
 import type { Lane, LaneListener, LaneTask } from "./lane.ts";
 import { counterTasksMessage } from "../lessons/counter_cell.ts";
-import {
-  BATCH_STRIDE,
-  REPORT_STRIDE,
-  WORKER_READY,
-  type WorkerFailure,
-} from "./worker_messages.ts";
+import { REPORT_STRIDE, TaskRing, WORKER_READY, type WorkerFailure } from "./worker_messages.ts";
 
 /** Options of {@linkcode WorkerSlot}. */
 export interface WorkerSlotOptions<T extends LaneTask> {
@@ -20,8 +15,10 @@ export interface WorkerSlotOptions<T extends LaneTask> {
   index: number;
   /** The Worker module. */
   moduleUrl: URL | string;
-  /** Additions per work unit, sent with every batch. */
+  /** Additions per work unit, sent to each Worker once. */
   iterationsPerUnit: number;
+  /** Most tasks the slot is ever sent and has not reported: the size of its task ring. */
+  capacity: number;
   /**
    * Work, in additions, past which the slot takes a second batch while one runs,
    * so the Worker does not idle through the round trip.
@@ -34,7 +31,8 @@ export interface WorkerSlotOptions<T extends LaneTask> {
 /**
  * A {@linkcode Lane} on one local module Worker, named `worker <index>`. Its
  * Workers are named `threadcount-worker-<index>.<generation>`, the generation
- * counting the Workers that died in this slot.
+ * counting the Workers that died in this slot. Tasks go to the Worker through
+ * its task ring (see `worker_messages.ts`), each Worker a ring of its own.
  *
  * Room: none until the Worker has posted that it is ready; then one batch at a
  * time, and a second one behind a batch of at least `maxQueuedWork` additions.
@@ -42,7 +40,7 @@ export interface WorkerSlotOptions<T extends LaneTask> {
  * @example
  * ```ts ignore
  * const slot = new WorkerSlot({ index: 0, moduleUrl, iterationsPerUnit: 1000,
- *   maxQueuedWork: 2_000_000, listener });
+ *   maxQueuedWork: 2_000_000, capacity: 512, listener });
  * // listener.onReady(slot) → slot.send(tasks) → listener.onReport(slot, tasks, times)
  * ```
  */
@@ -54,14 +52,20 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   #iterationsPerUnit: number;
   #maxQueuedWork: number;
   #listener: LaneListener<T>;
+  #capacity: number;
   #generation = 0;
+  #ring!: TaskRing;
   #worker: Worker;
   #ready = false;
   #closed = false;
+  /** The ring whose reports we wait for, if any: a new Worker's ring needs its own wait. */
+  #watched?: TaskRing;
   #inFlight = new Map<number, T>();
   #load = 0;
-  /** Batches sent and not yet reported. */
-  #batches = 0;
+  #sent = 0;
+  #reported = 0;
+  /** For each batch not yet fully reported, the count of tasks sent when it ends. */
+  #batchEnds: number[] = [];
 
   /**
    * Starts the slot's first Worker.
@@ -73,6 +77,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     this.name = `worker ${options.index}`;
     this.#moduleUrl = options.moduleUrl;
     this.#iterationsPerUnit = options.iterationsPerUnit;
+    this.#capacity = options.capacity;
     this.#maxQueuedWork = options.maxQueuedWork;
     this.#listener = options.listener;
     this.#worker = this.#spawn();
@@ -91,46 +96,50 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   /**
    * Whether the slot may take a batch now. Not before its Worker has said it is ready:
    * then a Worker that dies before that surely could not load (Deno delivers a Worker's
-   * errors and its messages on separate channels, so a batch sent earlier could kill it
+   * errors and its messages on separate channels, so a task written earlier could kill it
    * before its "ready" is heard, and a poison task would pass for a broken module).
    */
   hasRoom(): boolean {
     if (!this.#ready || this.#closed) return false;
     // One batch of cheap tasks at a Worker at a time: tasks that come while it runs wait in
-    // the queue and go together in the next batch, so a busy pool sends few, full messages
-    // (each message wakes a thread, a system call on both sides). Behind a long batch, one
+    // the queue and go together in the next batch, so a busy pool hands over few, full batches
+    // (each may wake a sleeping thread, a system call on both sides). Behind a long batch, one
     // more may wait at the Worker, so it never idles through the round trip.
-    return this.#batches === 0 || (this.#batches === 1 && this.#load >= this.#maxQueuedWork);
+    const batches = this.#batchEnds.length;
+    return batches === 0 || (batches === 1 && this.#load >= this.#maxQueuedWork);
   }
 
   /**
-   * Sends a batch to the Worker.
+   * Writes a batch into the Worker's task ring, waking the Worker only if it sleeps.
    *
    * @param tasks The tasks, run in this order.
    */
   send(tasks: readonly T[]): void {
     if (this.#closed) return;
-    const batch = new Float64Array(1 + tasks.length * BATCH_STRIDE);
-    batch[0] = this.#iterationsPerUnit;
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i];
-      batch[1 + i * BATCH_STRIDE] = task.id;
-      batch[2 + i * BATCH_STRIDE] = task.units;
+    // Tasks of racy or locked requests: their cells go first (no message for other tasks).
+    const counters = counterTasksMessage(tasks);
+    if (counters) {
+      this.#ring.announceMessage();
+      this.#worker.postMessage(counters);
+    }
+    for (const task of tasks) {
+      this.#ring.push(task.id, task.units);
       this.#inFlight.set(task.id, task);
       this.#load += task.cost;
     }
-    this.#batches++;
-    // Tasks of racy or locked requests: their cells go first (no message for other tasks).
-    const counters = counterTasksMessage(tasks);
-    if (counters) this.#worker.postMessage(counters);
-    this.#worker.postMessage(batch);
+    this.#ring.publish();
+    this.#sent += tasks.length;
+    this.#batchEnds.push(this.#sent);
+    this.#watch();
   }
 
   /** Terminates the Worker; tasks in flight are forgotten. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#ring.stop();
     this.#worker.terminate();
+    this.#ring.wakeReader();
     this.#forget();
   }
 
@@ -139,11 +148,15 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
       type: "module",
       name: `threadcount-worker-${this.#index}.${this.#generation}`,
     });
-    worker.onmessage = (event: MessageEvent<Float64Array | WorkerFailure | string>) => {
+    this.#ring = TaskRing.create({
+      capacity: this.#capacity,
+      iterationsPerUnit: this.#iterationsPerUnit,
+    });
+    this.#sent = this.#reported = 0;
+    worker.onmessage = (event: MessageEvent<WorkerFailure | string>) => {
       if (this.#worker !== worker) return;
       const data = event.data;
-      if (data instanceof Float64Array) this.#onReport(data);
-      else if (data === WORKER_READY) this.#onReady();
+      if (data === WORKER_READY) this.#onReady();
       else {
         const error = typeof data === "object" ? data?.error : data;
         this.#fail(`the Worker could not run a batch: ${error}`);
@@ -157,6 +170,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     worker.onmessageerror = () => {
       if (this.#worker === worker) this.#fail("a message from the Worker could not be read");
     };
+    worker.postMessage(this.#ring.init);
     return worker;
   }
 
@@ -166,38 +180,70 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     this.#listener.onReady(this);
   }
 
-  #onReport(report: Float64Array): void {
-    if (this.#closed) return;
+  /** Waits for the Worker's next reports while it has tasks; one wake-up reads them all. */
+  #watch(): void {
+    const ring = this.#ring;
+    if (this.#watched === ring || this.#closed || this.#inFlight.size === 0) return;
+    this.#watched = ring;
+    (ring.whenReported() ?? Promise.resolve()).then(() => {
+      if (this.#watched === ring) this.#watched = undefined;
+      if (ring !== this.#ring || this.#closed) return;
+      this.#drain();
+      this.#watch();
+    });
+  }
+
+  /**
+   * Hands the listener every report the Worker has written, a batch at a time (as
+   * sent), so that a job hears of its tasks in the same steps however late we look.
+   */
+  #drain(): void {
+    const report = this.#ring.reports();
     const count = report.length / REPORT_STRIDE;
-    const tasks: T[] = new Array(count);
-    for (let i = 0; i < count; i++) {
-      const task = this.#inFlight.get(report[i * REPORT_STRIDE]);
-      if (!task) {
-        return this.#fail(`the Worker reported task ${report[i * REPORT_STRIDE]}, not sent`);
+    for (let from = 0; from < count && !this.#closed;) {
+      const batchEnd = this.#batchEnds[0] ?? Infinity;
+      const upTo = Math.min(count, from + batchEnd - this.#reported);
+      const tasks: T[] = new Array(upTo - from);
+      for (let i = from; i < upTo; i++) {
+        const task = this.#inFlight.get(report[i * REPORT_STRIDE]);
+        if (!task) {
+          return this.#fail(`the Worker reported task ${report[i * REPORT_STRIDE]}, not sent`);
+        }
+        tasks[i - from] = task;
       }
-      tasks[i] = task;
+      for (const task of tasks) {
+        this.#inFlight.delete(task.id);
+        this.#load -= task.cost;
+      }
+      this.#reported += tasks.length;
+      if (this.#reported >= batchEnd) this.#batchEnds.shift();
+      if (this.#inFlight.size === 0) this.#forget();
+      this.#listener.onReport(
+        this,
+        tasks,
+        report.subarray(from * REPORT_STRIDE, upTo * REPORT_STRIDE),
+      );
+      from = upTo;
     }
-    this.#batches--;
-    for (const task of tasks) {
-      this.#inFlight.delete(task.id);
-      this.#load -= task.cost;
-    }
-    if (this.#inFlight.size === 0) this.#forget();
-    this.#listener.onReport(this, tasks, report);
   }
 
   /** The Worker died or misbehaved: a new one takes its place, unless it was never ready. */
   #fail(reason: string): void {
     if (this.#closed) return;
+    this.#ring.stop();
     this.#worker.terminate();
+    // What it reported before it died did run; no room meanwhile, so nothing joins the lost.
+    const wasReady = this.#ready;
+    this.#ready = false;
+    this.#drain();
+    this.#ring.wakeReader();
     const lost = [...this.#inFlight.values()];
     this.#forget();
-    if (!this.#ready) {
+    if (!wasReady) {
       this.#closed = true;
       this.#listener.onBroken(this, reason, lost);
       return;
     }
-    this.#ready = false;
     this.#generation++;
     this.#worker = this.#spawn();
     this.#listener.onFailure(this, reason, lost);
@@ -206,6 +252,6 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   #forget(): void {
     this.#inFlight.clear();
     this.#load = 0;
-    this.#batches = 0;
+    this.#batchEnds.length = 0;
   }
 }

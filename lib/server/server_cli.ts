@@ -49,6 +49,8 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
   --iterations-per-unit N     additions per work unit (default ${DEFAULT_SERVER_OPTIONS.iterationsPerUnit})
   --max-increments N          largest <increments> of a request (default ${DEFAULT_SERVER_OPTIONS.maxIncrements})
   --max-line-bytes N          longest request line (default ${DEFAULT_SERVER_OPTIONS.maxLineBytes})
+  --read-ahead-bytes N        most input read ahead of the request being served, so that a
+                              client that pipelines and hangs up is seen at once (default ${DEFAULT_SERVER_OPTIONS.readAheadBytes})
   --idle-timeout SECONDS      while others wait, close a client that sends no complete request
                               (STATS, PROGRESS and empty lines do not count) or leaves a reply
                               unread this long (default ${
@@ -122,6 +124,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
         "idle-timeout": { type: "string" },
         grace: { type: "string" },
         "max-request-seconds": { type: "string" },
+        "read-ahead-bytes": { type: "string" },
         "open-file-limit": { type: "string" },
         seed: { type: "string" },
         counter: { type: "string" },
@@ -157,6 +160,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     iterationsPerUnit: integer(values["iterations-per-unit"], "--iterations-per-unit", 0),
     maxIncrements: integer(values["max-increments"], "--max-increments", 0),
     maxLineBytes: integer(values["max-line-bytes"], "--max-line-bytes", 16, 64 * 1024 * 1024),
+    readAheadBytes: integer(values["read-ahead-bytes"], "--read-ahead-bytes", 0, 1024 ** 3),
     idleTimeoutMs: seconds(values["idle-timeout"], "--idle-timeout"),
     graceMs: seconds(values.grace, "--grace"),
     maxRequestSeconds: maybeMs(seconds(values["max-request-seconds"], "--max-request-seconds")),

@@ -240,6 +240,7 @@ export async function serveSession(
         continue;
       case "count": {
         const seconds = context.estimateSeconds(command.increments);
+        const idleBefore = handle.idleSince;
         if (seconds > limits.maxRequestSeconds) {
           await sendError(
             "too-much-work",
@@ -253,7 +254,9 @@ export async function serveSession(
         }
         handle.idleSince = undefined;
         const outcome = await runCount(command, peer, context, session);
-        handle.idleSince = performance.now();
+        // A request with work resets the idle clock; `0 0`, like STATS, is not enough to keep a
+        // slot while others wait.
+        handle.idleSince = command.increments > 0 ? performance.now() : idleBefore;
         if (outcome !== "answered") return outcome;
       }
     }

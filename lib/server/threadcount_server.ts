@@ -47,6 +47,8 @@ export interface ServerOptions {
   maxIncrements: number;
   /** Longest request line in bytes. */
   maxLineBytes: number;
+  /** Most bytes read ahead of the request being served. */
+  readAheadBytes: number;
   /**
    * While others wait: how long a served client may go without a complete
    * request, and how long a reply may wait for it to read, in ms.
@@ -95,6 +97,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   iterationsPerUnit: constants.ITERATIONS_PER_UNIT,
   maxIncrements: constants.MAX_INCREMENTS_PER_REQUEST,
   maxLineBytes: constants.MAX_LINE_BYTES,
+  readAheadBytes: constants.READ_AHEAD_BYTES,
   idleTimeoutMs: constants.IDLE_TIMEOUT_SECONDS * 1000,
   maxRequestSeconds: constants.MAX_REQUEST_SECONDS,
   graceMs: constants.GRACE_SECONDS * 1000,
@@ -524,7 +527,7 @@ export class ThreadcountServer {
     this.#conns.add(conn);
     const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
     const { events } = this;
-    const { maxLineBytes, silenceMs } = this.options;
+    const { maxLineBytes, silenceMs, readAheadBytes } = this.options;
     let reason = "end";
     // Reading starts now, before the client has a slot, so that a waiting client that hangs
     // up leaves the line at once.
@@ -532,6 +535,7 @@ export class ThreadcountServer {
     const reader = new LineReader(conn, {
       maxLineBytes,
       silenceMs,
+      readAheadBytes,
       onEnd: () => gone.abort(new Error("client disconnected")),
     });
     try {

@@ -22,8 +22,8 @@ export interface WorkModel {
 const TASK_OVERHEAD_SECONDS = 1e-6;
 
 /**
- * Makes an estimator: it times the busy loop here, on this thread (a
- * millisecond at most), and scales by the mean units of an increment. The
+ * Makes an estimator: it times the busy loop here, on this thread (the
+ * fastest of a dozen short runs, about 15 ms at start-up), and scales by the mean units of an increment. The
  * estimate is of the work alone, on an idle machine: a loaded one takes longer.
  *
  * @param model The work model and the pool's size.
@@ -44,15 +44,18 @@ export function workEstimator(model: WorkModel): (increments: number) => number 
   const sample = Math.min(iterationsPerUnit, 1_000_000);
   let secondsPerAddition = 0;
   if (sample > 0) {
-    // The fastest of a few runs: the first is not optimised yet, and a busy machine may take
-    // the CPU away in the middle of one; neither should make the estimate larger.
+    // The fastest of a dozen short runs: the first few are not optimised yet (ten to twenty
+    // times slower), and a busy machine may take the CPU away in the middle of one; neither
+    // should make the estimate larger. About 15 ms at most, once, at start-up.
+    const runs = 12;
+    const each = Math.max(1, Math.floor(sample / 5));
     let fastest = Infinity;
-    for (let run = 0; run < 5; run++) {
+    for (let run = 0; run < runs; run++) {
       const started = performance.now();
-      spin(1, sample / 5);
+      spin(1, each);
       fastest = Math.min(fastest, performance.now() - started);
     }
-    secondsPerAddition = fastest / 1000 / (sample / 5);
+    secondsPerAddition = fastest / 1000 / each;
   }
   const secondsPerIncrement = ((minUnits + maxUnits) / 2) * iterationsPerUnit *
       secondsPerAddition + TASK_OVERHEAD_SECONDS;

@@ -37,6 +37,14 @@ export interface LineReaderOptions {
   silenceMs?: number;
   /** Size of each read from the source. Defaults to 8 KiB. */
   chunkBytes?: number;
+  /**
+   * Most bytes held ahead of the caller (lines not yet taken, and one partial
+   * line); past this, reading pauses until the caller takes lines (push back).
+   * Reading ahead is what lets a client that pipelined a burst and closed be
+   * seen to go at once. Defaults to one line plus one read: `maxLineBytes + 2 +
+   * chunkBytes`; never less than that.
+   */
+  readAheadBytes?: number;
   /** Called once when the source ends: lighter than {@linkcode LineReader.ended} for a server. */
   onEnd?: () => void;
 }
@@ -113,7 +121,7 @@ export class LineReader {
     this.#onEnd = options.onEnd;
     // Start small and grow on demand: most lines are a few bytes, and a server may hold
     // thousands of connections.
-    this.#capacity = maxLineBytes + 2 + chunkBytes;
+    this.#capacity = Math.max(options.readAheadBytes ?? 0, maxLineBytes + 2 + chunkBytes);
     this.#buffer = new Uint8Array(Math.min(INITIAL_BYTES, this.#capacity));
     this.#fill();
   }
