@@ -21,7 +21,7 @@ const BODY = String.raw`
     <div class="stat"><div class="value" data-stat="tasks-done">–</div><div class="label">increments done</div></div>
     <div class="stat"><div class="value" data-stat="tasks-per-s">–</div><div class="label">increments / s</div></div>
     <div class="stat"><div class="value" data-stat="utilisation">–</div><div class="label">Worker utilisation</div></div>
-    <div class="stat"><div class="value" data-stat="tasks-queued">–</div><div class="label">increments queued</div></div>
+    <div class="stat"><div class="value" data-stat="tasks-queued">–</div><div class="label">increments in queue</div></div>
     <div class="stat"><div class="value" data-stat="requests-in-flight">–</div><div class="label">requests in flight</div></div>
     <div class="stat"><div class="value" data-stat="clients-active">–</div><div class="label">clients served</div></div>
     <div class="stat"><div class="value" data-stat="clients-waiting">–</div><div class="label">clients waiting</div></div>
