@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { ITERATIONS_PER_UNIT } from "../constCS.ts";
 import { serveDashboard } from "../lib/observe/dashboard_server.ts";
+import type { DashboardSnapshot, DashboardUpdate } from "../lib/observe/dashboard_feed.ts";
 import { RawClient, startServer } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -11,8 +13,50 @@ if (!chromiumFound) {
   );
 }
 
+/** Runs `fn` with a signal that aborts, with a message, if the test is still waiting at `ms`. */
+async function withDeadline<T>(
+  ms: number,
+  what: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new Error(`gave up after ${ms} ms waiting for ${what}`)),
+    ms,
+  );
+  try {
+    return await fn(deadline.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads Server-Sent Events one at a time; fails, never hangs, when they stop. */
+function eventReader(body: ReadableStream<Uint8Array>, signal: AbortSignal) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const aborted = new Promise<never>((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  let text = "";
+  return {
+    async next(): Promise<{ name: string; data: DashboardSnapshot & DashboardUpdate }> {
+      while (!text.includes("\n\n")) {
+        const { value, done } = await Promise.race([reader.read(), aborted]);
+        if (done) throw new Error("the dashboard closed its event stream");
+        text += value;
+      }
+      const [block] = text.split("\n\n", 1);
+      text = text.slice(block.length + 2);
+      const [, name] = /^event: (\w+)$/m.exec(block)!;
+      return { name, data: JSON.parse(/^data: (.*)$/m.exec(block)![1]) };
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
 Deno.test({
-  name: "dashboard in headless Chromium: a lane per Worker, a bar per increment, waiting clients",
+  name: "dashboard in headless Chromium: history on connect, slots, distinct colours, results",
   ignore: !chromiumFound,
   fn: async () => {
     // Playwright probes for WSL as it loads, by reading under /proc/sys, which Deno allows only
@@ -20,12 +64,13 @@ Deno.test({
     // its narrow permissions.
     Deno.env.set("__IS_WSL_TEST__", "1");
     const { chromium } = await import("playwright-core");
+    // The default work, so the picture is the one a user sees.
     await using server = startServer({
       workers: 2,
       maxClients: 3,
       minUnits: 1,
-      maxUnits: 8,
-      iterationsPerUnit: 2_000_000, // about 2 ms a unit: bars of a few ms
+      maxUnits: 10,
+      iterationsPerUnit: ITERATIONS_PER_UNIT,
     });
     await using dashboard = serveDashboard(server, { port: 0, intervalMs: 100 });
     const browser = await chromium.launch({
@@ -41,52 +86,101 @@ Deno.test({
       ],
     });
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      await page.goto(`${dashboard.url}?window=2`);
-      await page.locator("#status.live").waitFor();
-      assert.equal(await page.locator("[data-worker]").count(), 2);
-
-      // Three clients at once, each holding a slot, and a fourth that must wait.
-      const clients = await Promise.all([0, 1, 2].map(() => RawClient.connect(server)));
-      await server.recorder.waitForType("served", 3);
-      const waiting = await RawClient.connect(server);
-      await server.recorder.waitForType("waiting");
-      const counts = [60, 45, 30];
-      await Promise.all(clients.map((c, i) => c.write(`${i * 100} ${counts[i]}\n`)));
-      const answers = await Promise.all(clients.map((c) => c.readLine()));
-      assert.deepEqual(answers, ["60", "145", "230"]);
-
-      const total = String(counts.reduce((a, b) => a + b));
-      await page.locator('[data-stat="tasks-done"]', { hasText: new RegExp(`^${total}$`) })
-        .waitFor();
-      for (const [i, n] of counts.entries()) {
-        assert.equal(await page.locator(`[data-task^="R${i + 1}#"]`).count(), n);
+      // A request that ends before the page is opened: the page must show it all the same.
+      {
+        await using early = await RawClient.connect(server);
+        await early.write("5 4\n");
+        assert.equal(await early.readLine(), "9");
       }
-      assert.equal(await page.locator(".bar.pending").count(), 0);
-      await page.locator('[data-stat="clients-waiting"]', { hasText: /^1$/ }).waitFor();
-      const { hostname, port } = waiting.conn.localAddr as Deno.NetAddr;
-      await page.locator(`[data-connection="${hostname}:${port}"][data-state="waiting"]`)
-        .waitFor();
-      assert.equal(await page.locator('li[data-state="served"]').count(), 3);
+      await server.recorder.waitForType("closed");
 
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.setDefaultTimeout(30_000); // a wait that fails says what it waited for
+      await page.goto(dashboard.url);
+      await page.locator("#status.live").waitFor();
+      assert.equal(await page.locator(".lane").count(), 2);
+      assert.equal(await page.locator('#zoom button.on[data-window="2"]').count(), 1);
+      // History on connect: the finished bars and the finished request, from the snapshot alone.
+      assert.equal(await page.locator('[data-task^="R1#"]').count(), 4);
+      assert.equal(await page.locator('[data-finished="R1"] .result').textContent(), "9");
+      assert.equal(await page.locator(".slots .box.free").count(), 3);
+
+      // Three clients take the three slots; two more wait in line.
+      const clients: RawClient[] = [];
+      for (let i = 0; i < 5; i++) {
+        clients.push(await RawClient.connect(server));
+        await server.recorder.waitFor((e) => e.type === "served" || e.type === "waiting", 2 + i);
+      }
+      await page.locator(".slots .box.taken").nth(2).waitFor();
+      await page.locator("[data-waiting]").nth(1).waitFor();
+      assert.equal(await page.locator(".slots .box.free").count(), 0);
+      assert.equal(await page.locator("#slots-title").textContent(), "3 of 3 taken");
+      const colourOf = (selector: string) =>
+        page.locator(`${selector} .swatch`).evaluateAll((nodes) =>
+          nodes.map((n) => n.getAttribute("data-colour"))
+        );
+      const served = await colourOf(".slots .box.taken");
+      const waiting = await colourOf("[data-waiting]");
+      assert.equal(served.length, 3);
+      assert.equal(waiting.length, 2);
+      assert.equal(
+        new Set([...served, ...waiting]).size,
+        5,
+        `colours repeat: ${served} ${waiting}`,
+      );
+      const { port } = clients[3].conn.localAddr as Deno.NetAddr;
+      assert.equal(
+        await page.locator("[data-waiting]").first().getAttribute("data-waiting"),
+        `127.0.0.1:${port}`,
+      );
+
+      // Three requests at once; the long one is still counting while the page is looked at. Its
+      // client asks for progress lines, so its critical sections write, and may wait for the lock.
+      await clients[2].write("PROGRESS ON\n");
+      assert.equal(await clients[2].readLine(), "OK progress on");
+      const asks = ["100 12", "200 8", "300 40"];
+      await Promise.all(asks.map((ask, i) => clients[i].write(`${ask}\n`)));
+      const row = page.locator('[data-request="R4"]');
+      await row.locator(".fraction", { hasText: /^[1-3]\d \/ 40/ }).waitFor(); // 10 to 39 done
+      assert.match(await row.locator(".numbers").textContent() ?? "", /^300 → \d+ \/ 340$/);
+      await page.locator('[data-mutex="R4"]').waitFor();
       const png = await page.screenshot({ fullPage: true });
       assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
       if (Deno.env.get("THREADCOUNT_UPDATE_DOCS") === "1") {
         await Deno.writeFile(new URL("../docs/dashboard.png", import.meta.url), png);
       }
+
+      const answerOf = async (client: RawClient) => {
+        for (let line = await client.readLine();; line = await client.readLine()) {
+          if (!line?.startsWith("PROGRESS ")) return line;
+        }
+      };
+      const answers = await Promise.all(clients.slice(0, 3).map(answerOf));
+      assert.deepEqual(answers, ["112", "208", "340"]);
+      for (const [request, result] of [["R2", "112"], ["R3", "208"], ["R4", "340"]]) {
+        await page.locator(`[data-finished="${request}"] .result`, { hasText: result }).waitFor();
+      }
+      await page.locator("#requests-empty:not([hidden])").waitFor();
+      for (const [request, count] of [["R2", 12], ["R3", 8], ["R4", 40]] as const) {
+        assert.equal(await page.locator(`.bar[data-task^="${request}#"]`).count(), count);
+      }
+      // A finished request keeps its client's colour.
+      const finishedColour = await page.locator('[data-finished="R4"] .swatch')
+        .getAttribute("data-colour");
+      assert.equal(finishedColour, served[2]);
+      await page.locator('.queue[data-queued="0"]').nth(1).waitFor();
       for (const c of clients) await c[Symbol.asyncDispose]();
-      await waiting[Symbol.asyncDispose]();
     } finally {
       await browser.close();
     }
   },
 });
 
-Deno.test("dashboard over plain HTTP: the page, then a snapshot and batched updates as events", async () => {
+Deno.test("dashboard over plain HTTP: the page, a snapshot, updates, and history for a late page", async () => {
   await using server = startServer({ workers: 3, maxClients: 4 });
   await using dashboard = serveDashboard(server, { port: 0, intervalMs: 20 });
   const page = await (await fetch(dashboard.url)).text();
-  for (const marker of ['data-stat="tasks-done"', 'data-stat="clients-waiting"', "EventSource"]) {
+  for (const marker of ['data-stat="tasks-done"', 'id="slots"', 'id="mutex"', "EventSource"]) {
     assert.ok(page.includes(marker), `page lacks ${marker}`);
   }
   assert.ok(!/<script[^>]+src=|<link[^>]+href="http/.test(page), "no outside resources");
@@ -94,32 +188,66 @@ Deno.test("dashboard over plain HTTP: the page, then a snapshot and batched upda
   assert.equal(notFound.status, 404);
   await notFound.body?.cancel();
 
-  const response = await fetch(new URL("/events", dashboard.url));
-  assert.equal(response.headers.get("content-type"), "text/event-stream");
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const nextEvent = async () => {
-    while (!text.includes("\n\n")) text += (await reader.read()).value ?? "";
-    const [block] = text.split("\n\n", 1);
-    text = text.slice(block.length + 2);
-    const [, name] = /^event: (\w+)$/m.exec(block)!;
-    return { name, data: JSON.parse(/^data: (.*)$/m.exec(block)![1]) };
-  };
-  const snapshot = await nextEvent();
-  assert.equal(snapshot.name, "snapshot");
-  assert.equal(snapshot.data.workers, 3);
-  assert.equal(snapshot.data.maxClients, 4);
+  await withDeadline(20_000, "the dashboard's events", async (signal) => {
+    const response = await fetch(new URL("/events", dashboard.url), { signal });
+    assert.equal(response.headers.get("content-type"), "text/event-stream");
+    const events = eventReader(response.body!, signal);
+    try {
+      const snapshot = await events.next();
+      assert.equal(snapshot.name, "snapshot");
+      assert.deepEqual(snapshot.data.lanes, ["worker 0", "worker 1", "worker 2"]);
+      assert.deepEqual(snapshot.data.clients.slots, [null, null, null, null]);
+      assert.deepEqual(snapshot.data.requests, []);
 
-  const client = await RawClient.connect(server);
-  await client.write("1 12\n");
-  assert.equal(await client.readLine(), "13");
-  let done = 0;
-  while (done < 12) {
-    const update = await nextEvent();
-    assert.equal(update.name, "update");
-    done += update.data.done.length;
-  }
-  assert.equal(done, 12);
-  await reader.cancel();
-  await client[Symbol.asyncDispose]();
+      await using client = await RawClient.connect(server);
+      await client.write("1 12\n");
+      assert.equal(await client.readLine(), "13");
+      const bars: [string, number, string, number, number, number][] = [];
+      let finished;
+      // Twelve bars and the end of R1 arrive within a bounded number of updates.
+      for (let updates = 0; finished === undefined; updates++) {
+        assert.ok(updates < 1000, "R1's end never reached the dashboard");
+        const update = await events.next();
+        assert.equal(update.name, "update");
+        bars.push(...update.data.bars);
+        finished = update.data.finished?.find((f) => f.request === "R1");
+        if (finished) assert.deepEqual(update.data.ended, ["R1"]);
+      }
+      assert.equal(finished.result, "13");
+      assert.equal(bars.length, 12);
+      assert.equal(new Set(bars.map(([task]) => task)).size, 12);
+      // Each bar is a task its Worker ran, on the Worker's own clock: one at a time per lane.
+      const done = server.recorder.of("task-done");
+      for (const [task, worker, , startedAt, endedAt] of bars) {
+        const event = done.find((e) => e.task === task)!;
+        assert.deepEqual([worker, startedAt, endedAt], [
+          event.worker,
+          event.startedAt,
+          event.endedAt,
+        ]);
+      }
+      for (let lane = 0; lane < 3; lane++) {
+        const spans = bars.filter((b) => b[1] === lane).sort((a, b) => a[3] - b[3]);
+        for (let i = 1; i < spans.length; i++) {
+          assert.ok(spans[i][3] >= spans[i - 1][4], `worker ${lane} ran two tasks at once`);
+        }
+      }
+    } finally {
+      await events.cancel();
+    }
+
+    // A page that connects now gets the recent window: R1's bars, and R1 as finished, not in flight.
+    const late = await fetch(new URL("/events", dashboard.url), { signal });
+    const lateEvents = eventReader(late.body!, signal);
+    try {
+      const { name, data } = await lateEvents.next();
+      assert.equal(name, "snapshot");
+      assert.equal(data.bars.filter(([task]) => task.startsWith("R1#")).length, 12);
+      assert.deepEqual(data.requests, []);
+      assert.deepEqual(data.finished.map((f) => [f.request, f.result]), [["R1", "13"]]);
+      assert.deepEqual(data.queued.filter((n) => n > 0), []);
+    } finally {
+      await lateEvents.cancel();
+    }
+  });
 });

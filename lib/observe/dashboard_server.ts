@@ -2,12 +2,22 @@
  * Serves the live dashboard over HTTP: the page at `/`, and its updates as
  * Server-Sent Events at `/events`, a batch every `intervalMs`.
  *
+ * Only GET and HEAD are answered, and only for a Host that names this machine's
+ * loopback or the listen address: a page on another site that points a name of
+ * its own at 127.0.0.1 (DNS rebinding) cannot read the stream.
+ *
  * @module
  */
 import { DASHBOARD_PORT, HOST } from "../../constCS.ts";
-import { DashboardFeed } from "./dashboard_feed.ts";
+import { DashboardFeed, type RequestSection } from "./dashboard_feed.ts";
 import { DASHBOARD_HTML } from "./dashboard_page.ts";
-import type { ThreadcountServer } from "../server/threadcount_server.ts";
+import type { ServerEvents } from "../server/server_events.ts";
+import type { ServerOptions, ServerStats } from "../server/threadcount_server.ts";
+
+/** Time between two updates, in ms. */
+export const DASHBOARD_INTERVAL_MS = 250;
+/** Updates a page may fall behind by before it is dropped rather than buffered without end. */
+export const DASHBOARD_MAX_BEHIND = 64;
 
 /** Options of {@linkcode serveDashboard}. */
 export interface DashboardOptions {
@@ -15,8 +25,21 @@ export interface DashboardOptions {
   hostname?: string;
   /** Port; 0 picks a free one. Defaults to `DASHBOARD_PORT` (8080). */
   port?: number;
-  /** Time between two updates, in ms. Defaults to 250. */
+  /** Time between two updates, in ms. Defaults to {@linkcode DASHBOARD_INTERVAL_MS}. */
   intervalMs?: number;
+}
+
+/** What the dashboard reads of a server: a `ThreadcountServer` is one. */
+export interface DashboardSource {
+  readonly events: ServerEvents;
+  readonly options: Readonly<Pick<ServerOptions, "workers" | "maxClients">>;
+  readonly address: string;
+  readonly finished: Promise<void>;
+  stats(): ServerStats;
+  /** The requests in flight, with their critical sections. */
+  requestsInFlight?(): readonly RequestSection[];
+  /** The pool's lanes, one name per Worker; may grow. */
+  laneNames?(): readonly string[];
 }
 
 /** A running dashboard. */
@@ -30,6 +53,8 @@ export interface Dashboard extends AsyncDisposable {
 }
 
 const encoder = new TextEncoder();
+const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
+const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/;
 
 /**
  * Starts the dashboard of a server. It closes when the server stops.
@@ -37,6 +62,8 @@ const encoder = new TextEncoder();
  * @param server The server to show.
  * @param options Where to listen and how often to update.
  * @returns The running dashboard.
+ * @throws {Deno.errors.AddrInUse} When the port is taken (nothing is left running).
+ * @throws {RangeError} When `intervalMs` is not a positive number.
  *
  * @example
  * ```ts ignore
@@ -49,32 +76,46 @@ const encoder = new TextEncoder();
  * ```
  */
 export function serveDashboard(
-  server: ThreadcountServer,
+  server: DashboardSource,
   options: DashboardOptions = {},
 ): Dashboard {
-  const { hostname = HOST, port = DASHBOARD_PORT, intervalMs = 250 } = options;
+  const { hostname = HOST, port = DASHBOARD_PORT, intervalMs = DASHBOARD_INTERVAL_MS } = options;
+  if (!(intervalMs > 0 && Number.isFinite(intervalMs))) {
+    throw new RangeError(`'intervalMs' must be a positive number: received ${intervalMs}`);
+  }
+  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  // Listen first: when the port is taken, nothing else has started and nothing leaks.
+  const http = Deno.serve({
+    hostname,
+    port,
+    onListen: () => {},
+    onError: (error) => {
+      console.error(`threadcount dashboard: could not answer a request (${error})`);
+      return new Response("internal error\n", { status: 500 });
+    },
+  }, (request) => answer(request));
+  const addr = http.addr as Deno.NetAddr;
+  const allowedHosts = new Set(
+    [...LOOPBACK_NAMES, addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname]
+      .map((name) => name.toLowerCase()),
+  );
+
+  const defaultLanes = Array.from({ length: server.options.workers }, (_, i) => `worker ${i}`);
   const feed = new DashboardFeed({
-    workers: server.options.workers,
-    maxClients: server.options.maxClients,
     address: server.address,
+    maxClients: server.options.maxClients,
+    lanes: () => server.laneNames?.() ?? defaultLanes,
     stats: () => server.stats(),
+    requestsInFlight: server.requestsInFlight ? () => server.requestsInFlight!() : undefined,
   });
   const subscription = server.events.subscribe((event) => feed.hear(event));
-  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
-
-  const send = (
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    event: string,
-    data: unknown,
-  ) => controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-
   const timer = setInterval(() => {
     const update = feed.takeUpdate();
     if (streams.size === 0) return;
     const chunk = encoder.encode(`event: update\ndata: ${JSON.stringify(update)}\n\n`);
     for (const controller of streams) {
       // A page that does not keep up is dropped rather than buffered without end.
-      if ((controller.desiredSize ?? 0) < -64) {
+      if ((controller.desiredSize ?? 0) < -DASHBOARD_MAX_BEHIND) {
         streams.delete(controller);
         controller.close();
       } else {
@@ -83,39 +124,52 @@ export function serveDashboard(
     }
   }, intervalMs);
 
-  const http = Deno.serve({
-    hostname,
-    port,
-    onListen: () => {},
-  }, (request) => {
-    const { pathname } = new URL(request.url);
+  function answer(request: Request): Response {
+    const host = checkHost(request.headers.get("host"), allowedHosts, addr.port);
+    if (host !== "ok") {
+      return new Response(
+        host === "malformed"
+          ? "bad request: the Host header is missing or malformed\n"
+          : `misdirected request: open the dashboard as http://127.0.0.1:${addr.port}/\n`,
+        { status: host === "malformed" ? 400 : 421, headers: { "content-type": "text/plain" } },
+      );
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("method not allowed: the dashboard only reads (GET, HEAD)\n", {
+        status: 405,
+        headers: { allow: "GET, HEAD", "content-type": "text/plain" },
+      });
+    }
+    const pathname = pathOf(request.url);
+    const head = request.method === "HEAD";
     if (pathname === "/") {
-      return new Response(DASHBOARD_HTML, {
+      return new Response(head ? null : DASHBOARD_HTML, {
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
       });
     }
     if (pathname === "/events") {
+      const headers = {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      };
+      if (head) return new Response(null, { headers });
       let self: ReadableStreamDefaultController<Uint8Array>;
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
           self = controller;
           streams.add(controller);
-          send(controller, "snapshot", feed.snapshot());
+          const snapshot = JSON.stringify(feed.snapshot());
+          controller.enqueue(encoder.encode(`event: snapshot\ndata: ${snapshot}\n\n`));
         },
         cancel() {
           streams.delete(self);
         },
-      }, { highWaterMark: 64 });
-      return new Response(body, {
-        headers: {
-          "content-type": "text/event-stream",
-          "cache-control": "no-store",
-          "x-accel-buffering": "no",
-        },
-      });
+      }, { highWaterMark: DASHBOARD_MAX_BEHIND });
+      return new Response(body, { headers });
     }
     return new Response("not found: the dashboard is at /\n", { status: 404 });
-  });
+  }
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -133,11 +187,34 @@ export function serveDashboard(
     return closing;
   };
   server.finished.then(close);
-  const addr = http.addr as Deno.NetAddr;
   return {
     addr,
     url: `http://${addr.hostname}:${addr.port}/`,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Whether a Host header names this dashboard: `ok`, `malformed` or `other`. */
+function checkHost(
+  header: string | null,
+  allowed: ReadonlySet<string>,
+  port: number,
+): "ok" | "malformed" | "other" {
+  if (header === null) return "malformed";
+  const match = HOST_HEADER.exec(header.toLowerCase());
+  if (!match) return "malformed";
+  const [, name, portText] = match;
+  // A browser leaves the port out only when it is the scheme's own.
+  const portMatches = portText === undefined ? port === 80 : Number(portText) === port;
+  return allowed.has(name) && portMatches ? "ok" : "other";
+}
+
+/** The path of a request's URL; the Host was checked, so the URL parses. */
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return "";
+  }
 }

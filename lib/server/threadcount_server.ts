@@ -309,6 +309,11 @@ export class ThreadcountServer {
     return [...this.#inFlight];
   }
 
+  /** The pool's lane names, one per Worker; the `worker` number of an event indexes it. */
+  laneNames(): readonly string[] {
+    return this.#pool.laneNames();
+  }
+
   #sweepIdle(): void {
     if (this.#gate.waiting === 0) return;
     const now = performance.now();

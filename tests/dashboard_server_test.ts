@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { serveDashboard } from "../lib/observe/dashboard_server.ts";
+import { type ServerEventListener, ServerEvents } from "../lib/server/server_events.ts";
+import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
+import { startServer } from "./_helpers.ts";
+
+/**
+ * Sends one raw HTTP/1.1 request; returns the status and the head, and the body when the
+ * answer is not a 200 (a 200 on /events is a stream that does not end).
+ */
+async function rawRequest(port: number, head: string): Promise<{ status: number; text: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const reader = conn.readable.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    await writeAll(conn, `${head}\r\nConnection: close\r\n\r\n`);
+    let text = "";
+    while (!text.includes("\r\n\r\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const match = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+    assert.ok(match, `not an HTTP answer: ${JSON.stringify(text.slice(0, 80))}`);
+    const status = Number(match[1]);
+    if (status !== 200) {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        text += chunk.value;
+      }
+    }
+    return { status, text };
+  } finally {
+    await reader.cancel().catch(() => {});
+    closeQuietly(conn);
+  }
+}
+
+Deno.test("dashboard answers only for its own Host, only GET and HEAD, and never a 500", async (t) => {
+  await using server = startServer();
+  await using dashboard = serveDashboard(server, { port: 0 });
+  const { port } = dashboard.addr;
+  const errors: unknown[][] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => void errors.push(args);
+  try {
+    await t.step("Host names", async () => {
+      const cases: [string, number][] = [
+        [`127.0.0.1:${port}`, 200],
+        [`localhost:${port}`, 200],
+        [`LocalHost:${port}`, 200],
+        [`[::1]:${port}`, 200],
+        [`evil.example:${port}`, 421], // DNS rebinding: another site's name for 127.0.0.1
+        [`127.0.0.1.nip.io:${port}`, 421],
+        [`127.0.0.1:${port + 1}`, 421],
+        ["127.0.0.1", 421], // no port means port 80
+        ["a b", 400],
+        ["[::1", 400],
+        [`127.0.0.1:${port}/x`, 400],
+        ["", 400],
+      ];
+      for (const [host, status] of cases) {
+        for (const path of ["/", "/events"]) {
+          const answer = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: ${host}`);
+          assert.equal(answer.status, status, `Host ${JSON.stringify(host)} on ${path}`);
+          if (status !== 200) assert.doesNotMatch(answer.text, /data:|<html/);
+        }
+      }
+      const missing = await rawRequest(port, "GET / HTTP/1.1");
+      assert.equal(missing.status, 400);
+    });
+    await t.step("methods", async () => {
+      for (const method of ["POST", "PUT", "DELETE", "OPTIONS", "PATCH"]) {
+        const answer = await rawRequest(
+          port,
+          `${method} / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 0`,
+        );
+        assert.equal(answer.status, 405, method);
+        assert.match(answer.text, /^allow: GET, HEAD\r$/im);
+      }
+      const head = await rawRequest(port, `HEAD /events HTTP/1.1\r\nHost: 127.0.0.1:${port}`);
+      assert.equal(head.status, 200);
+      assert.match(head.text, /^content-type: text\/event-stream\r$/im);
+      assert.doesNotMatch(head.text, /event: snapshot/);
+    });
+  } finally {
+    console.error = consoleError;
+  }
+  assert.deepEqual(errors, [], "the dashboard logged an error");
+});
+
+Deno.test("dashboard on a taken port throws AddrInUse and leaves no subscription or timer", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let subscribed = 0;
+  class CountedEvents extends ServerEvents {
+    override subscribe(listener: ServerEventListener, options?: { tasks?: () => boolean }) {
+      const subscription = super.subscribe(listener, options);
+      subscribed++;
+      return { [Symbol.dispose]: () => void (subscribed--, subscription[Symbol.dispose]()) };
+    }
+  }
+  const never = Promise.withResolvers<void>();
+  const source = {
+    events: new CountedEvents(),
+    options: { workers: 2, maxClients: 3 },
+    address: "127.0.0.1:1",
+    finished: never.promise,
+    stats: () => ({
+      clients_active: 0,
+      clients_waiting: 0,
+      workers: 2,
+      workers_busy: 0,
+      tasks_queued: 0,
+      tasks_done: 0,
+      uptime_s: 0,
+    }),
+  };
+  assert.throws(
+    () => serveDashboard(source, { port: (taken.addr as Deno.NetAddr).port }),
+    Deno.errors.AddrInUse,
+  );
+  // A timer left running would fail this test through the op sanitizer.
+  assert.equal(subscribed, 0);
+
+  // And when it does start, closing it ends its subscription too.
+  const dashboard = serveDashboard(source, { port: 0 });
+  assert.equal(subscribed, 1);
+  await dashboard.close();
+  assert.equal(subscribed, 0);
+});
+
+Deno.test("serveDashboard() rejects an interval that is not a positive number", async () => {
+  await using server = startServer();
+  for (const intervalMs of [0, -1, NaN, Infinity]) {
+    assert.throws(() => serveDashboard(server, { port: 0, intervalMs }), RangeError);
+  }
+});
