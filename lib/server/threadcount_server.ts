@@ -361,11 +361,6 @@ export class ThreadcountServer {
     }
   }
 
-  /** The pool's lanes (`worker 0`, …, `node-a/worker 0`, …); `worker` in events indexes it. */
-  laneNames(): readonly string[] {
-    return this.#pool.laneNames();
-  }
-
   /** A snapshot of the load, as sent for `STATS`. */
   stats(): ServerStats {
     const pool = this.#pool.stats;
