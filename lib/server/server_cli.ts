@@ -77,7 +77,7 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
                               (default ${TRACE_MAX_MB})
   --nats URL                  also count on the worker nodes of this NATS broker (deno task
                               node); credentials may ride in it: nats://USER:PASSWORD@HOST:4222
-                              or nats://TOKEN@HOST:4222 (see docs/many_machines.md)
+                              or nats://TOKEN@HOST:4222 (see the README, "Many machines")
   --nats-creds FILE           a NATS .creds file, for brokers that ask for one
   --fleet-wait SECONDS        with --workers 0, how long a request waits for a node before
                               ERR no-workers (default ${DEFAULT_SERVER_OPTIONS.fleetWaitMs / 1000})
