@@ -107,3 +107,19 @@ export class RawClient implements AsyncDisposable {
     while ((await this.lines.next()).kind !== "end") { /* drain */ }
   }
 }
+
+/**
+ * Fails, instead of hanging the suite, when `promise` has not settled within `ms`: a bound
+ * for behaviour that would otherwise wait for ever when broken (never a synchronisation).
+ */
+export async function bounded<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -6,6 +6,8 @@
 import { connectNats } from "../lib/fleet/nats_connection.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { LineClient } from "../lib/client/line_client.ts";
+import { FleetNode, type FleetNodeOptions } from "../lib/fleet/fleet_node.ts";
+export { bounded } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url);
 
@@ -304,22 +306,6 @@ export function natsConnection(url: string): Promise<NatsConnection> {
 }
 
 /**
- * Fails, instead of hanging the suite, when `promise` has not settled within `ms`: a bound
- * for behaviour that would otherwise wait for ever when broken (never a synchronisation).
- */
-export async function bounded<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
  * A client whose disposal closes at once (no STOP and wait): when the fleet is broken and a
  * request never ends, the test fails at its bound instead of hanging in its clean-up.
  */
@@ -330,4 +316,23 @@ export async function quickClient(
   return Object.assign(client, {
     [Symbol.asyncDispose]: () => Promise.resolve(client.close()),
   });
+}
+
+/** A worker node in this process (for tests that read its counters), closed with `await using`. */
+export async function inProcessNode(
+  url: string,
+  options: Omit<FleetNodeOptions, "log">,
+): Promise<{ node: FleetNode; log: string[]; conn: NatsConnection } & AsyncDisposable> {
+  const conn = await natsConnection(url);
+  const log: string[] = [];
+  const node = new FleetNode(conn, { ...options, log: (line) => log.push(line) });
+  return {
+    node,
+    log,
+    conn,
+    async [Symbol.asyncDispose]() {
+      await node.close();
+      await conn.close();
+    },
+  };
 }

@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import type { ServerEvent } from "../lib/server/server_events.ts";
-import { FleetNode } from "../lib/fleet/fleet_node.ts";
 import { Fleet, type FleetEvent } from "../lib/fleet/fleet.ts";
 import {
   BYE_SUBJECT,
@@ -20,6 +19,7 @@ import {
 import { RawClient, startServer } from "./_helpers.ts";
 import {
   bounded,
+  inProcessNode,
   NATS_SERVER,
   natsConnection,
   NatsServer,
@@ -122,15 +122,13 @@ Deno.test({
   ignore,
   async fn() {
     await using nats = await NatsServer.start();
-    const nodeConn = await natsConnection(nats.url);
-    const nodeLog: string[] = [];
-    const node = new FleetNode(nodeConn, {
+    await using counted = await inProcessNode(nats.url, {
       name: "counted",
       workers: 1,
       heartbeatMs: 200,
       maxQueuedBatches: 64,
-      log: (line) => nodeLog.push(line),
     });
+    const { node, log: nodeLog } = counted;
     const nc = await natsConnection(nats.url);
     try {
       await using server = startServer({ ...FLEET_WORK, minUnits: 1, maxUnits: 1, nats: nc });
@@ -156,8 +154,6 @@ Deno.test({
       assert.deepEqual(nodeLog, []);
     } finally {
       await nc.close();
-      await node.close();
-      await nodeConn.close();
     }
   },
 });
@@ -167,15 +163,13 @@ Deno.test({
   ignore,
   async fn() {
     await using nats = await NatsServer.start();
-    const nodeConn = await natsConnection(nats.url);
-    const nodeLog: string[] = [];
-    const node = new FleetNode(nodeConn, {
+    await using sturdy = await inProcessNode(nats.url, {
       name: "sturdy",
       workers: 1,
       heartbeatMs: 200,
       maxQueuedBatches: 64,
-      log: (line) => nodeLog.push(line),
     });
+    const { node, log: nodeLog } = sturdy;
     const stranger = await natsConnection(nats.url);
     const nc = await natsConnection(nats.url);
     try {
@@ -224,8 +218,6 @@ Deno.test({
     } finally {
       await nc.close();
       await stranger.close();
-      await node.close();
-      await nodeConn.close();
     }
   },
 });
@@ -329,17 +321,16 @@ Deno.test({
   ignore,
   async fn() {
     await using nats = await NatsServer.start();
-    const nodeConn = await natsConnection(nats.url);
-    const node = new FleetNode(nodeConn, {
+    await using small = await inProcessNode(nats.url, {
       name: "small",
       workers: 1,
       heartbeatMs: 1000,
       maxQueuedBatches: 2,
-      log: () => {},
     });
+    const { node } = small;
     const sender = await natsConnection(nats.url);
     try {
-      await nodeConn.flush();
+      await small.conn.flush();
       const replies: Float64Array[] = [];
       const twoReplies = Promise.withResolvers<void>();
       const inbox = sender.subscribe("test.replies", {
@@ -361,8 +352,6 @@ Deno.test({
       assert.equal(node.stats.batchesDropped, 2);
       inbox.unsubscribe();
     } finally {
-      await node.close();
-      await nodeConn.close();
       await sender.close();
     }
   },

@@ -6,21 +6,8 @@
  */
 import assert from "node:assert/strict";
 import net from "node:net";
-import { connect, RawClient, startServer } from "./_helpers.ts";
+import { bounded, connect, RawClient, startServer } from "./_helpers.ts";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
-
-/** Fails (rather than hangs) when a promise takes longer than a generous bound; not a timing test. */
-async function within<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Connects and resets at once (SO_LINGER 0), so the server may meet the reset in accept. */
 function connectAndReset(port: number, payload?: string): Promise<void> {
@@ -40,7 +27,7 @@ Deno.test("200 connections reset before the accept cost the next client nothing"
   await Promise.all(Array.from({ length: 200 }, () => connectAndReset(port)));
   // Each reset is met either in accept (retried at once) or by the session (closed).
   await using client = await connect(server);
-  assert.deepEqual(await within(client.request("2 10"), "the next client"), {
+  assert.deepEqual(await bounded(client.request("2 10"), "the next client"), {
     kind: "value",
     text: "12",
   });
@@ -76,7 +63,7 @@ Deno.test("a client that pipelines STATS and never reads loses its slot to a wai
   // Far more replies than the socket buffers hold; the hog reads none of them.
   const flood = hog.write("STATS\n".repeat(400_000)).catch(() => {});
   await using next = await connect(server);
-  assert.deepEqual(await within(next.request("1 1"), "the waiting client"), {
+  assert.deepEqual(await bounded(next.request("1 1"), "the waiting client"), {
     kind: "value",
     text: "2",
   });
@@ -96,7 +83,7 @@ Deno.test("waiting clients that hang up leave the line at once", async () => {
   // Some send a burst first (more than a line and a read, less than --read-ahead-bytes).
   for (const leaver of leavers.slice(0, 3)) await leaver.write("1 1\n".repeat(5000));
   for (const leaver of leavers) await leaver[Symbol.asyncDispose]();
-  await within(
+  await bounded(
     recorder.waitFor((e) => e.type === "closed" && e.reason === "hung up while waiting", 5),
     "five hang-ups noticed",
   );
@@ -151,7 +138,7 @@ Deno.test("a client that pipelines a burst and closes is seen to go while its fi
   await raw.write("0 100000\n".repeat(5000));
   await recorder.waitForType("task-done");
   await raw[Symbol.asyncDispose]();
-  await within(recorder.waitForType("closed"), "the hang-up noticed");
+  await bounded(recorder.waitForType("closed"), "the hang-up noticed");
   const [failed] = recorder.of("request-failed");
   assert.equal(failed?.request, "R1");
   assert.equal(failed.reason, "client disconnected");
@@ -243,7 +230,7 @@ Deno.test("out of file descriptors: clients past the limit get ERR busy, none is
     );
     // 300 clients at once: about 180 descriptors are left for them.
     // Connecting itself would hang if the server stopped draining its accept queue.
-    await within(
+    await bounded(
       (async () => {
         for (let i = 0; i < 300; i++) {
           sockets.push(await Deno.connect({ hostname: "127.0.0.1", port }));
@@ -251,7 +238,7 @@ Deno.test("out of file descriptors: clients past the limit get ERR busy, none is
       })(),
       "300 connections",
     );
-    const replies = await within(
+    const replies = await bounded(
       Promise.all(sockets.map(async (socket) => {
         const reader = new LineReader(socket, { maxLineBytes: 1024 });
         await socket.write(new TextEncoder().encode("1 1\n")).catch(() => 0);

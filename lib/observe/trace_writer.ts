@@ -447,31 +447,30 @@ export class TraceWriter {
   #droppedNotice(): string {
     const count = this.#droppedRun;
     if (count === 0) return "";
+    return this.#notice(`${count} events dropped: the disk could not keep up`, {
+      dropped: count,
+      droppedSoFar: this.#dropped,
+    });
+  }
+
+  /** A global instant event about the trace itself, as one line of the file. */
+  #notice(name: string, args: Record<string, unknown>): string {
     return line(JSON.stringify({
-      name: `${count} events dropped: the disk could not keep up`,
+      name,
       cat: "trace",
       ph: "i",
       s: "g",
       ts: Math.round((Date.now() - this.#origin) * 1000),
       pid: 1,
       tid: 0,
-      args: { dropped: count, droppedSoFar: this.#dropped },
+      args,
     }));
   }
 
   /** Stops tracing early, once: notes why in the file and ends it. */
   #stop(reason: string): void {
     if (this.#stopped) return;
-    this.#take(line(JSON.stringify({
-      name: "trace stopped",
-      cat: "trace",
-      ph: "i",
-      s: "g",
-      ts: Math.round((Date.now() - this.#origin) * 1000),
-      pid: 1,
-      tid: 0,
-      args: { reason },
-    })));
+    this.#take(this.#notice("trace stopped", { reason }));
     this.#finish();
     this.#flush();
     this.#onStopped?.(reason);
