@@ -45,6 +45,8 @@ Deno.test({
         await nats.kill();
         await bounded(recorder.waitForType("fleet-lost"), "fleet-lost");
         const lostAt = recorder.events.findIndex((e) => e.type === "fleet-lost");
+        // STATS, and with it the dashboard, says so.
+        assert.equal(server.stats().fleet_connected, 0);
         // Meanwhile the local Worker counts on.
         await recorder.waitFor((e) =>
           e.type === "task-done" && recorder.events.indexOf(e) > lostAt &&
@@ -66,6 +68,7 @@ Deno.test({
         const stats = server.stats();
         assert.equal(stats.nodes, 1);
         assert.equal(stats.workers, 1);
+        assert.equal(stats.fleet_connected, 1);
       } finally {
         await nc.close();
       }

@@ -88,6 +88,8 @@ export interface FleetStats {
   lanes: number;
   /** Of those, the ones with a batch in flight. */
   lanesBusy: number;
+  /** Whether the broker is reachable now (when it is not, only local Workers count). */
+  brokerUp: boolean;
 }
 
 interface NodeState<T extends LaneTask> {
@@ -184,6 +186,7 @@ export class Fleet<T extends LaneTask> {
       malformed: this.#malformed.count,
       lanes,
       lanesBusy,
+      brokerUp: this.#brokerUp,
     };
   }
 

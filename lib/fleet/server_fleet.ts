@@ -74,6 +74,7 @@ export function attachFleet(nc: NatsConnection, options: AttachFleetOptions): Se
         fleet_batches_resent: stats.batchesResent,
         fleet_late_replies: stats.lateReplies,
         fleet_malformed: stats.malformed,
+        fleet_connected: stats.brokerUp ? 1 : 0,
       };
     },
     watch(job) {

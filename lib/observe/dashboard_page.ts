@@ -14,6 +14,7 @@ const BODY = String.raw`
 <header>
   <h1>threadcount · live</h1>
   <span class="address" id="address"></span>
+  <span class="fleet" id="fleet" data-stat="fleet" hidden></span>
   <span class="status" id="status">connecting…</span>
 </header>
 <main>

@@ -242,6 +242,16 @@ function renderStats(stats) {
   set("requests-in-flight", String(stats.requests_in_flight ?? state.requests.size));
   set("clients-active", String(stats.clients_active));
   set("clients-waiting", String(stats.clients_waiting));
+  // With --nats: the worker nodes, and whether the broker is reachable.
+  const fleet = document.getElementById("fleet");
+  if (stats.nodes === undefined) return;
+  fleet.hidden = false;
+  const lost = stats.fleet_connected === 0;
+  fleet.classList.toggle("lost", lost);
+  fleet.textContent = lost
+    ? "fleet lost: the broker is unreachable; serving on local Workers"
+    : "fleet: " + stats.nodes + (stats.nodes === 1 ? " node, " : " nodes, ") +
+      stats.remote_workers + (stats.remote_workers === 1 ? " remote Worker" : " remote Workers");
 }
 
 function frame() {

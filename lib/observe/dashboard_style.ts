@@ -33,6 +33,8 @@ body { margin: 0; background: var(--bg); color: var(--text); }
 header { display: flex; align-items: baseline; gap: 1rem; padding: 14px 24px 6px; }
 header h1 { margin: 0; font-size: 20px; letter-spacing: .02em; }
 header .address { color: var(--muted); font-family: ui-monospace, monospace; font-size: 13px; }
+header .fleet { font-size: 13px; color: var(--muted); }
+header .fleet.lost { color: var(--bad); font-weight: 600; }
 header .status { margin-left: auto; font-size: 13px; color: var(--muted); }
 header .status.live::before { content: "●"; color: var(--good); margin-right: 6px; }
 main { display: grid; grid-template-columns: minmax(0, 1fr) 360px; gap: 14px; padding: 8px 24px 24px; }
