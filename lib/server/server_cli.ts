@@ -51,9 +51,9 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
   --max-line-bytes N          longest request line (default ${DEFAULT_SERVER_OPTIONS.maxLineBytes})
   --read-ahead-bytes N        most input read ahead of the request being served, so that a
                               client that pipelines and hangs up is seen at once (default ${DEFAULT_SERVER_OPTIONS.readAheadBytes})
-  --idle-timeout SECONDS      while others wait, close a client that sends no complete request
-                              (STATS, PROGRESS and empty lines do not count) or leaves a reply
-                              unread this long (default ${
+  --idle-timeout SECONDS      while others wait, close a client that sends no request with work
+                              (STATS, PROGRESS, empty lines and 0 0 do not count) or leaves a
+                              reply unread this long (default ${
   DEFAULT_SERVER_OPTIONS.idleTimeoutMs / 1000
 })
   --max-request-seconds N     refuse a request whose work would keep every Worker busy longer,
