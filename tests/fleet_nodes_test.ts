@@ -105,7 +105,10 @@ Deno.test({
 
       assertEachTaskOnce(recorder, "R1", 400);
       // It had a batch in flight (two are kept at each remote Worker): that batch was re-sent.
-      assert.ok(server.stats().fleet_batches_resent >= 1, "a batch was re-sent");
+      const resent = server.stats().fleet_batches_resent;
+      assert.ok(resent >= 1, "a batch was re-sent");
+      // Only what it held: once nothing listens on its subject, it is taken down, not retried.
+      assert.ok(resent <= 10, `${resent} batches re-sent`);
       // Silent since, it is taken for lost (if no batch sent to it found it gone already).
       await bounded(recorder.waitForType("node-lost"), "node-lost");
       const lost = recorder.of("node-lost");
@@ -353,6 +356,33 @@ Deno.test({
       inbox.unsubscribe();
     } finally {
       await sender.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "fleet: racy and locked counters are refused where increments may run on other machines",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    const nc = await natsConnection(nats.url);
+    try {
+      assert.throws(
+        () => startServer({ ...FLEET_WORK, workers: 1, nats: nc, counterModel: "racy" }),
+        /--counter racy needs every increment on this machine/,
+      );
+      await using server = startServer({ ...FLEET_WORK, workers: 1, nats: nc });
+      await using raw = await RawClient.connect(server);
+      await raw.write("COUNTER locked\n");
+      assert.match(
+        (await raw.readLine())!,
+        /^ERR bad-request COUNTER locked needs every increment/,
+      );
+      await raw.write("COUNTER parallel\n2 3\n");
+      assert.equal(await raw.readLine(), "OK counter parallel");
+      assert.equal(await raw.readLine(), "5 (0 updates lost)");
+    } finally {
+      await nc.close();
     }
   },
 });

@@ -183,8 +183,10 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
     request.then(
       (msg) => this.#onReply(batch, msg.data),
       (error: Error) => {
+        // nats-core names it "NoResponders" (class NoRespondersError), as the cause of a
+        // RequestError: no subscriber on the subject, so the node is gone.
         const unreachable = error?.cause instanceof Error &&
-          error.cause.name === "NoRespondersError";
+          /^NoResponders(Error)?$/.test(error.cause.name);
         const reason = unreachable
           ? `no node listens on ${this.#subject}`
           : error?.name === "TimeoutError" || error?.cause instanceof Error &&

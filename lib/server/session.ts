@@ -55,6 +55,11 @@ export interface SessionContext {
   pool: Pick<WorkerPool, "start">;
   /** The counter model of a connection that has not sent `COUNTER` (`--counter`); `parallel` if none. */
   counterModel?: CounterModel;
+  /**
+   * Whether `racy` and `locked` counters can work: false when increments may run on other
+   * machines (a fleet), which cannot share the counter's memory.
+   */
+  sharedCounters?: boolean;
   events: ServerEvents;
   limits: SessionLimits;
   drawUnits: () => number;
@@ -234,6 +239,15 @@ export async function serveSession(
         await send(`OK progress ${command.on ? "on" : "off"}\n`);
         continue;
       case "counter":
+        if (command.model !== "parallel" && context.sharedCounters === false) {
+          await sendError(
+            "bad-request",
+            `COUNTER ${command.model} needs every increment on the server's own machine (its ` +
+              "counter lives in memory shared with the local Workers), and this server counts on " +
+              "worker nodes too (--nats): only COUNTER parallel here",
+          );
+          continue;
+        }
         session.counter = command.model;
         session.askedCounter = true;
         await send(`OK counter ${command.model}\n`);

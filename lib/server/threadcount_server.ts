@@ -225,6 +225,14 @@ export class ThreadcountServer {
           "the fleet (--nats) feeds the pool model only: drop --model per-increment, or --nats",
         );
       }
+      if (resolved.counterModel !== "parallel") {
+        this.#pool.close();
+        this.#listener.close();
+        throw new RangeError(
+          `--counter ${resolved.counterModel} needs every increment on this machine (its counter ` +
+            "lives in memory shared with the local Workers): drop --counter, or --nats",
+        );
+      }
       this.#fleet = attachFleet(resolved.nats, {
         pool: this.#pool,
         iterationsPerUnit: resolved.iterationsPerUnit,
@@ -241,6 +249,7 @@ export class ThreadcountServer {
       pool: this.#pool,
       watchJob: this.#fleet && ((job) => this.#fleet!.watch(job)),
       counterModel: resolved.counterModel,
+      sharedCounters: this.#fleet === undefined,
       events,
       limits: resolved,
       drawUnits: () => drawUnits(),
