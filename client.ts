@@ -12,11 +12,13 @@ if (import.meta.main) {
     try {
       await writeAll(stream, text);
     } catch (error) {
-      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
-      // Whoever read the output is gone (`| head -1`): nothing more can be shown.
+      // Whoever read the output is gone (`| head -1`), or it cannot take more (a full disk):
+      // nothing more can be shown.
+      const why = error instanceof Deno.errors.BrokenPipe
+        ? "the output was closed"
+        : `the output cannot be written (${(error as Error).message})`;
       if (stream === Deno.stdout) {
-        await writeAll(Deno.stderr, "threadcount client: the output was closed; stopping\n")
-          .catch(() => {});
+        await writeAll(Deno.stderr, `threadcount client: ${why}; stopping\n`).catch(() => {});
       }
       Deno.exit(EXIT.badInput);
     }

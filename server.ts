@@ -64,6 +64,7 @@ if (import.meta.main) {
     quiet: commandLine.quiet,
     verbose: commandLine.verbose,
     tasksDone: () => server?.stats().tasks_done ?? 0,
+    laneName: (worker) => server?.laneNames()[worker] ?? `worker ${worker}`,
   });
   const logging = events.subscribe((event) => log.print(event), {
     tasks: () => log.wantsTaskEvents(),
@@ -128,7 +129,7 @@ if (import.meta.main) {
       const dashboard = serveDashboard(server, { port: commandLine.dashboardPort });
       console.log(`dashboard: ${dashboard.url}`);
     } catch (error) {
-      shutdown.abort();
+      shutdown.abort("the dashboard could not start");
       await server.finished;
       fail(explainListenError(error, "dashboard", HOST, commandLine.dashboardPort));
     }

@@ -129,6 +129,22 @@ Deno.test("client piped: one request per line in, one result per line out", asyn
   assert.equal(JSON.parse(lines[3]).workers, 2, "piped STATS stays one line of JSON");
 });
 
+Deno.test("client: after COUNTER, answers that say how many updates were lost are answers", async () => {
+  await using server = startServer({ workers: 1 });
+  const piped = await run(["--port", String(server.addr.port)], "COUNTER racy\n0 3\n");
+  assert.equal(piped.code, EXIT.ok, piped.err);
+  assert.deepEqual(piped.out.split("\n").slice(0, 2), ["OK counter racy", "3 (0 updates lost)"]);
+  const typed = await run(
+    ["--port", String(server.addr.port)],
+    "counter locked\n2 1\nSTOP\n",
+    true,
+  );
+  assert.equal(typed.code, EXIT.ok, typed.err);
+  const [, counter, answer] = typed.out.split(PROMPT);
+  assert.equal(counter, "Counter locked: each answer now says how many updates were lost.\n");
+  assert.equal(answer, "Result: 3 (0 updates lost)\n");
+});
+
 Deno.test("client bad input: explained, exit 2, and the good lines still answered", async (t) => {
   await using server = startServer();
   const port = String(server.addr.port);

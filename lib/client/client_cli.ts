@@ -284,6 +284,9 @@ async function session(client: LineClient, io: ClientIo): Promise<number> {
 function shown(text: string, command: Command, io: ClientIo): string {
   if (command.kind === "stats") return formatStats(JSON.parse(text));
   if (command.kind === "progress" && !command.on) return "Progress off: no progress bar.\n";
+  if (command.kind === "counter") {
+    return `Counter ${command.model}: each answer now says how many updates were lost.\n`;
+  }
   if (command.kind === "progress") {
     return canDraw(io)
       ? `Progress on: a request of ${PROGRESS_MIN_INCREMENTS} increments or more shows a bar.\n`
@@ -361,8 +364,10 @@ function checked(client: LineClient, command: Command, reply: Reply): Reply {
   if (reply.kind === "error") return reply;
   const text = reply.text;
   let fits: boolean;
-  if (command.kind === "count") fits = /^[+-]?\d+$/.test(text);
+  // After COUNTER, a count's answer says how many updates were lost: `22 (18 updates lost)`.
+  if (command.kind === "count") fits = /^[+-]?\d+( \(\d+ updates? lost\))?$/.test(text);
   else if (command.kind === "progress") fits = text === `OK progress ${command.on ? "on" : "off"}`;
+  else if (command.kind === "counter") fits = text === `OK counter ${command.model}`;
   else if (command.kind === "stats") fits = isJsonObject(text);
   else fits = true;
   if (!fits) throw new UnexpectedReplyError(client.address, text);

@@ -68,6 +68,8 @@ function timeOfDay(at: number): string {
  * long it ran, by the Worker's own clock.
  *
  * @param event The event.
+ * @param laneName Names the Worker of a task event (`worker 1`, or a worker node's
+ *   `lab-b/worker 0`); defaults to `worker N`.
  * @returns The line, without a newline.
  *
  * @example
@@ -82,12 +84,15 @@ function timeOfDay(at: number): string {
  * assert.equal(line, "08:00:00.005 127.0.0.1:53211 R1#4 queued on worker 1 (3 units)");
  * ```
  */
-export function formatEvent(event: ServerEvent): string {
-  const line = formatFields(event);
+export function formatEvent(
+  event: ServerEvent,
+  laneName: (worker: number) => string = (worker) => `worker ${worker}`,
+): string {
+  const line = formatFields(event, laneName);
   return HAS_UNPRINTABLE.test(line) ? printable(line) : line;
 }
 
-function formatFields(event: ServerEvent): string {
+function formatFields(event: ServerEvent, laneName: (worker: number) => string): string {
   const time = timeOfDay(event.at);
   switch (event.type) {
     case "listening":
@@ -105,10 +110,10 @@ function formatFields(event: ServerEvent): string {
       return `${time} ${event.conn} ${event.request}: counting ` +
         `${plural(event.increments, "increment")} from ${event.start}`;
     case "task-queued":
-      return `${time} ${event.conn} ${event.task} queued on worker ${event.worker} ` +
+      return `${time} ${event.conn} ${event.task} queued on ${laneName(event.worker)} ` +
         `(${plural(event.units, "unit")})`;
     case "task-done":
-      return `${time} ${event.conn} ${event.task} ran on worker ${event.worker} from ` +
+      return `${time} ${event.conn} ${event.task} ran on ${laneName(event.worker)} from ` +
         `${timeOfDay(event.startedAt)} for ${(event.endedAt - event.startedAt).toFixed(1)} ms ` +
         `(${plural(event.units, "unit")}): counter ${event.value} (${event.done}/${event.total})` +
         lessonOfTask(event);
@@ -136,13 +141,15 @@ function formatFields(event: ServerEvent): string {
     case "stopped":
       return `${time} stopped`;
     case "node-joined":
-      return `${time} fleet: node ${event.node} joined with ${event.workers} Workers`;
+      return `${time} fleet: node ${event.node} joined with ${plural(event.workers, "Worker")}`;
     case "node-lost":
       return `${time} fleet: node ${event.node} lost (${event.reason}); its batches run elsewhere`;
     case "fleet-lost":
       return `${time} fleet lost: ${event.reason}`;
     case "fleet-regained":
-      return `${time} fleet regained: ${event.nodes} node(s), ${event.workers} remote Workers`;
+      // Also when the first node joins: the fleet is up, whether or not it was lost before.
+      return `${time} fleet up: ${plural(event.nodes, "node")}, ` +
+        `${plural(event.workers, "remote Worker")}`;
     case "fleet-malformed":
       return `${time} ${formatMalformed("fleet", event)}`;
   }
@@ -209,6 +216,8 @@ export interface EventLogOptions {
    * to the log at all (see {@linkcode EventLog.wantsTaskEvents}).
    */
   tasksDone?: () => number;
+  /** Names the Worker of a task event; defaults to `worker N` (see {@linkcode formatEvent}). */
+  laneName?: (worker: number) => string;
 }
 
 /**
@@ -244,6 +253,7 @@ export class EventLog {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #tasksDone?: () => number;
   #tasksDoneAtWindow = 0;
+  #laneName?: (worker: number) => string;
 
   /**
    * @param options Where and how much to print.
@@ -255,6 +265,7 @@ export class EventLog {
     this.#linesPerSecond = options.linesPerSecond ?? 100;
     this.#now = options.now ?? Date.now;
     this.#tasksDone = options.tasksDone;
+    this.#laneName = options.laneName;
   }
 
   /**
@@ -278,7 +289,7 @@ export class EventLog {
       event.type === "request-failed";
     if (this.#quiet && !important) return;
     if (this.#verbose || ALWAYS.has(event.type)) {
-      this.#write(formatEvent(event));
+      this.#write(formatEvent(event, this.#laneName));
       return;
     }
     const now = this.#now();
@@ -290,7 +301,7 @@ export class EventLog {
     }
     if (this.#printed < this.#linesPerSecond) {
       this.#printed++;
-      this.#write(formatEvent(event));
+      this.#write(formatEvent(event, this.#laneName));
       return;
     }
     this.#summarised++;

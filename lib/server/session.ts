@@ -425,7 +425,9 @@ async function runCount(
       }
     }
     // The classic reply, unless the client asked for a counter model: then the lesson too.
-    const lost = session.askedCounter ? ` (${counter.updatesLost} updates lost)` : "";
+    const lost = session.askedCounter
+      ? ` (${counter.updatesLost} ${counter.updatesLost === 1 ? "update" : "updates"} lost)`
+      : "";
     await session.send(`${counter.value}${lost}\n`);
     failure = undefined;
     return "answered";

@@ -120,19 +120,33 @@ export interface StopSignalOptions {
  * ```
  */
 export function listenForStopSignals(options: StopSignalOptions): Disposable {
-  const requests = new StopRequests(options);
+  const { copyWindowMs = SIGNAL_COPY_WINDOW_MS } = options;
+  const requests = new StopRequests({ copyWindowMs });
+  let stoppedAt: number | undefined;
   const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const listener = () => {
       const meaning = requests.hear(performance.now());
-      if (meaning === "stop") options.onStop(signal);
-      else if (meaning === "force") options.onForce(signal);
+      if (meaning === "stop") {
+        stoppedAt = performance.now();
+        options.onStop(signal);
+      } else if (meaning === "force") {
+        options.onForce(signal);
+      }
     };
     Deno.addSignalListener(signal, listener);
     return [signal, listener] as const;
   });
+  const remove = () => {
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+  };
   return {
     [Symbol.dispose]: () => {
-      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+      // A stop that finished within the copy window may still have copies on their way: a copy
+      // that found no listener would kill the process (exit 143) after a clean stop. Keep
+      // swallowing them until the window is over; the timer does not keep the process alive.
+      const left = stoppedAt === undefined ? 0 : copyWindowMs - (performance.now() - stoppedAt);
+      if (left <= 0) return remove();
+      Deno.unrefTimer(setTimeout(remove, left));
     },
   };
 }

@@ -170,11 +170,18 @@ function isBlank(code: number): boolean {
  * ```
  */
 export function formatError(code: ErrorCode, message: string): string {
-  return `ERR ${code} ${message.replace(/[\r\n]+/g, " ")}\n`;
+  // One line, and nothing a terminal would act on (a Worker's error may carry colour codes).
+  const oneLine = message.replace(/[\r\n]+/g, " ").replace(UNPRINTABLE, (c) => unicodeEscape(c));
+  return `ERR ${code} ${oneLine}\n`;
 }
 
 /** Characters a terminal acts on or that reorder text: escaped wherever client text is shown. */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/** `\u001b` for ESC: as JSON writes it. */
+function unicodeEscape(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
 
 /**
  * Quotes a piece of client input for an error message: JSON string escapes
@@ -196,8 +203,5 @@ const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
  */
 export function quote(text: string, max = 60): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return JSON.stringify(cut).replace(
-    UNPRINTABLE,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return JSON.stringify(cut).replace(UNPRINTABLE, (c) => unicodeEscape(c));
 }
