@@ -82,7 +82,7 @@ export async function runLesson(
   const stats = await client.request("STATS");
   if (stats.kind !== "value") throw new Error(`the server answered ${stats.line}`);
   const { workers_started, worker_start_ms } = JSON.parse(stats.text);
-  const match = /^(-?\d+) \((-?\d+) updates lost\)$/.exec(reply.text);
+  const match = /^(-?\d+) \((-?\d+) updates? lost\)$/.exec(reply.text);
   if (!match) throw new Error(`unexpected answer ${JSON.stringify(reply.text)}`);
   return {
     counter,
