@@ -97,6 +97,12 @@ interface NodeState<T extends LaneTask> {
   workers: number;
   lastHeardAt: number;
   up: boolean;
+  /**
+   * Until when (`performance.now()`) its announcements are not believed: set when a batch
+   * found nothing listening on its subject, so a node that announces itself but does not
+   * listen is not fed a batch at every hello.
+   */
+  distrustedUntil: number;
 }
 
 /**
@@ -269,10 +275,11 @@ export class Fleet<T extends LaneTask> {
       return;
     }
     if (!state) {
-      state = { lanes: [], workers: 0, lastHeardAt: 0, up: false };
+      state = { lanes: [], workers: 0, lastHeardAt: 0, up: false, distrustedUntil: 0 };
       this.#nodes.set(hello.node, state);
     }
     state.lastHeardAt = performance.now();
+    if (!state.up && state.lastHeardAt < state.distrustedUntil) return;
     while (state.lanes.length < hello.workers) {
       const worker = state.lanes.length;
       this.#laneCount++;
@@ -324,6 +331,7 @@ export class Fleet<T extends LaneTask> {
     // No subscriber on the Worker's subject: the node is gone, whatever its last heartbeat said.
     const state = this.#nodes.get(lane.node);
     if (unreachable && state?.up) {
+      state.distrustedUntil = performance.now() + this.#options.nodeLostMs;
       this.#takeDown(lane.node, state, "it no longer listens (stopped or killed)", true);
     }
   }
