@@ -351,10 +351,14 @@ async function runCount(
   const sections: Promise<bigint>[] = [];
   let lastProgressAt = -Infinity;
 
+  // Increments applied so far: counted, not derived from the value (a bigint subtraction per
+  // increment would cost more the longer the start number).
+  let reported = 0;
   const report = (value: bigint, task: TaskReport): Promise<void> | void => {
+    reported++;
     if (session.gone.aborted || session.writeFailed || context.stopping.aborted) return;
     // racy: values repeat and fall back, so count the tasks applied instead.
-    const done = cell ? counter.applied : Number(value - start);
+    const done = cell ? counter.applied : reported;
     if (events.wantsTaskEvents()) {
       const record = counter.record(task);
       events.emit({
