@@ -149,7 +149,8 @@ export class ThreadcountServer {
   /** Updates lost by racy requests, over the server's life. */
   #updatesLost = 0;
   #gate: ConnectionGate;
-  #context: SessionContext;
+  /** What every session shares; each connection adds its own `track` (see #serve). */
+  #context: Omit<SessionContext, "track">;
   #sessions = new Set<Promise<void>>();
   /** Sessions holding a slot, with their connections, for the idle and write timeouts. */
   #handles = new Map<SessionHandle, { conn: Deno.Conn; peer: string }>();
@@ -256,9 +257,6 @@ export class ThreadcountServer {
       nextRequestId: () => ++this.#requests,
       estimateSeconds: workEstimator({ ...resolved, workers: this.#pool.size }),
       stats: () => this.stats(),
-      track: () => {
-        throw new Error("unreachable: each connection tracks its own session (see #serve)");
-      },
       begin: (request) => {
         this.#inFlight.add(request);
         return { [Symbol.dispose]: () => void this.#inFlight.delete(request) };
