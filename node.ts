@@ -5,17 +5,19 @@
  * @module
  */
 import { runNode } from "./lib/fleet/node_cli.ts";
+import { exitCodeFor, listenForStopSignals } from "./lib/server/signals.ts";
 
 if (import.meta.main) {
   const stop = new AbortController();
-  let signals = 0;
-  const onSignal = (name: string) => {
-    if (++signals > 1) Deno.exit(130);
-    console.error(`threadcount node: ${name}, stopping (press Ctrl-C again to exit at once)`);
-    stop.abort(name);
-  };
-  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+  // As the server does: the copies of one Ctrl-C (terminal and deno task) are one stop, so the
+  // node says goodbye and its batches go elsewhere at once; pressing again exits at once.
+  using _signals = listenForStopSignals({
+    onStop: (name) => {
+      console.error(`threadcount node: ${name}, stopping (press Ctrl-C again to exit at once)`);
+      stop.abort(name);
+    },
+    onForce: (name) => Deno.exit(exitCodeFor(name)),
+  });
   const code = await runNode(Deno.args, {
     log: (line) => console.error(line),
     signal: stop.signal,

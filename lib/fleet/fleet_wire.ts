@@ -243,7 +243,10 @@ export function decodeReport(bytes: Uint8Array): Float64Array<ArrayBuffer> {
     );
   }
   for (let at = 0; at < numbers.length; at += REPORT_STRIDE) {
-    const [id, units, startedAt, endedAt] = numbers.subarray(at, at + REPORT_STRIDE);
+    const id = numbers[at];
+    const units = numbers[at + 1];
+    const startedAt = numbers[at + 2];
+    const endedAt = numbers[at + 3];
     if (
       !isWhole(id, 1, Number.MAX_SAFE_INTEGER) || !isWhole(units, 0, MAX_UNITS_PER_TASK) ||
       !Number.isFinite(startedAt) || !Number.isFinite(endedAt) || endedAt < startedAt

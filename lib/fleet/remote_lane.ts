@@ -67,7 +67,8 @@ interface Batch<T extends LaneTask> {
  *
  * Room: only while its node is up (it announced itself lately and the broker is
  * reachable); then two batches at a time, so the Worker does not idle through the
- * round trip over the network.
+ * round trip over the network, and more while they are cheap (see
+ * {@linkcode RemoteLane.hasRoom}).
  */
 export class RemoteLane<T extends LaneTask> implements Lane<T> {
   /** `node-name/worker k`. */

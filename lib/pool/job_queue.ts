@@ -35,9 +35,11 @@ export interface JobOptions {
   onDone: (reports: TaskReport[]) => void;
   /**
    * Hears of each task as it is queued on a Worker: called exactly once per task, when
-   * it is first sent. A task whose Worker died before it ran is run again on the
-   * replacement Worker of the same lane, so `worker` stays true, and this is not
-   * called again (the pool's `onIncident` tells of the re-run).
+   * it is first sent. A task whose local Worker died before it ran is run again on the
+   * replacement Worker of the same lane, so `worker` stays true (the pool's `onIncident`
+   * tells of the re-run). A task a remote lane gave back (its node lost, or no reply by
+   * the deadline) may run on any lane, and this is not called again: its report's `worker`
+   * says where it ran.
    */
   onDispatch?: (taskNo: number, worker: number, units: number) => void;
   /** Cancels the job (with `WorkerPool.run`): queued tasks are dropped, running ones discarded. */

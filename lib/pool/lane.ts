@@ -70,8 +70,9 @@ export interface LaneListener<T extends LaneTask> {
  *   `worker 0` or `node-a/worker 1`; the pool numbers lanes by their index in
  *   `WorkerPool.laneNames()`, which `TaskReport.worker` refers to.
  * - `send` never throws and never calls the listener synchronously; every task
- *   sent is later either reported (`onReport`) or lost (`onFailure`, `onBroken`),
- *   exactly once, unless the lane is closed first.
+ *   sent is later either reported (`onReport`), lost (`onFailure`, `onBroken`) or
+ *   given back for any lane to run (`onReturn`), exactly once, unless the lane is
+ *   closed first.
  * - The tasks of a lane run one after another, in the order sent, so that a
  *   lane with a single task in flight that fails was failed by that task.
  */

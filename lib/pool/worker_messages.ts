@@ -228,9 +228,11 @@ export class TaskRing {
     const done = Atomics.load(this.#control, DONE);
     const count = (done - this.#read) | 0;
     const out = new Float64Array(count * REPORT_STRIDE);
+    const reports = this.#reports;
     for (let i = 0; i < count; i++) {
+      // By index: a subarray per task would be an allocation per increment.
       const from = ((this.#read + i) & this.#mask) * REPORT_STRIDE;
-      out.set(this.#reports.subarray(from, from + REPORT_STRIDE), i * REPORT_STRIDE);
+      for (let k = 0; k < REPORT_STRIDE; k++) out[i * REPORT_STRIDE + k] = reports[from + k];
     }
     this.#read = done;
     return out;
