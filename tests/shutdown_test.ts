@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
 import { LineClient } from "../lib/client/line_client.ts";
 import { SIGNAL_COPY_WINDOW_MS } from "../constCS.ts";
+import { bounded } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url);
 
@@ -54,16 +55,7 @@ class ServerGroup implements AsyncDisposable {
     const seen = this.log.slice(after).find((line) => pattern.test(line));
     if (seen) return seen;
     while (true) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const event = await Promise.race([
-        this.#lines.next(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no log line ${pattern} in 30 s:\n${this.log.join("\n")}`)),
-            30_000,
-          );
-        }),
-      ]).finally(() => clearTimeout(timer));
+      const event = await bounded(this.#lines.next(), `the log line ${pattern}`, 30_000);
       if (event.kind !== "line") {
         throw new Error(`log ended before ${pattern}:\n${this.log.join("\n")}`);
       }

@@ -3,7 +3,7 @@ import { TRACE_MIN_BYTES, TraceWriter } from "../lib/observe/trace_writer.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
 import { LineClient } from "../lib/client/line_client.ts";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
-import { connect, startServer } from "./_helpers.ts";
+import { bounded, connect, startServer } from "./_helpers.ts";
 
 interface TraceEvent {
   name: string;
@@ -154,21 +154,16 @@ Deno.test("TraceWriter writes on its own timer, without close()", async () => {
   const path = await Deno.makeTempFile({ suffix: ".json" });
   const { onWritten, written } = nextWrite();
   const trace = await TraceWriter.open(path, { onWritten });
-  // The writer's timer is unref'd, as a server's must be: this one keeps the test alive, and
-  // fails it rather than let it hang if no write ever comes.
-  let guard;
-  const noWrite = new Promise<never>((_, reject) => {
-    guard = setTimeout(() => reject(new Error("nothing was written in 5 s")), 5_000);
-  });
   try {
     for (let n = 1; n <= 3; n++) trace.hear(taskDone(n));
-    // Far less than a write's worth of text, and no close(): only the timer writes it.
-    assert.ok(await Promise.race([written, noWrite]) > 0);
+    // Far less than a write's worth of text, and no close(): only the timer writes it. (The
+    // writer's timer is unref'd, as a server's must be; bounded()'s keeps the test alive, and
+    // fails it rather than let it hang if no write ever comes.)
+    assert.ok(await bounded(written, "a write by the timer", 5_000) > 0);
     const text = await Deno.readTextFile(path);
     assert.ok(!text.endsWith("]\n"), "not closed yet");
     assert.equal(repair(text).filter((e) => e.ph === "X").length, 3);
   } finally {
-    clearTimeout(guard);
     await trace.close();
     await Deno.remove(path);
   }
@@ -396,16 +391,17 @@ Deno.test("server.ts --trace: after SIGKILL the file opens (add ]) with the incr
     }
     watcher = Deno.watchFs(file.pathname);
     client = await LineClient.connect({ hostname: "127.0.0.1", port });
-    // About 3 s of work, and less text than starts a write early (64 KiB): while the request
-    // runs, only the writer's own timer writes increments.
-    const answer = client.request("0 300").catch((error) => error);
+    // Far more work than the first timer write takes to come (it is never answered: the server
+    // is killed), and its first increments are far less text than starts a write early
+    // (64 KiB): only the writer's own timer writes them.
+    const answer = client.request("0 3000").catch((error) => error);
     let written = false;
     const watching = (async () => {
       for await (const _change of watcher!) {
         if ((await Deno.readTextFile(file)).includes(`"ph":"X"`)) return written = true;
       }
     })();
-    await Promise.race([watching, answer]);
+    await bounded(watching, "a write by the timer while the request runs");
     assert.ok(written, "increments were written while the request ran");
     server.kill("SIGKILL");
     assert.equal((await server.status).signal, "SIGKILL");

@@ -9,7 +9,7 @@
  * @module
  */
 import type { ServerEvent } from "../server/server_events.ts";
-import type { ServerStats } from "../server/threadcount_server.ts";
+import { dropUndefined, type ServerStats } from "../server/threadcount_server.ts";
 
 /** Time the dashboard keeps finished bars for a page that connects, in ms. */
 export const DASHBOARD_HISTORY_MS = 10_000;
@@ -657,10 +657,4 @@ function view(counting: Counting): RequestView {
     total: counting.total,
     startedAt: counting.startedAt,
   };
-}
-
-function dropUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(options).filter(([, value]) => value !== undefined),
-  ) as Partial<T>;
 }

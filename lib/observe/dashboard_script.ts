@@ -249,7 +249,9 @@ function renderStats(stats) {
   const lost = stats.fleet_connected === 0;
   fleet.classList.toggle("lost", lost);
   fleet.textContent = lost
-    ? "fleet lost: the broker is unreachable; serving on local Workers"
+    ? "fleet lost: the broker is unreachable; " + (stats.workers > 0
+      ? "serving on local Workers"
+      : "no local Workers (--workers 0): requests wait, then ERR no-workers")
     : "fleet: " + stats.nodes + (stats.nodes === 1 ? " node, " : " nodes, ") +
       stats.remote_workers + (stats.remote_workers === 1 ? " remote Worker" : " remote Workers");
 }

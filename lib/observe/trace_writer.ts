@@ -48,6 +48,8 @@ const WRITE_CHUNK_BYTES = 64 * 1024;
 
 /** Room kept under `maxBytes` for the last notices and the closing `]`. */
 const CLOSING_RESERVE_BYTES = 1024;
+/** Room kept for the line that records a run of drops (its text is about 200 chars). */
+const DROPPED_NOTICE_CHARS = 256;
 
 /** The smallest `maxBytes`: the header, a few increments and the closing reserve. */
 export const TRACE_MIN_BYTES = 4096;
@@ -404,8 +406,9 @@ export class TraceWriter {
    * then memory's (else it is dropped and counted).
    */
   #admit(text: string): boolean {
-    const notice = this.#droppedNotice();
-    const chars = notice.length + text.length;
+    // While the disk falls behind every increment is dropped here: check for room first, and
+    // build the notice of the drops only once there is (it is at most a few hundred chars).
+    const chars = text.length + (this.#droppedRun > 0 ? DROPPED_NOTICE_CHARS : 0);
     if (this.#acceptedBytes + chars + CLOSING_RESERVE_BYTES > this.#maxBytes) {
       this.#stop(
         `the trace reached its size cap of ${mebibytes(this.#maxBytes)} ` +
@@ -419,7 +422,7 @@ export class TraceWriter {
       this.#droppedRun++;
       return false;
     }
-    this.#takeDroppedNotice(notice);
+    this.#takeDroppedNotice(this.#droppedNotice());
     this.#take(text);
     return true;
   }

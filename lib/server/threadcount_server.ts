@@ -619,7 +619,22 @@ function round1(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-function dropUndefined<T extends object>(options: T): Partial<T> {
+/**
+ * Leaves out the options given as `undefined`, so that spreading them over defaults keeps
+ * the defaults.
+ *
+ * @param options Options, some perhaps `undefined`.
+ * @returns The options that have a value.
+ *
+ * @example
+ * ```ts
+ * import { dropUndefined } from "./threadcount_server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual({ port: 1, ...dropUndefined({ port: undefined }) }, { port: 1 });
+ * ```
+ */
+export function dropUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(options).filter(([, value]) => value !== undefined),
   ) as Partial<T>;
