@@ -467,6 +467,39 @@ async function serial(): Promise<void> {
   });
 }
 
+/** Requests per second of one client that sends `depth` `1 1` requests at once, then reads them. */
+async function pipelinedRate(server: ServerProcess, depth: number, seconds: number) {
+  await using client = await server.connect();
+  const burst = Array.from({ length: depth }, () => "1 1").join("\n");
+  return depth * await stepsPerSecond(1, seconds, async () => {
+    await client.send(burst);
+    for (let i = 0; i < depth; i++) {
+      const line = await client.readLine();
+      if (line !== "2") throw new Error(`a pipelined 1 1 answered ${JSON.stringify(line)}`);
+    }
+  });
+}
+
+// 10. One client that pipelines: the replies to a burst coalesced into few writes.
+async function pipelined(): Promise<void> {
+  log("10. one client pipelining 100 `1 1` requests at a time");
+  const seconds = 2 * scale + 0.5;
+  const { ours, floor } = await alternate(
+    ZERO_WORK,
+    (server) => pipelinedRate(server, 100, seconds),
+  );
+  report({
+    name: "one client, 100 pipelined `1 1` requests/s",
+    ours,
+    floor,
+    unit: "requests/s",
+    ratio: ours / floor,
+    target: "report",
+    met: true,
+    note: "floor: the bare line server, which answers all the lines of a read in one write",
+  });
+}
+
 /** A child process whose stderr is read until a line matches, then drained. */
 async function spawnUntil(
   command: string,
@@ -709,6 +742,7 @@ const suite = [
   serial,
   fleetDispatch,
   fleetParallel,
+  pipelined,
 ];
 const chosen = flags.only?.split(",").map(Number) ?? suite.map((_, i) => i + 1);
 for (const [i, bench] of suite.entries()) {

@@ -1,9 +1,15 @@
 /** Shared helpers of the test suite: servers on port 0, event recording, raw sockets. */
 import { LineClient } from "../lib/client/line_client.ts";
 import { LineReader } from "../lib/wire/line_reader.ts";
-import type { ServerEvent, ServerEventType } from "../lib/server/server_events.ts";
+import {
+  type ServerEvent,
+  ServerEvents,
+  type ServerEventType,
+} from "../lib/server/server_events.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
 import { type ServerOptions, ThreadcountServer } from "../lib/server/threadcount_server.ts";
+import type { SessionContext, SessionLimits } from "../lib/server/session.ts";
+import type { WorkerPool } from "../lib/pool/worker_pool.ts";
 
 /** Tiny work, so the suite is fast: one unit is 2 000 additions. */
 export const TINY_WORK: Partial<ServerOptions> = {
@@ -122,4 +128,35 @@ export async function bounded<T>(promise: Promise<T>, what: string, ms = 60_000)
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The parts a session needs, without a server around it, for tests that drive
+ * `serveSession` over a fake connection: a real pool, no work estimate, no limits in the way.
+ */
+export function sessionContext(
+  pool: WorkerPool,
+  stop: AbortSignal,
+  options: { limits?: Partial<SessionLimits>; events?: ServerEvents } = {},
+): SessionContext {
+  let id = 0;
+  return {
+    pool,
+    events: options.events ?? new ServerEvents(),
+    limits: {
+      maxIncrements: 10,
+      idleTimeoutMs: 60_000,
+      progressIntervalMs: 200,
+      maxRequestSeconds: 600,
+      ...options.limits,
+    },
+    drawUnits: () => 0,
+    nextRequestId: () => ++id,
+    estimateSeconds: () => 0,
+    stats: () => ({}),
+    track: () => ({ [Symbol.dispose]: () => {} }),
+    begin: () => ({ [Symbol.dispose]: () => {} }),
+    draining: stop,
+    stopping: stop,
+  };
 }

@@ -163,3 +163,17 @@ Deno.test("LineReader rejects a non-positive line limit", () => {
     assert.throws(() => new LineReader(scriptedSource([]), { maxLineBytes: bad }), RangeError);
   }
 });
+
+Deno.test("lineReady: true while a whole line is held, false for a partial one", async () => {
+  const source = scriptedSource(["1 1\n2 2\n3"], "stall");
+  const reader = new LineReader(source, { maxLineBytes: 64 });
+  assert.equal(reader.lineReady, false, "nothing read yet");
+  assert.deepEqual(await reader.next(), { kind: "line", text: "1 1" });
+  assert.equal(reader.lineReady, true, "`2 2` is held");
+  assert.deepEqual(await reader.next(), { kind: "line", text: "2 2" });
+  assert.equal(reader.lineReady, false, "only `3`, without its newline, is held");
+  source.release();
+  assert.deepEqual(await reader.next(), { kind: "line", text: "3" });
+  assert.equal(reader.lineReady, false);
+  assert.deepEqual(await reader.next(), { kind: "end" });
+});

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { serveSession, type SessionContext } from "../lib/server/session.ts";
+import { serveSession } from "../lib/server/session.ts";
 import { LineReader } from "../lib/wire/line_reader.ts";
-import { ServerEvents } from "../lib/server/server_events.ts";
+import { REPLY_HOLD_BYTES } from "../lib/wire/reply_writer.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
-import { connect, RawClient, startServer } from "./_helpers.ts";
+import { connect, RawClient, sessionContext, startServer } from "./_helpers.ts";
 import { expectFaultCase } from "./fixtures/fault_case.ts";
 
 Deno.test("a client that vanishes: its queued tasks never run, its slot frees at once", async () => {
@@ -100,34 +100,19 @@ Deno.test("backpressure: a client that pipelines and reads nothing makes the ses
     },
   };
   const stop = new AbortController();
-  const context: SessionContext = {
-    pool,
-    events: new ServerEvents(),
-    limits: {
-      maxIncrements: 10,
-      idleTimeoutMs: 60_000,
-      progressIntervalMs: 200,
-      maxRequestSeconds: 600,
-    },
-    drawUnits: () => 0,
-    nextRequestId: (() => {
-      let id = 0;
-      return () => ++id;
-    })(),
-    estimateSeconds: () => 0,
-    stats: () => ({}),
-    track: () => ({ [Symbol.dispose]: () => {} }),
-    begin: () => ({ [Symbol.dispose]: () => {} }),
-    draining: stop.signal,
-    stopping: stop.signal,
-  };
+  const context = sessionContext(pool, stop.signal);
   const reader = new LineReader(conn, { maxLineBytes: 64 });
-  const session = serveSession(conn, "test", context, { reader, gone: stop.signal });
+  // The client never hangs up: the session ends because the server stops.
+  const gone = new AbortController().signal;
+  const session = serveSession(conn, "test", context, { reader, gone });
   // The fake connection answers at once: a macrotask runs only after every read and write
   // that can happen (each a microtask) has happened.
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(writes, 2, "answered one, blocked on the second");
-  assert.ok(bytesRead <= 64 + 2 + 8192, `read ${bytesRead} bytes while blocked`);
+  // Read: the requests of the two writes' replies (each reply, `1\n`, answers a 4-byte line;
+  // a write carries at most REPLY_HOLD_BYTES of replies), then at most one line and one read ahead.
+  const answered = 2 * (REPLY_HOLD_BYTES / 2) * line.length;
+  assert.ok(bytesRead <= answered + 64 + 2 + 8192, `read ${bytesRead} bytes while blocked`);
   const readWhileBlocked = bytesRead;
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(bytesRead, readWhileBlocked, "no reading while the reply is unsent");

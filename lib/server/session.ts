@@ -6,7 +6,8 @@
  */
 import type { LineReader } from "../wire/line_reader.ts";
 import { type CountCommand, formatError, parseCommand, ProtocolError } from "../wire/protocol.ts";
-import { type ByteSink, writeAll } from "../wire/write_all.ts";
+import type { ByteSink } from "../wire/write_all.ts";
+import { ReplyWriter } from "../wire/reply_writer.ts";
 import { RequestCounter } from "./request_counter.ts";
 import type { ServerEvents } from "./server_events.ts";
 import type { RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
@@ -23,6 +24,10 @@ export interface SessionLimits {
   progressIntervalMs: number;
   /** Most work one request may ask for, in seconds of the whole pool's time (estimated). */
   maxRequestSeconds: number;
+  /** Most bytes of replies held for a pipelining client's next ones (default: `REPLY_HOLD_BYTES` of reply_writer.ts). */
+  replyHoldBytes?: number;
+  /** Most ms a reply is held for a pipelining client's next ones (default: `REPLY_HOLD_MS` of reply_writer.ts). */
+  replyHoldMs?: number;
 }
 
 /** A request being counted, as the server, STATS and the dashboard see it. */
@@ -111,8 +116,13 @@ interface SessionState {
   gone: AbortSignal;
   /** Whether a write to the client failed: it is gone too, even if its input has not ended. */
   writeFailed: boolean;
-  /** Writes to the client, timing each write for the server's write timeout. */
+  /** Writes to the client now, after any held replies; each write is timed for the write timeout. */
   send: (text: string) => Promise<void>;
+  /**
+   * Answers a request: the reply is held while the client's next request is already in hand
+   * (it pipelines), so that a burst of requests gets one write ({@linkcode ReplyWriter}).
+   */
+  reply: (text: string) => Promise<void>;
 }
 
 /**
@@ -143,10 +153,14 @@ export async function serveSession(
     },
   };
   let interruption: "idle" | "draining" | undefined;
-  const send = async (text: string) => {
+  const replies = new ReplyWriter(conn, {
+    maxHeldBytes: limits.replyHoldBytes,
+    maxHoldMs: limits.replyHoldMs,
+  });
+  const written = async (writing: Promise<void>) => {
     handle.writingSince = performance.now();
     try {
-      await writeAll(conn, text);
+      await writing;
     } catch (error) {
       // Reset, or closed by the server's write timeout: nothing more can reach this client.
       session.writeFailed = true;
@@ -156,6 +170,13 @@ export async function serveSession(
       handle.writingSince = undefined;
     }
   };
+  const send = (text: string) => written(replies.send(text));
+  const flush = () => written(replies.flush());
+  const reply = (text: string) => {
+    const holding = replies.hold(text);
+    // Still held: nothing was written, nothing to time.
+    return replies.holding ? holding : written(holding);
+  };
   const session: SessionState = {
     progress: false,
     counter: context.counterModel ?? "parallel",
@@ -164,6 +185,7 @@ export async function serveSession(
     gone,
     writeFailed: false,
     send,
+    reply,
   };
   const sendError = async (code: ProtocolError["code"], message: string) => {
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
@@ -188,6 +210,8 @@ export async function serveSession(
       await sendError("shutting-down", "the server is shutting down; reconnect in a moment");
       return "server shutting down";
     }
+    // Held replies go out before the session waits for its client: they are all it has.
+    if (replies.holding && !reader.lineReady) await flush();
     const event = await reader.next();
     if (event.kind === "interrupted") {
       const reason = interruption;
@@ -232,11 +256,11 @@ export async function serveSession(
         await send("BYE\n");
         return "STOP";
       case "stats":
-        await send(`${JSON.stringify(context.stats())}\n`);
+        await reply(`${JSON.stringify(context.stats())}\n`);
         continue;
       case "progress":
         session.progress = command.on;
-        await send(`OK progress ${command.on ? "on" : "off"}\n`);
+        await reply(`OK progress ${command.on ? "on" : "off"}\n`);
         continue;
       case "counter":
         if (command.model !== "parallel" && context.sharedCounters === false) {
@@ -250,7 +274,7 @@ export async function serveSession(
         }
         session.counter = command.model;
         session.askedCounter = true;
-        await send(`OK counter ${command.model}\n`);
+        await reply(`OK counter ${command.model}\n`);
         continue;
       case "count": {
         const seconds = context.estimateSeconds(command.increments);
@@ -265,6 +289,10 @@ export async function serveSession(
               "a request (--max-request-seconds): ask for fewer increments",
           );
           continue;
+        }
+        // Replies held for this request's sake must not wait for its work, nor for its progress.
+        if (replies.holding && (session.progress || replies.overdue(seconds * 1000))) {
+          await flush();
         }
         handle.idleSince = undefined;
         const outcome = await runCount(command, peer, context, session);
@@ -432,7 +460,7 @@ async function runCount(
     const lost = session.askedCounter
       ? ` (${counter.updatesLost} ${counter.updatesLost === 1 ? "update" : "updates"} lost)`
       : "";
-    await session.send(`${counter.value}${lost}\n`);
+    await session.reply(`${counter.value}${lost}\n`);
     failure = undefined;
     return "answered";
   } catch (error) {

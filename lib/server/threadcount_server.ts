@@ -17,6 +17,7 @@ import {
   type SessionHandle,
 } from "./session.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
+import { REPLY_HOLD_BYTES, REPLY_HOLD_MS } from "../wire/reply_writer.ts";
 import { workEstimator } from "./work_estimate.ts";
 import { unitDrawer } from "./work_units.ts";
 import { WorkerPool } from "../pool/worker_pool.ts";
@@ -69,6 +70,10 @@ export interface ServerOptions {
   silenceMs: number;
   /** Least time between two progress lines to one client, in ms. */
   progressIntervalMs: number;
+  /** Most bytes of replies held for a pipelining client's next ones, to write them together. */
+  replyHoldBytes: number;
+  /** Most ms a reply is held for a pipelining client's next ones. */
+  replyHoldMs: number;
   /** Seed of the work-unit generator, for runs that repeat exactly. */
   seed?: number;
   /** The counter model of connections that send no `COUNTER`. */
@@ -103,6 +108,8 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   graceMs: constants.GRACE_SECONDS * 1000,
   silenceMs: constants.CLASSIC_SILENCE_MS,
   progressIntervalMs: 200,
+  replyHoldBytes: REPLY_HOLD_BYTES,
+  replyHoldMs: REPLY_HOLD_MS,
   counterModel: constants.COUNTER_MODEL,
   workerModel: constants.WORKER_MODEL,
   fleetWaitMs: constants.FLEET_WAIT_SECONDS * 1000,

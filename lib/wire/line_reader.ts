@@ -135,6 +135,20 @@ export class LineReader {
     return this.#ended.signal;
   }
 
+  /**
+   * Whether a whole line is held, so that {@linkcode LineReader.next} returns it
+   * without waiting: the peer sent its next request before reading the last
+   * reply (it pipelines).
+   */
+  get lineReady(): boolean {
+    if (this.#failed || this.#scanned >= this.#end) return false;
+    const found = this.#buffer.subarray(0, this.#end)
+      .indexOf(NEWLINE, Math.max(this.#start, this.#scanned));
+    // No newline up to #end: the next scan starts there (a long line is still scanned once).
+    if (found < 0) this.#scanned = this.#end;
+    return found >= 0;
+  }
+
   /** Whether the source has reached its end. */
   get atEnd(): boolean {
     return this.#atEnd;
