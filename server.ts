@@ -11,7 +11,6 @@ import { ServerEvents } from "./lib/server/server_events.ts";
 import { ThreadcountServer } from "./lib/server/threadcount_server.ts";
 import { TraceWriter } from "./lib/observe/trace_writer.ts";
 import { exitCodeFor, listenForStopSignals, type StopSignal } from "./lib/server/signals.ts";
-import { connectNats } from "./lib/fleet/nats_connection.ts";
 
 /** Explains an error the user can fix, and exits. */
 function fail(message: string, code = 1): never {
@@ -96,6 +95,8 @@ if (import.meta.main) {
   let nats;
   if (commandLine.natsUrl !== undefined) {
     try {
+      // Loaded only for a fleet: the NATS client would cost every server about 10 MB.
+      const { connectNats } = await import("./lib/fleet/nats_connection.ts");
       nats = await connectNats(commandLine.natsUrl, {
         credsFile: commandLine.natsCreds,
         name: "threadcount server",
