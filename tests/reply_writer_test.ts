@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { ReplyWriter } from "../lib/wire/reply_writer.ts";
 import { LineReader } from "../lib/wire/line_reader.ts";
-import { serveSession, type SessionLimits } from "../lib/server/session.ts";
+import { serveSession, type SessionContext, type SessionLimits } from "../lib/server/session.ts";
 import { ServerEvents } from "../lib/server/server_events.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
-import { sessionContext } from "./_helpers.ts";
+import { bounded, sessionContext } from "./_helpers.ts";
 
 /** A sink that records each write as text, and the order of writes among other happenings. */
 function recordingSink(happenings: string[] = []) {
@@ -52,8 +52,95 @@ Deno.test("a reply is not held past the time bound: with 0 ms each is written at
   await replies.hold("1\n");
   await replies.hold("2\n");
   assert.deepEqual(sink.writes, ["1\n", "2\n"]);
-  assert.equal(replies.overdue(), false, "nothing held, nothing overdue");
+  assert.equal(replies.holding, false);
 });
+
+Deno.test("a held reply is written when its time is up, whatever comes next", async () => {
+  const written = Promise.withResolvers<void>();
+  const sink = {
+    write(p: Uint8Array) {
+      written.resolve();
+      return Promise.resolve(p.length);
+    },
+  };
+  const replies = new ReplyWriter(sink, { maxHoldMs: 1 });
+  const heard: unknown[] = [];
+  await replies.hold("1\n", (error) => heard.push(error ?? "written"));
+  assert.deepEqual(heard, [], "held");
+  await bounded(written.promise, "the timer's write");
+  await replies.flush(); // the timer's write, if still in flight
+  assert.deepEqual(heard, ["written"]);
+});
+
+Deno.test("one write at a time: a flush during a write waits for it; a failed write's replies hear why", async () => {
+  const writes: string[] = [];
+  const first = Promise.withResolvers<number>();
+  const sink = {
+    write(p: Uint8Array) {
+      writes.push(new TextDecoder().decode(p));
+      if (writes.length === 1) return first.promise;
+      return Promise.reject(new Deno.errors.ConnectionReset("reset"));
+    },
+  };
+  const replies = new ReplyWriter(sink, { maxHoldMs: 60_000 });
+  const heard: string[] = [];
+  const hear = (name: string) => (error?: unknown) =>
+    heard.push(`${name} ${error === undefined ? "written" : (error as Error).name}`);
+  await replies.hold("1\n", hear("R1"));
+  const firstFlush = replies.flush();
+  await replies.hold("2\n", hear("R2"));
+  const secondFlush = replies.flush();
+  assert.deepEqual(writes, ["1\n"], "the second write waits for the first");
+  first.resolve(2);
+  await firstFlush;
+  await assert.rejects(secondFlush, Deno.errors.ConnectionReset);
+  assert.deepEqual(writes, ["1\n", "2\n"]);
+  await replies.hold("3\n", hear("R3"));
+  replies.abandon(new Error("gone"));
+  assert.equal(replies.holding, false);
+  assert.deepEqual(heard, ["R1 written", "R2 ConnectionReset", "R3 Error"]);
+});
+
+/**
+ * A client on a fake connection: it sends `requests` in one burst, then either closes its
+ * side at once or when `close()` is called; what the session writes is recorded.
+ */
+function burstClient(requests: string[], options: { happenings?: string[]; closeAtOnce: boolean }) {
+  const sink = recordingSink(options.happenings);
+  const burst = new TextEncoder().encode(requests.map((r) => `${r}\n`).join(""));
+  const closed = Promise.withResolvers<null>();
+  if (options.closeAtOnce) closed.resolve(null);
+  let sent = false;
+  return {
+    writes: sink.writes,
+    burstBytes: burst.length,
+    close: () => closed.resolve(null),
+    read(p: Uint8Array): Promise<number | null> {
+      if (sent) return closed.promise;
+      sent = true;
+      p.set(burst);
+      return Promise.resolve(burst.length);
+    },
+    write: (p: Uint8Array) => sink.write(p),
+  };
+}
+
+/** A session on a client's fake connection; `gone` aborts when the client's input ends. */
+function session(
+  client: ReturnType<typeof burstClient>,
+  context: SessionContext,
+  options: { goneAtEnd: boolean },
+) {
+  const end = new AbortController();
+  const reader = new LineReader(client, {
+    maxLineBytes: 64,
+    chunkBytes: client.burstBytes,
+    onEnd: () => end.abort(new Error("client disconnected")),
+  });
+  // The session tests of a burst want every request answered: the end of input is not a leave.
+  const gone = options.goneAtEnd ? end.signal : new AbortController().signal;
+  return serveSession(client, "test", context, { reader, gone });
+}
 
 /**
  * Serves one fake connection whose client sends `requests` in one burst, then closes its
@@ -65,29 +152,14 @@ async function serveBurst(
     limits?: Partial<SessionLimits>;
     events?: ServerEvents;
     happenings?: string[];
-    estimateSeconds?: (increments: number) => number;
   } = {},
 ) {
   using pool = new WorkerPool({ size: 2, iterationsPerUnit: 0 });
-  const sink = recordingSink(options.happenings);
-  const burst = new TextEncoder().encode(requests.map((r) => `${r}\n`).join(""));
-  let sent = false;
-  const conn = {
-    read(p: Uint8Array) {
-      if (sent) return Promise.resolve(null);
-      sent = true;
-      p.set(burst);
-      return Promise.resolve(burst.length);
-    },
-    write: (p: Uint8Array) => sink.write(p),
-  };
+  const client = burstClient(requests, { happenings: options.happenings, closeAtOnce: true });
   const stop = new AbortController();
   const context = sessionContext(pool, stop.signal, options);
-  if (options.estimateSeconds) context.estimateSeconds = options.estimateSeconds;
-  const reader = new LineReader(conn, { maxLineBytes: 64, chunkBytes: burst.length });
-  const outcome = await serveSession(conn, "test", context, { reader, gone: stop.signal });
-  assert.equal(outcome, "end of input");
-  return sink.writes;
+  assert.equal(await session(client, context, { goneAtEnd: false }), "end of input");
+  return client.writes;
 }
 
 Deno.test("pipelined requests: the replies to a burst go out in one write, in order", async () => {
@@ -110,25 +182,71 @@ Deno.test("pipelined requests: the byte and time bounds split the writes", async
   assert.deepEqual(byTime, expected, "held for no time: a write per reply");
 });
 
-Deno.test("pipelined requests: a reply is written before a request whose work would hold it too long starts", async () => {
+/** Events of a session, in order with its writes. */
+function happeningsOf(events: ServerEvents, happenings: string[]) {
+  events.subscribe((event) => {
+    if (event.type === "counting") happenings.push(`counting ${event.request}`);
+    if (event.type === "result") happenings.push(`result ${event.request}`);
+    if (event.type === "request-failed") {
+      happenings.push(`failed ${event.request}: ${event.reason}`);
+    }
+  });
+}
+
+Deno.test("pipelined requests: a held reply goes out within the hold time while the next count runs", async () => {
   const happenings: string[] = [];
   const events = new ServerEvents();
-  events.subscribe((event) => {
-    if (event.type === "counting") happenings.push(`counting ${event.start} ${event.increments}`);
-  });
-  await serveBurst(["1 0", "2 1", "3 1"], {
+  happeningsOf(events, happenings);
+  const written = Promise.withResolvers<void>();
+  const client = burstClient(["0 0", "1 1"], { happenings, closeAtOnce: false });
+  const write = client.write;
+  client.write = (p) => (written.resolve(), write(p));
+  // A pool whose job runs until it is cancelled, as a job waiting behind others' work would.
+  const pool = {
+    start: () => {
+      const done = Promise.withResolvers<void>();
+      return { done: done.promise, cancel: (reason?: unknown) => done.reject(reason) };
+    },
+  };
+  const stop = new AbortController();
+  const context = sessionContext(pool as never, stop.signal, {
     events,
-    happenings,
-    limits: { replyHoldMs: 60_000 },
-    // Each increment is estimated at longer than a reply may be held.
-    estimateSeconds: (increments) => increments * 120,
+    limits: { replyHoldMs: 1 },
   });
+  const serving = session(client, context, { goneAtEnd: true });
+  await bounded(written.promise, "the held reply's write", 10_000);
+  client.close(); // R2 is abandoned: its client is gone
+  assert.equal(await serving, "client disconnected");
   assert.deepEqual(happenings, [
-    "counting 1 0",
-    'write "1\\n"',
-    "counting 2 1",
-    'write "3\\n"',
-    "counting 3 1",
-    'write "4\\n"',
+    "counting R1",
+    "counting R2",
+    'write "0\\n"',
+    "result R1",
+    "failed R2: client disconnected",
+  ]);
+});
+
+Deno.test("pipelined requests: a client that half-closes after a burst still gets the replies held for it", async () => {
+  const happenings: string[] = [];
+  const events = new ServerEvents();
+  happeningsOf(events, happenings);
+  using pool = new WorkerPool({ size: 2, iterationsPerUnit: 0 });
+  const client = burstClient(["STATS", "0 0", "1 1000000"], { happenings, closeAtOnce: false });
+  const stop = new AbortController();
+  const context = sessionContext(pool, stop.signal, {
+    events,
+    limits: { replyHoldMs: 60_000, maxIncrements: 1_000_000 },
+  });
+  // The client's input ends once the long count has started, with the first two replies held.
+  events.subscribe((event) => {
+    if (event.type === "counting" && event.request === "R2") client.close();
+  });
+  assert.equal(await session(client, context, { goneAtEnd: true }), "client disconnected");
+  assert.deepEqual(happenings, [
+    "counting R1",
+    "counting R2",
+    "failed R2: client disconnected",
+    'write "{}\\n0\\n"',
+    "result R1",
   ]);
 });

@@ -7,7 +7,7 @@
 import type { LineReader } from "../wire/line_reader.ts";
 import { type CountCommand, formatError, parseCommand, ProtocolError } from "../wire/protocol.ts";
 import type { ByteSink } from "../wire/write_all.ts";
-import { ReplyWriter } from "../wire/reply_writer.ts";
+import { type ReplySettled, ReplyWriter } from "../wire/reply_writer.ts";
 import { RequestCounter } from "./request_counter.ts";
 import type { ServerEvents } from "./server_events.ts";
 import type { RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
@@ -122,7 +122,7 @@ interface SessionState {
    * Answers a request: the reply is held while the client's next request is already in hand
    * (it pipelines), so that a burst of requests gets one write ({@linkcode ReplyWriter}).
    */
-  reply: (text: string) => Promise<void>;
+  reply: (text: string, settled?: ReplySettled) => Promise<void>;
 }
 
 /**
@@ -156,6 +156,8 @@ export async function serveSession(
   const replies = new ReplyWriter(conn, {
     maxHeldBytes: limits.replyHoldBytes,
     maxHoldMs: limits.replyHoldMs,
+    // A failed write is the client's failure, seen by the next write or read: nothing to add.
+    onOverdue: () => void flush().catch(() => {}),
   });
   const written = async (writing: Promise<void>) => {
     handle.writingSince = performance.now();
@@ -172,8 +174,8 @@ export async function serveSession(
   };
   const send = (text: string) => written(replies.send(text));
   const flush = () => written(replies.flush());
-  const reply = (text: string) => {
-    const holding = replies.hold(text);
+  const reply = (text: string, settled?: ReplySettled) => {
+    const holding = replies.hold(text, settled);
     // Still held: nothing was written, nothing to time.
     return replies.holding ? holding : written(holding);
   };
@@ -205,102 +207,107 @@ export async function serveSession(
     },
   };
 
-  while (true) {
-    if (context.draining.aborted) {
-      await sendError("shutting-down", "the server is shutting down; reconnect in a moment");
-      return "server shutting down";
-    }
-    // Held replies go out before the session waits for its client: they are all it has.
-    if (replies.holding && !reader.lineReady) await flush();
-    const event = await reader.next();
-    if (event.kind === "interrupted") {
-      const reason = interruption;
-      interruption = undefined;
-      // An interruption that raced with a complete request is stale: wait again.
-      const idleMs = handle.idleSince === undefined ? 0 : performance.now() - handle.idleSince;
-      if (reason === "idle" && idleMs >= limits.idleTimeoutMs) {
-        await sendError(
-          "idle-timeout",
-          `no complete request for ${limits.idleTimeoutMs / 1000} s while other clients wait; ` +
-            "reconnect to go on",
-        );
-        return "idle";
+  try {
+    while (true) {
+      if (context.draining.aborted) {
+        await sendError("shutting-down", "the server is shutting down; reconnect in a moment");
+        return "server shutting down";
       }
-      continue; // draining is checked at the top
-    }
-    switch (event.kind) {
-      case "end":
-        return "end of input";
-      case "too-long":
-        await sendError(
-          "line-too-long",
-          `a request line may be at most ${event.limit} bytes; closing the connection`,
-        );
-        return "line too long";
-      case "bad-encoding":
-        await sendError("bad-encoding", `the line (${event.bytes} bytes) is not valid UTF-8`);
-        continue;
-    }
-    let command;
-    try {
-      command = parseCommand(event.text, { maxIncrements: limits.maxIncrements });
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      await sendError(error.code, error.message);
-      continue;
-    }
-    switch (command.kind) {
-      case "empty":
-        continue;
-      case "stop":
-        await send("BYE\n");
-        return "STOP";
-      case "stats":
-        await reply(`${JSON.stringify(context.stats())}\n`);
-        continue;
-      case "progress":
-        session.progress = command.on;
-        await reply(`OK progress ${command.on ? "on" : "off"}\n`);
-        continue;
-      case "counter":
-        if (command.model !== "parallel" && context.sharedCounters === false) {
+      // Held replies go out before the session waits for its client: they are all it has.
+      if (replies.holding && !reader.lineReady) await flush();
+      const event = await reader.next();
+      if (event.kind === "interrupted") {
+        const reason = interruption;
+        interruption = undefined;
+        // An interruption that raced with a complete request is stale: wait again.
+        const idleMs = handle.idleSince === undefined ? 0 : performance.now() - handle.idleSince;
+        if (reason === "idle" && idleMs >= limits.idleTimeoutMs) {
           await sendError(
-            "bad-request",
-            `COUNTER ${command.model} needs every increment on the server's own machine (its ` +
-              "counter lives in memory shared with the local Workers), and this server counts on " +
-              "worker nodes too (--nats): only COUNTER parallel here",
+            "idle-timeout",
+            `no complete request for ${limits.idleTimeoutMs / 1000} s while other clients wait; ` +
+              "reconnect to go on",
           );
-          continue;
+          return "idle";
         }
-        session.counter = command.model;
-        session.askedCounter = true;
-        await reply(`OK counter ${command.model}\n`);
-        continue;
-      case "count": {
-        const seconds = context.estimateSeconds(command.increments);
-        const idleBefore = handle.idleSince;
-        if (seconds > limits.maxRequestSeconds) {
-          await sendError(
-            "too-much-work",
-            `${command.increments} increments would keep every Worker busy for about ` +
-              `${formatDuration(seconds)}; the limit is ${
-                formatDuration(limits.maxRequestSeconds)
-              } ` +
-              "a request (--max-request-seconds): ask for fewer increments",
-          );
-          continue;
-        }
-        // Replies held for this request's sake must not wait for its work, nor for its progress.
-        if (replies.holding && (session.progress || replies.overdue(seconds * 1000))) {
-          await flush();
-        }
-        handle.idleSince = undefined;
-        const outcome = await runCount(command, peer, context, session);
-        // A request with work resets the idle clock; `0 0`, like STATS, is not enough to keep a
-        // slot while others wait.
-        handle.idleSince = command.increments > 0 ? performance.now() : idleBefore;
-        if (outcome !== "answered") return outcome;
+        continue; // draining is checked at the top
       }
+      switch (event.kind) {
+        case "end":
+          return "end of input";
+        case "too-long":
+          await sendError(
+            "line-too-long",
+            `a request line may be at most ${event.limit} bytes; closing the connection`,
+          );
+          return "line too long";
+        case "bad-encoding":
+          await sendError("bad-encoding", `the line (${event.bytes} bytes) is not valid UTF-8`);
+          continue;
+      }
+      let command;
+      try {
+        command = parseCommand(event.text, { maxIncrements: limits.maxIncrements });
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        await sendError(error.code, error.message);
+        continue;
+      }
+      switch (command.kind) {
+        case "empty":
+          continue;
+        case "stop":
+          await send("BYE\n");
+          return "STOP";
+        case "stats":
+          await reply(`${JSON.stringify(context.stats())}\n`);
+          continue;
+        case "progress":
+          session.progress = command.on;
+          await reply(`OK progress ${command.on ? "on" : "off"}\n`);
+          continue;
+        case "counter":
+          if (command.model !== "parallel" && context.sharedCounters === false) {
+            await sendError(
+              "bad-request",
+              `COUNTER ${command.model} needs every increment on the server's own machine (its ` +
+                "counter lives in memory shared with the local Workers), and this server counts on " +
+                "worker nodes too (--nats): only COUNTER parallel here",
+            );
+            continue;
+          }
+          session.counter = command.model;
+          session.askedCounter = true;
+          await reply(`OK counter ${command.model}\n`);
+          continue;
+        case "count": {
+          const seconds = context.estimateSeconds(command.increments);
+          const idleBefore = handle.idleSince;
+          if (seconds > limits.maxRequestSeconds) {
+            await sendError(
+              "too-much-work",
+              `${command.increments} increments would keep every Worker busy for about ` +
+                `${formatDuration(seconds)}; the limit is ${
+                  formatDuration(limits.maxRequestSeconds)
+                } ` +
+                "a request (--max-request-seconds): ask for fewer increments",
+            );
+            continue;
+          }
+          handle.idleSince = undefined;
+          const outcome = await runCount(command, peer, context, session);
+          // A request with work resets the idle clock; `0 0`, like STATS, is not enough to keep a
+          // slot while others wait.
+          handle.idleSince = command.increments > 0 ? performance.now() : idleBefore;
+          if (outcome !== "answered") return outcome;
+        }
+      }
+    }
+  } finally {
+    // Every way out: what is held still goes to a client that only half-closed, and whoever
+    // waits to hear of a held reply hears either way.
+    if (replies.holding) {
+      if (session.writeFailed) replies.abandon(new Error("client disconnected"));
+      else await flush().catch(() => {});
     }
   }
 }
@@ -414,7 +421,8 @@ async function runCount(
     return session.send(`PROGRESS ${done} ${increments}\n`);
   };
 
-  let failure: string | undefined = "unknown";
+  let failure = "unknown";
+  let endsWithReply = false;
   try {
     if (session.gone.aborted) throw new Error("client disconnected");
     if (context.stopping.aborted) throw context.stopping.reason;
@@ -460,8 +468,12 @@ async function runCount(
     const lost = session.askedCounter
       ? ` (${counter.updatesLost} ${counter.updatesLost === 1 ? "update" : "updates"} lost)`
       : "";
-    await session.reply(`${counter.value}${lost}\n`);
-    failure = undefined;
+    // The request ends when its reply reaches the socket: held for a pipelined burst, later.
+    endsWithReply = true;
+    await session.reply(
+      `${counter.value}${lost}\n`,
+      (error) => end(error === undefined ? undefined : "client disconnected"),
+    );
     return "answered";
   } catch (error) {
     const disconnected = session.gone.aborted || session.writeFailed;
@@ -486,6 +498,11 @@ async function runCount(
     }
     return context.stopping.aborted ? "server shutting down" : "answered";
   } finally {
+    if (!endsWithReply) end(failure);
+  }
+
+  /** Ends the request: `failure` undefined when its answer was written. */
+  function end(failure: string | undefined): void {
     // Workers still waiting for this request's lock must not wait for ever.
     if (failure !== undefined) cell?.abandon();
     if (failure === undefined) {

@@ -2,7 +2,8 @@
  * Replies to one connection, coalesced: a reply to a pipelined request is held
  * while the next request is already in hand, and the held replies go out in one
  * socket write, as Redis writes a client's replies once per turn of its event
- * loop. A reply is never held past a bound of bytes or of time.
+ * loop. A reply is never held past a bound of bytes or of time, and whoever
+ * needs to know that a reply reached the socket hears it when it did.
  *
  * @module
  */
@@ -19,13 +20,27 @@ export interface ReplyWriterOptions {
   maxHeldBytes?: number;
   /** Most milliseconds a reply is held. Defaults to {@linkcode REPLY_HOLD_MS}. */
   maxHoldMs?: number;
+  /**
+   * Called when a held reply has waited `maxHoldMs` (from a timer): the owner
+   * writes it with {@linkcode ReplyWriter.flush}, with whatever bookkeeping its
+   * writes carry. Without it, the writer flushes by itself and ignores a failure
+   * (the next write will fail too).
+   */
+  onOverdue?: () => void;
 }
+
+/**
+ * Hears whether a held reply reached the socket: with no argument once it was
+ * written, with the error when it never can be.
+ */
+export type ReplySettled = (error?: unknown) => void;
 
 /**
  * Holds replies and writes them together. {@linkcode ReplyWriter.hold} keeps a
  * reply (and writes what is held once a bound is reached);
  * {@linkcode ReplyWriter.flush} writes everything held in one write;
- * {@linkcode ReplyWriter.send} does both. Replies keep their order.
+ * {@linkcode ReplyWriter.send} does both. Replies keep their order, and one
+ * write is in flight at a time.
  *
  * @example
  * ```ts
@@ -50,9 +65,15 @@ export class ReplyWriter {
   #sink: ByteSink;
   #maxHeldBytes: number;
   #maxHoldMs: number;
+  #onOverdue: () => void;
   #held = "";
+  /** Who hears of the held replies, in order. */
+  #settles: ReplySettled[] = [];
   /** When the oldest held reply was held (`performance.now()`). */
   #heldSince = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The write in flight, if any: the next one starts after it. */
+  #writing: Promise<void> | undefined;
 
   /**
    * @param sink Where the replies go: the client's connection.
@@ -62,6 +83,7 @@ export class ReplyWriter {
     this.#sink = sink;
     this.#maxHeldBytes = options.maxHeldBytes ?? REPLY_HOLD_BYTES;
     this.#maxHoldMs = options.maxHoldMs ?? REPLY_HOLD_MS;
+    this.#onOverdue = options.onOverdue ?? (() => this.flush().catch(() => {}));
   }
 
   /** Whether replies are held, unwritten. */
@@ -70,39 +92,61 @@ export class ReplyWriter {
   }
 
   /**
-   * Whether the oldest held reply would be held too long if the caller waited
-   * `ms` more milliseconds before writing (0: whether it is held too long now).
-   */
-  overdue(ms = 0): boolean {
-    return this.holding && performance.now() + ms - this.#heldSince >= this.#maxHoldMs;
-  }
-
-  /**
    * Holds a reply for the next write; writes everything held at once if the
-   * bytes held reach their bound or the oldest reply has been held long enough.
+   * bytes held reach their bound or the oldest reply has been held long
+   * enough. A held reply is written within `maxHoldMs` whatever the caller
+   * does next (a timer sees to it).
    *
    * @param text The reply, with its line ending.
+   * @param settled Hears when the reply reached the socket, or that it never will.
    * @returns A promise that resolves when the reply is held or written.
    * @throws Whatever the sink throws when a write is due.
    */
-  hold(text: string): Promise<void> {
-    if (this.#held.length === 0) this.#heldSince = performance.now();
+  hold(text: string, settled?: ReplySettled): Promise<void> {
+    if (this.#held.length === 0) {
+      this.#heldSince = performance.now();
+      if (this.#maxHoldMs > 0) this.#timer = setTimeout(this.#onOverdue, this.#maxHoldMs);
+    }
     this.#held += text;
+    if (settled) this.#settles.push(settled);
     // UTF-16 units: replies are ASCII, and an escaped line stays within a few bytes a unit.
-    if (this.#held.length >= this.#maxHeldBytes || this.overdue()) return this.flush();
+    if (
+      this.#held.length >= this.#maxHeldBytes ||
+      performance.now() - this.#heldSince >= this.#maxHoldMs
+    ) {
+      return this.flush();
+    }
     return Promise.resolve();
   }
 
   /**
-   * Writes everything held, in one write (looping over short writes).
+   * Writes everything held, in one write (looping over short writes), after
+   * the write in flight if there is one.
    *
-   * @throws Whatever the sink throws: the held replies are dropped, the client cannot get them.
+   * @throws Whatever the sink throws: the held replies are dropped (their
+   *   listeners hear the error), the client cannot get them.
    */
   flush(): Promise<void> {
+    if (this.#writing) return this.#writing.then(() => this.flush());
     if (this.#held.length === 0) return Promise.resolve();
+    clearTimeout(this.#timer);
     const text = this.#held;
+    const settles = this.#settles;
     this.#held = "";
-    return writeAll(this.#sink, text);
+    this.#settles = [];
+    const writing = writeAll(this.#sink, text).then(
+      () => {
+        this.#writing = undefined;
+        for (const settled of settles) settled();
+      },
+      (error) => {
+        this.#writing = undefined;
+        for (const settled of settles) settled(error);
+        throw error;
+      },
+    );
+    this.#writing = writing;
+    return writing;
   }
 
   /**
@@ -111,7 +155,21 @@ export class ReplyWriter {
    * @param text The reply, with its line ending.
    */
   send(text: string): Promise<void> {
+    if (this.#held.length === 0) this.#heldSince = performance.now();
     this.#held += text;
     return this.flush();
+  }
+
+  /**
+   * Drops what is held, unwritten: the client is gone. Listeners hear `error`.
+   *
+   * @param error Why the replies cannot be written.
+   */
+  abandon(error: unknown): void {
+    clearTimeout(this.#timer);
+    const settles = this.#settles;
+    this.#held = "";
+    this.#settles = [];
+    for (const settled of settles) settled(error);
   }
 }
