@@ -68,6 +68,8 @@ export interface Job {
   completed: number;
   settled: boolean;
   queued: boolean;
+  /** Reports of one batch being gathered for the job's `onDone`: the pool's scratch. */
+  reports?: TaskReport[];
   resolve: () => void;
   reject: (reason: unknown) => void;
 }
@@ -164,6 +166,7 @@ export class JobQueue {
       completed: 0,
       settled: false,
       queued: true,
+      reports: undefined,
       resolve,
       reject,
     };

@@ -387,7 +387,9 @@ export class WorkerPool {
 
   #onReport(lane: Lane<Task>, tasks: readonly Task[], times: Float64Array): void {
     const worker = this.#laneIndex.get(lane)!;
-    const finished = new Map<Job, TaskReport[]>();
+    // The jobs of this batch, in the order first heard; each gathers its reports on itself
+    // (no Map per batch: this runs on every wake-up of a busy server).
+    const finished: Job[] = [];
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i];
       this.#tasksDone++;
@@ -396,8 +398,11 @@ export class WorkerPool {
         this.#tasksDiscarded++;
         continue;
       }
-      let reports = finished.get(job);
-      if (!reports) finished.set(job, reports = []);
+      let reports = job.reports;
+      if (!reports) {
+        job.reports = reports = [];
+        finished.push(job);
+      }
       const at = i * REPORT_STRIDE;
       reports.push({
         taskNo: task.no,
@@ -407,7 +412,11 @@ export class WorkerPool {
         endedAt: times[at + 3],
       });
     }
-    for (const [job, reports] of finished) this.#queue.report(job, reports);
+    for (const job of finished) {
+      const reports = job.reports!;
+      job.reports = undefined;
+      this.#queue.report(job, reports);
+    }
     this.#pump();
   }
 

@@ -55,6 +55,10 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   #capacity: number;
   #generation = 0;
   #ring!: TaskRing;
+  /** Hears the current ring's reports: see {@linkcode WorkerSlot.#watch}. */
+  #onReported!: () => void;
+  /** Where the reports are read to, reused: the listener reads it during its call only. */
+  #report: Float64Array;
   #worker: Worker;
   #ready = false;
   #closed = false;
@@ -80,6 +84,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     this.#capacity = options.capacity;
     this.#maxQueuedWork = options.maxQueuedWork;
     this.#listener = options.listener;
+    this.#report = new Float64Array(options.capacity * REPORT_STRIDE);
     this.#worker = this.#spawn();
   }
 
@@ -152,6 +157,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
       capacity: this.#capacity,
       iterationsPerUnit: this.#iterationsPerUnit,
     });
+    this.#onReported = this.#hearReports(this.#ring);
     this.#sent = this.#reported = 0;
     worker.onmessage = (event: MessageEvent<WorkerFailure | string>) => {
       if (this.#worker !== worker) return;
@@ -185,12 +191,17 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     const ring = this.#ring;
     if (this.#watched === ring || this.#closed || this.#inFlight.size === 0) return;
     this.#watched = ring;
-    (ring.whenReported() ?? Promise.resolve()).then(() => {
+    (ring.whenReported() ?? Promise.resolve()).then(this.#onReported);
+  }
+
+  /** Made once per ring, not once per wake-up. */
+  #hearReports(ring: TaskRing): () => void {
+    return () => {
       if (this.#watched === ring) this.#watched = undefined;
       if (ring !== this.#ring || this.#closed) return;
       this.#drain();
       this.#watch();
-    });
+    };
   }
 
   /**
@@ -198,32 +209,27 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
    * sent), so that a job hears of its tasks in the same steps however late we look.
    */
   #drain(): void {
-    const report = this.#ring.reports();
-    const count = report.length / REPORT_STRIDE;
-    for (let from = 0; from < count && !this.#closed;) {
+    const report = this.#report;
+    while (!this.#closed) {
       const batchEnd = this.#batchEnds[0] ?? Infinity;
-      const upTo = Math.min(count, from + batchEnd - this.#reported);
-      const tasks: T[] = new Array(upTo - from);
-      for (let i = from; i < upTo; i++) {
+      const count = this.#ring.readReports(report, batchEnd - this.#reported);
+      if (count === 0) return;
+      const tasks: T[] = new Array(count);
+      for (let i = 0; i < count; i++) {
         const task = this.#inFlight.get(report[i * REPORT_STRIDE]);
         if (!task) {
           return this.#fail(`the Worker reported task ${report[i * REPORT_STRIDE]}, not sent`);
         }
-        tasks[i - from] = task;
+        tasks[i] = task;
       }
       for (const task of tasks) {
         this.#inFlight.delete(task.id);
         this.#load -= task.cost;
       }
-      this.#reported += tasks.length;
+      this.#reported += count;
       if (this.#reported >= batchEnd) this.#batchEnds.shift();
       if (this.#inFlight.size === 0) this.#forget();
-      this.#listener.onReport(
-        this,
-        tasks,
-        report.subarray(from * REPORT_STRIDE, upTo * REPORT_STRIDE),
-      );
-      from = upTo;
+      this.#listener.onReport(this, tasks, report);
     }
   }
 

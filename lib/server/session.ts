@@ -9,7 +9,7 @@ import { type CountCommand, formatError, parseCommand, ProtocolError } from "../
 import type { ByteSink } from "../wire/write_all.ts";
 import { ReplyWriter } from "../wire/reply_writer.ts";
 import { RequestCounter } from "./request_counter.ts";
-import type { ServerEvents } from "./server_events.ts";
+import type { ServerEvent, ServerEvents } from "./server_events.ts";
 import type { RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
 import { CounterCell } from "../lessons/counter_cell.ts";
 import type { CounterModel } from "../lessons/counter_model.ts";
@@ -312,11 +312,64 @@ function formatDuration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** A request being counted, as STATS and the dashboard see it: its figures read from its counter. */
+class CountInFlight implements RequestProgress {
+  readonly request: string;
+  readonly conn: string;
+  readonly start: bigint;
+  readonly increments: number;
+  readonly startedAt: number;
+  #counter: RequestCounter<TaskReport>;
+
+  constructor(
+    request: string,
+    conn: string,
+    command: CountCommand,
+    counter: RequestCounter<TaskReport>,
+  ) {
+    this.request = request;
+    this.conn = conn;
+    this.start = command.start;
+    this.increments = command.increments;
+    this.startedAt = Date.now();
+    this.#counter = counter;
+  }
+
+  get done(): number {
+    return this.#counter.applied;
+  }
+
+  get value(): bigint {
+    return this.#counter.value;
+  }
+
+  get sections(): number {
+    return this.#counter.sections;
+  }
+
+  get sectionsWaited(): number {
+    return this.#counter.sectionsWaited;
+  }
+
+  get sectionHeld(): boolean {
+    return this.#counter.held;
+  }
+}
+
+/** A section that cannot await: no progress lines to write. */
+const SYNC_SECTION = { mayAwait: false } as const;
+/** A section that may await a progress line. */
+const AWAITING_SECTION = { mayAwait: true } as const;
+
 /**
  * Runs one count: every increment a task on the pool, each applied to the
  * request's counter in its critical section, then the answer. Whatever
  * happens, the request ends exactly once: one `result` (the answer was
  * written) or one `request-failed` event.
+ *
+ * Per request, this runs on the server's main thread for every `1 1` a busy server
+ * answers: it allocates little (no object with getters, no spread, no `using`) and
+ * builds task events only while someone listens to them.
  *
  * @returns "answered", or why the connection must close.
  */
@@ -337,42 +390,21 @@ async function runCount(
     : CounterCell.create(model, increments);
   const counter = new RequestCounter<TaskReport>(
     start,
-    cell ? { cell, taskNo: (task) => task.taskNo } : {},
+    cell ? { cell, taskNo: (task) => task.taskNo } : undefined,
   );
   let workersStarted = 0;
   let workerStartMs = 0;
-  const progressView: RequestProgress = {
-    request,
-    conn: peer,
-    start,
-    increments,
-    startedAt: Date.now(),
-    get done() {
-      return counter.applied;
-    },
-    get value() {
-      return counter.value;
-    },
-    get sections() {
-      return counter.sections;
-    },
-    get sectionsWaited() {
-      return counter.sectionsWaited;
-    },
-    get sectionHeld() {
-      return counter.held;
-    },
-  };
-  events.emit({
+  const counting: ServerEvent & { type: "counting" } = {
     type: "counting",
     at: Date.now(),
     conn: peer,
     request,
     start,
     increments,
-    ...(model === "parallel" ? {} : { counter: model }),
-  });
-  using _inFlight = context.begin(progressView);
+  };
+  if (model !== "parallel") counting.counter = model;
+  events.emit(counting);
+  const inFlight = context.begin(new CountInFlight(request, peer, command, counter));
 
   // Only progress lines make the critical section await; without them it never yields.
   const progress = session.progress;
@@ -389,7 +421,7 @@ async function runCount(
     const done = cell ? counter.applied : reported;
     if (events.wantsTaskEvents()) {
       const record = counter.record(task);
-      events.emit({
+      const event: ServerEvent & { type: "task-done" } = {
         type: "task-done",
         at: Date.now(),
         conn: peer,
@@ -402,9 +434,13 @@ async function runCount(
         value,
         done,
         total: increments,
-        ...(record && { read: start + BigInt(record.read), erased: record.erased }),
-        ...(task.workerStartMs !== undefined && { workerStartMs: task.workerStartMs }),
-      });
+      };
+      if (record) {
+        event.read = start + BigInt(record.read);
+        event.erased = record.erased;
+      }
+      if (task.workerStartMs !== undefined) event.workerStartMs = task.workerStartMs;
+      events.emit(event);
     }
     if (!progress) return;
     const now = performance.now();
@@ -413,6 +449,8 @@ async function runCount(
     // Awaited inside the critical section: a client that does not read holds back its own request.
     return session.send(`PROGRESS ${done} ${increments}\n`);
   };
+  // Nobody to tell of each value: the section only counts (a `parallel` counter is then one add).
+  const countOnly = (): void => void reported++;
 
   let failure: string | undefined = "unknown";
   try {
@@ -440,7 +478,12 @@ async function runCount(
             workersStarted++;
             workerStartMs += task.workerStartMs;
           }
-          const section = counter.add(reports, report, { mayAwait: progress });
+          const quiet = !progress && !events.wantsTaskEvents();
+          const section = counter.add(
+            reports,
+            quiet ? countOnly : report,
+            progress ? AWAITING_SECTION : SYNC_SECTION,
+          );
           if (section instanceof Promise) {
             section.catch(() => {}); // awaited below, unless the job fails first
             sections.push(section);
@@ -489,18 +532,23 @@ async function runCount(
     // Workers still waiting for this request's lock must not wait for ever.
     if (failure !== undefined) cell?.abandon();
     if (failure === undefined) {
-      events.emit({
+      const result: ServerEvent & { type: "result" } = {
         type: "result",
         at: Date.now(),
         conn: peer,
         request,
         value: counter.value,
         ms: performance.now() - startedAt,
-        ...(model !== "parallel" && { counter: model, updatesLost: counter.updatesLost }),
-        ...(workersStarted > 0 && { workerStarts: { count: workersStarted, ms: workerStartMs } }),
-      });
+      };
+      if (model !== "parallel") {
+        result.counter = model;
+        result.updatesLost = counter.updatesLost;
+      }
+      if (workersStarted > 0) result.workerStarts = { count: workersStarted, ms: workerStartMs };
+      events.emit(result);
     } else {
       events.emit({ type: "request-failed", at: Date.now(), conn: peer, request, reason: failure });
     }
+    inFlight[Symbol.dispose](); // after its end is told, as the listeners of `result` expect
   }
 }
