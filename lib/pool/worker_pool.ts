@@ -15,7 +15,6 @@ import {
   JobQueue,
   type RunningJob,
   type Task,
-  type TaskReport,
   WorkerFailedError,
 } from "./job_queue.ts";
 import { REPORT_STRIDE } from "./worker_messages.ts";
