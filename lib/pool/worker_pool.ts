@@ -344,13 +344,14 @@ export class WorkerPool {
       const tasks: Task[] = [];
       let work = lane.load;
       const batchWork = lane.batchWork ?? this.#maxQueuedWork;
+      const laneNo = this.#laneIndex.get(lane)!;
       while (tasks.length < this.#maxBatch && (tasks.length === 0 || work < batchWork)) {
-        const again = this.#nextReturned();
+        const again = this.#returned.length > 0 ? this.#nextReturned() : undefined;
         const task = again ?? this.#queue.next();
         if (!task) break;
         tasks.push(task);
         work += task.cost;
-        if (!again) task.job.options.onDispatch?.(task.no, this.#laneIndex.get(lane)!, task.units);
+        if (!again) task.job.options.onDispatch?.(task.no, laneNo, task.units);
       }
       if (tasks.length === 0) return;
       this.#send(lane, tasks);

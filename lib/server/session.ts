@@ -408,7 +408,8 @@ async function runCount(
 
   // Only progress lines make the critical section await; without them it never yields.
   const progress = session.progress;
-  const sections: Promise<bigint>[] = [];
+  // Sections that await (progress lines only): made on first need.
+  let sections: Promise<bigint>[] | undefined;
   let lastProgressAt = -Infinity;
 
   // Increments applied so far: counted, not derived from the value (a bigint subtraction per
@@ -486,7 +487,7 @@ async function runCount(
           );
           if (section instanceof Promise) {
             section.catch(() => {}); // awaited below, unless the job fails first
-            sections.push(section);
+            (sections ??= []).push(section);
           }
         },
       });
@@ -494,7 +495,7 @@ async function runCount(
       context.watchJob?.(job);
       try {
         await job.done;
-        if (sections.length > 0) await Promise.all(sections);
+        if (sections) await Promise.all(sections);
       } finally {
         session.job = undefined;
       }
