@@ -15,6 +15,7 @@ import {
   JobQueue,
   type RunningJob,
   type Task,
+  type TaskReport,
   WorkerFailedError,
 } from "./job_queue.ts";
 import { REPORT_STRIDE } from "./worker_messages.ts";
@@ -398,19 +399,21 @@ export class WorkerPool {
         this.#tasksDiscarded++;
         continue;
       }
-      let reports = job.reports;
-      if (!reports) {
-        job.reports = reports = [];
-        finished.push(job);
-      }
       const at = i * REPORT_STRIDE;
-      reports.push({
+      const report: TaskReport = {
         taskNo: task.no,
         worker,
         units: times[at + 1],
         startedAt: times[at + 2],
         endedAt: times[at + 3],
-      });
+      };
+      // Most jobs of a busy server have one task in a batch: an array of one, not one that
+      // grows from empty (which reserves room for 17).
+      if (job.reports) job.reports.push(report);
+      else {
+        job.reports = [report];
+        finished.push(job);
+      }
     }
     for (const job of finished) {
       const reports = job.reports!;
