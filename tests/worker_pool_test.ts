@@ -239,3 +239,28 @@ Deno.test("WorkerPool: jobs that share a batch each hear their reports once, in 
   ]);
   assert.equal(pool.stats.tasksDone, 6);
 });
+
+Deno.test("WorkerPool replaces a Worker that reports a task it was not sent next, and fails that task's job after maxAttempts", async () => {
+  const reasons: string[] = [];
+  using pool = new WorkerPool({
+    size: 1,
+    iterationsPerUnit: 1,
+    maxAttempts: 2,
+    moduleUrl: new URL("./fixtures/misreporting_worker.ts", import.meta.url),
+    onIncident: (incident) => reasons.push(incident.reason),
+  });
+  const done: TaskReport[] = [];
+  await assert.rejects(
+    pool.run({ tasks: 1, drawUnits: () => 0, onDone: (r) => done.push(...r) }),
+    (error: Error) =>
+      error.name === "WorkerFailedError" &&
+      /task 1 was running on 2 Workers that died; last: the Worker reported task 1000001, not the next one sent/
+        .test(error.message),
+  );
+  assert.deepEqual(done, [], "a report of a task not sent is never taken for the task's");
+  assert.deepEqual(
+    reasons,
+    Array(2).fill("the Worker reported task 1000001, not the next one sent"),
+  );
+  assert.equal(pool.stats.workerRestarts, 2);
+});
