@@ -55,7 +55,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   #capacity: number;
   #generation = 0;
   #ring!: TaskRing;
-  /** Hears the current ring's reports: see {@linkcode WorkerSlot.#watch}. */
+  /** Hears the current ring's reports (see `#watch`): made once per ring. */
   #onReported!: () => void;
   /** Where the reports are read to, reused: the listener reads it during its call only. */
   #report: Float64Array;
