@@ -285,11 +285,10 @@ export class EventLog {
    * @param event The event.
    */
   print(event: ServerEvent): void {
-    // Called for every event a busy server emits (two a request at least): one Set lookup.
-    const type = event.type;
-    const always = ALWAYS.has(type);
-    if (this.#quiet && !always && type !== "client-error" && type !== "request-failed") return;
-    if (this.#verbose || always) {
+    const important = ALWAYS.has(event.type) || event.type === "client-error" ||
+      event.type === "request-failed";
+    if (this.#quiet && !important) return;
+    if (this.#verbose || ALWAYS.has(event.type)) {
       this.#write(formatEvent(event, this.#laneName));
       return;
     }
@@ -306,7 +305,7 @@ export class EventLog {
       return;
     }
     this.#summarised++;
-    this.#summaryCounts.set(type, (this.#summaryCounts.get(type) ?? 0) + 1);
+    this.#summaryCounts.set(event.type, (this.#summaryCounts.get(event.type) ?? 0) + 1);
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.flush(), 1000 - (now - this.#windowStart));
       Deno.unrefTimer(this.#timer);
