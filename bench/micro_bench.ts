@@ -5,7 +5,7 @@
 import { LineReader } from "../lib/wire/line_reader.ts";
 import { parseCommand } from "../lib/wire/protocol.ts";
 import { RequestCounter } from "../lib/server/request_counter.ts";
-import { TaskRing } from "../lib/pool/worker_messages.ts";
+import { REPORT_STRIDE, TaskRing } from "../lib/pool/worker_messages.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 
 const limits = { maxIncrements: 1_000_000 };
@@ -46,13 +46,14 @@ Deno.bench("RequestCounter: a section of 64 increments through the Mutex", {
 
 const pool = TaskRing.create({ capacity: 1, iterationsPerUnit: 1_000_000 });
 const worker = new TaskRing(pool.init);
+const report = new Float64Array(REPORT_STRIDE);
 Deno.bench("TaskRing: one task of 1 unit of 1 000 000 additions, both sides", {
   group: "worker",
 }, () => {
   pool.push(1, 1);
   pool.publish();
   worker.run(worker.take());
-  pool.reports();
+  pool.readReports(report);
 });
 
 Deno.bench("WorkerPool: a job of 10 000 zero-work tasks on 2 Workers", {

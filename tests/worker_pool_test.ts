@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { type TaskReport, WorkerPool } from "../lib/pool/worker_pool.ts";
+import type { Task } from "../lib/pool/job_queue.ts";
+import type { Lane } from "../lib/pool/lane.ts";
+import { REPORT_STRIDE, TaskRing } from "../lib/pool/worker_messages.ts";
 import { expectFaultCase } from "./fixtures/fault_case.ts";
 
 Deno.test("WorkerPool runs every task once and reports it", async () => {
@@ -159,4 +162,105 @@ Deno.test("a closed pool lets its process exit: its Workers leave their task rin
   assert.equal(new TextDecoder().decode(output.stderr), "");
   assert.equal(new TextDecoder().decode(output.stdout), "100 done, pool closed\n");
   assert.equal(output.code, 0);
+});
+
+Deno.test("TaskRing.readReports reads at most `max` rows, in order, across the ring's wrap", () => {
+  const pool = TaskRing.create({ capacity: 4, iterationsPerUnit: 1 });
+  const worker = new TaskRing(pool.init);
+  const into = new Float64Array(4 * REPORT_STRIDE).fill(-1);
+  const ids = (count: number) => Array.from({ length: count }, (_, i) => into[i * REPORT_STRIDE]);
+  // Three rows, then five more: the ring of four rows wraps while some wait unread.
+  for (const id of [1, 2, 3]) pool.push(id, 0);
+  pool.publish();
+  worker.run(worker.take());
+  assert.equal(pool.readReports(into, 2), 2);
+  assert.deepEqual(ids(2), [1, 2]);
+  for (const id of [4, 5, 6]) pool.push(id, 0);
+  pool.publish();
+  worker.run(worker.take());
+  assert.equal(pool.readReports(into), 4, "every row written, however many the Worker ran");
+  assert.deepEqual(ids(4), [3, 4, 5, 6]);
+  assert.equal(pool.readReports(into), 0);
+  // An array shorter than what waits takes what fits; the rest come next time.
+  for (const id of [7, 8, 9]) pool.push(id, 0);
+  pool.publish();
+  worker.run(worker.take());
+  assert.equal(pool.readReports(into.subarray(0, 2 * REPORT_STRIDE)), 2);
+  assert.deepEqual(ids(2), [7, 8]);
+  assert.equal(pool.readReports(into), 1);
+  assert.deepEqual(ids(1), [9]);
+  pool.stop();
+});
+
+Deno.test("WorkerPool: jobs that share a batch each hear their reports once, in one call, whatever else the lane's array holds", async () => {
+  // A lane of our own, which runs nothing: it answers each batch with rows in one reused,
+  // oversized array (as a local Worker's slot does), interleaving the jobs' tasks.
+  using pool = new WorkerPool({ size: 0, iterationsPerUnit: 1 });
+  const times = new Float64Array(64 * REPORT_STRIDE);
+  let batches = 0;
+  let answer = () => {};
+  const sent = Promise.withResolvers<void>();
+  pool.addLane((listener) => {
+    const lane: Lane<Task> = {
+      name: "test lane",
+      load: 0,
+      inFlight: 0,
+      hasRoom: () => batches === 0,
+      send(tasks) {
+        batches++;
+        answer = () => {
+          times.fill(NaN); // rows past the batch's are not the tasks'
+          tasks.forEach((task, i) => times.set([task.id, task.units, 10 * i, 10 * i + 5], i * 4));
+          listener.onReport(lane, tasks, times);
+        };
+        sent.resolve();
+      },
+      close() {},
+    };
+    queueMicrotask(() => listener.onReady(lane));
+    return lane;
+  });
+  const heard: Record<string, TaskReport[][]> = { a: [], b: [], c: [] };
+  const jobs = ["a", "b", "c"].map((name, index) =>
+    pool.run({ tasks: index + 1, drawUnits: () => index, onDone: (r) => heard[name].push(r) })
+  );
+  await sent.promise;
+  answer();
+  await Promise.all(jobs);
+  assert.equal(batches, 1, "all six tasks went in one batch");
+  // Round-robin by job: a#1 b#1 c#1 b#2 c#2 c#3, rows 0 to 5.
+  assert.deepEqual(heard.a, [[{ taskNo: 1, worker: 0, units: 0, startedAt: 0, endedAt: 5 }]]);
+  assert.deepEqual(heard.b, [[
+    { taskNo: 1, worker: 0, units: 1, startedAt: 10, endedAt: 15 },
+    { taskNo: 2, worker: 0, units: 1, startedAt: 30, endedAt: 35 },
+  ]]);
+  assert.deepEqual(heard.c.map((call) => call.map((r) => [r.taskNo, r.startedAt])), [
+    [[1, 20], [2, 40], [3, 50]],
+  ]);
+  assert.equal(pool.stats.tasksDone, 6);
+});
+
+Deno.test("WorkerPool replaces a Worker that reports a task it was not sent next, and fails that task's job after maxAttempts", async () => {
+  const reasons: string[] = [];
+  using pool = new WorkerPool({
+    size: 1,
+    iterationsPerUnit: 1,
+    maxAttempts: 2,
+    moduleUrl: new URL("./fixtures/misreporting_worker.ts", import.meta.url),
+    onIncident: (incident) => reasons.push(incident.reason),
+  });
+  const done: TaskReport[] = [];
+  await assert.rejects(
+    pool.run({ tasks: 1, drawUnits: () => 0, onDone: (r) => done.push(...r) }),
+    (error: Error) =>
+      error.name === "WorkerFailedError" &&
+      /task 1 was running on 2 Workers that died; last: the Worker reported task 1000001, not the next one sent/
+        .test(error.message),
+  );
+  assert.deepEqual(done, [], "a report of a task not sent is never taken for the task's");
+  assert.deepEqual(
+    reasons,
+    Array(2).fill("the Worker reported task 1000001, not the next one sent"),
+  );
+  assert.equal(pool.stats.workerRestarts, 2);
 });

@@ -68,6 +68,8 @@ export interface Job {
   completed: number;
   settled: boolean;
   queued: boolean;
+  /** Reports of one batch being gathered for the job's `onDone`: the pool's scratch. */
+  reports?: TaskReport[];
   resolve: () => void;
   reject: (reason: unknown) => void;
 }
@@ -156,23 +158,10 @@ export class JobQueue {
       throw new RangeError(`'tasks' must be an integer of 0 or more: received ${options.tasks}`);
     }
     if (options.tasks === 0) return { done: Promise.resolve(), cancel: () => {} };
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const job: Job = {
-      options,
-      remaining: options.tasks,
-      nextNo: 1,
-      completed: 0,
-      settled: false,
-      queued: true,
-      resolve,
-      reject,
-    };
+    const job = new QueuedJob(options, this);
     this.#live.add(job);
     this.#queue.push(job);
-    return {
-      done: promise,
-      cancel: (reason) => this.settle(job, reason ?? new Error("cancelled")),
-    };
+    return job;
   }
 
   /** The next task, round-robin by job; drops jobs with nothing left to send. */
@@ -270,5 +259,34 @@ export class JobQueue {
    */
   failAll(error: unknown): void {
     for (const job of [...this.#live]) this.settle(job, error);
+  }
+}
+
+/** A job in the queue, which is also its caller's handle: one object per job, not three. */
+class QueuedJob implements Job, RunningJob {
+  readonly options: JobOptions;
+  remaining: number;
+  nextNo = 1;
+  completed = 0;
+  settled = false;
+  queued = true;
+  reports: TaskReport[] | undefined = undefined;
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (reason: unknown) => void;
+  #queue: JobQueue;
+
+  constructor(options: JobOptions, queue: JobQueue) {
+    this.options = options;
+    this.remaining = options.tasks;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.done = promise;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.#queue = queue;
+  }
+
+  cancel(reason?: unknown): void {
+    this.#queue.settle(this, reason ?? new Error("cancelled"));
   }
 }

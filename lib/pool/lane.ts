@@ -36,9 +36,11 @@ export interface LaneListener<T extends LaneTask> {
    */
   onReady(lane: Lane<T>): void;
   /**
-   * A batch ran. `times` holds one row of `REPORT_STRIDE` numbers per task, in the
+   * A batch ran. `times` holds a row of `REPORT_STRIDE` numbers per task, in the
    * layout of `worker_messages.ts` (`[id, units, startedAt, endedAt]`); `tasks[i]` is
-   * the task of row `i`. The lane no longer counts these tasks as in flight.
+   * the task of row `i`. It may hold more rows than `tasks` (a lane may reuse one
+   * array for every call: read it during the call only). The lane no longer counts
+   * these tasks as in flight.
    */
   onReport(lane: Lane<T>, tasks: readonly T[], times: Float64Array): void;
   /**

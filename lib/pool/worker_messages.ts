@@ -110,7 +110,7 @@ export function spin(units: number, iterationsPerUnit: number): number {
  *
  * @example
  * ```ts
- * import { TaskRing } from "./worker_messages.ts";
+ * import { REPORT_STRIDE, TaskRing } from "./worker_messages.ts";
  * import assert from "node:assert/strict";
  *
  * const pool = TaskRing.create({ capacity: 4, iterationsPerUnit: 10 });
@@ -119,7 +119,8 @@ export function spin(units: number, iterationsPerUnit: number): number {
  * pool.publish();
  * assert.equal(worker.take(), 1); // one task waits (take() would sleep on none)
  * worker.run(1);
- * const report = pool.reports();
+ * const report = new Float64Array(4 * REPORT_STRIDE);
+ * assert.equal(pool.readReports(report), 1);
  * assert.deepEqual([report[0], report[1]], [7, 2]); // task 7 ran 2 units
  * assert.ok(report[3] >= report[2]); // ended after it started
  * pool.stop();
@@ -220,22 +221,26 @@ export class TaskRing {
   }
 
   /**
-   * Reads the reports the Worker has written since the last call.
+   * Copies the reports the Worker has written since the last read into `into`, from its
+   * first row, in the order the tasks were written. Copied into the caller's memory, not
+   * handed out as a new array: a typed array per wake-up is a garbage collection per few
+   * thousand requests on a busy server.
    *
-   * @returns Rows of {@linkcode REPORT_STRIDE} numbers, in the order the tasks were written.
+   * @param into Where to copy them, {@linkcode REPORT_STRIDE} numbers a row; a ring's
+   *   `capacity` rows hold any read.
+   * @param max Most rows to read now; the rest wait for the next call.
+   * @returns How many rows were copied.
    */
-  reports(): Float64Array {
+  readReports(into: Float64Array, max: number = this.init.capacity): number {
     const done = Atomics.load(this.#control, DONE);
-    const count = (done - this.#read) | 0;
-    const out = new Float64Array(count * REPORT_STRIDE);
+    const count = Math.min((done - this.#read) | 0, max, Math.floor(into.length / REPORT_STRIDE));
     const reports = this.#reports;
     for (let i = 0; i < count; i++) {
-      // By index: a subarray per task would be an allocation per increment.
       const from = ((this.#read + i) & this.#mask) * REPORT_STRIDE;
-      for (let k = 0; k < REPORT_STRIDE; k++) out[i * REPORT_STRIDE + k] = reports[from + k];
+      for (let k = 0; k < REPORT_STRIDE; k++) into[i * REPORT_STRIDE + k] = reports[from + k];
     }
-    this.#read = done;
-    return out;
+    this.#read = (this.#read + count) | 0;
+    return count;
   }
 
   /**

@@ -345,13 +345,14 @@ export class WorkerPool {
       const tasks: Task[] = [];
       let work = lane.load;
       const batchWork = lane.batchWork ?? this.#maxQueuedWork;
+      const laneNo = this.#laneIndex.get(lane)!;
       while (tasks.length < this.#maxBatch && (tasks.length === 0 || work < batchWork)) {
-        const again = this.#nextReturned();
+        const again = this.#returned.length > 0 ? this.#nextReturned() : undefined;
         const task = again ?? this.#queue.next();
         if (!task) break;
         tasks.push(task);
         work += task.cost;
-        if (!again) task.job.options.onDispatch?.(task.no, this.#laneIndex.get(lane)!, task.units);
+        if (!again) task.job.options.onDispatch?.(task.no, laneNo, task.units);
       }
       if (tasks.length === 0) return;
       this.#send(lane, tasks);
@@ -387,7 +388,9 @@ export class WorkerPool {
 
   #onReport(lane: Lane<Task>, tasks: readonly Task[], times: Float64Array): void {
     const worker = this.#laneIndex.get(lane)!;
-    const finished = new Map<Job, TaskReport[]>();
+    // The jobs of this batch, in the order first heard; each gathers its reports on itself
+    // (no Map per batch: this runs on every wake-up of a busy server).
+    const finished: Job[] = [];
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i];
       this.#tasksDone++;
@@ -396,18 +399,27 @@ export class WorkerPool {
         this.#tasksDiscarded++;
         continue;
       }
-      let reports = finished.get(job);
-      if (!reports) finished.set(job, reports = []);
       const at = i * REPORT_STRIDE;
-      reports.push({
+      const report: TaskReport = {
         taskNo: task.no,
         worker,
         units: times[at + 1],
         startedAt: times[at + 2],
         endedAt: times[at + 3],
-      });
+      };
+      // Most jobs of a busy server have one task in a batch: an array of one, not one that
+      // grows from empty (which reserves room for 17).
+      if (job.reports) job.reports.push(report);
+      else {
+        job.reports = [report];
+        finished.push(job);
+      }
     }
-    for (const [job, reports] of finished) this.#queue.report(job, reports);
+    for (const job of finished) {
+      const reports = job.reports!;
+      job.reports = undefined;
+      this.#queue.report(job, reports);
+    }
     this.#pump();
   }
 

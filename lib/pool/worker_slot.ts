@@ -55,12 +55,24 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   #capacity: number;
   #generation = 0;
   #ring!: TaskRing;
+  /** Hears the current ring's reports (see `#watch`): made once per ring. */
+  #onReported!: () => void;
+  /** Where the reports are read to, reused: the listener reads it during its call only. */
+  #report: Float64Array;
   #worker: Worker;
   #ready = false;
   #closed = false;
   /** The ring whose reports we wait for, if any: a new Worker's ring needs its own wait. */
   #watched?: TaskRing;
-  #inFlight = new Map<number, T>();
+  /**
+   * Tasks sent and not yet reported, oldest first, in a circular array as long as the ring:
+   * the Worker reports them in the order sent (a Map would grow and shrink with each batch).
+   */
+  #inFlight: (T | undefined)[] = [];
+  #oldest = 0;
+  #inFlightCount = 0;
+  /** The ring's capacity less one: the circular arrays' index mask. */
+  #mask = 0;
   #load = 0;
   #sent = 0;
   #reported = 0;
@@ -80,6 +92,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     this.#capacity = options.capacity;
     this.#maxQueuedWork = options.maxQueuedWork;
     this.#listener = options.listener;
+    this.#report = new Float64Array(options.capacity * REPORT_STRIDE);
     this.#worker = this.#spawn();
   }
 
@@ -90,7 +103,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
 
   /** Tasks sent and not yet reported. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#inFlightCount;
   }
 
   /**
@@ -124,7 +137,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     }
     for (const task of tasks) {
       this.#ring.push(task.id, task.units);
-      this.#inFlight.set(task.id, task);
+      this.#inFlight[(this.#oldest + this.#inFlightCount++) & this.#mask] = task;
       this.#load += task.cost;
     }
     this.#ring.publish();
@@ -152,6 +165,10 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
       capacity: this.#capacity,
       iterationsPerUnit: this.#iterationsPerUnit,
     });
+    this.#onReported = this.#hearReports(this.#ring);
+    const rows = this.#ring.init.capacity;
+    if (this.#inFlight.length !== rows) this.#inFlight = new Array(rows).fill(undefined);
+    this.#mask = rows - 1;
     this.#sent = this.#reported = 0;
     worker.onmessage = (event: MessageEvent<WorkerFailure | string>) => {
       if (this.#worker !== worker) return;
@@ -183,14 +200,19 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   /** Waits for the Worker's next reports while it has tasks; one wake-up reads them all. */
   #watch(): void {
     const ring = this.#ring;
-    if (this.#watched === ring || this.#closed || this.#inFlight.size === 0) return;
+    if (this.#watched === ring || this.#closed || this.#inFlightCount === 0) return;
     this.#watched = ring;
-    (ring.whenReported() ?? Promise.resolve()).then(() => {
+    (ring.whenReported() ?? Promise.resolve()).then(this.#onReported);
+  }
+
+  /** Made once per ring, not once per wake-up. */
+  #hearReports(ring: TaskRing): () => void {
+    return () => {
       if (this.#watched === ring) this.#watched = undefined;
       if (ring !== this.#ring || this.#closed) return;
       this.#drain();
       this.#watch();
-    });
+    };
   }
 
   /**
@@ -198,32 +220,32 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
    * sent), so that a job hears of its tasks in the same steps however late we look.
    */
   #drain(): void {
-    const report = this.#ring.reports();
-    const count = report.length / REPORT_STRIDE;
-    for (let from = 0; from < count && !this.#closed;) {
+    const report = this.#report;
+    while (!this.#closed) {
       const batchEnd = this.#batchEnds[0] ?? Infinity;
-      const upTo = Math.min(count, from + batchEnd - this.#reported);
-      const tasks: T[] = new Array(upTo - from);
-      for (let i = from; i < upTo; i++) {
-        const task = this.#inFlight.get(report[i * REPORT_STRIDE]);
-        if (!task) {
-          return this.#fail(`the Worker reported task ${report[i * REPORT_STRIDE]}, not sent`);
+      const count = this.#ring.readReports(report, batchEnd - this.#reported);
+      if (count === 0) return;
+      const tasks: T[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const id = report[i * REPORT_STRIDE];
+        const task = i < this.#inFlightCount
+          ? this.#inFlight[(this.#oldest + i) & this.#mask]
+          : undefined;
+        if (task?.id !== id) {
+          return this.#fail(`the Worker reported task ${id}, not the next one sent`);
         }
-        tasks[i - from] = task;
+        tasks[i] = task;
       }
-      for (const task of tasks) {
-        this.#inFlight.delete(task.id);
-        this.#load -= task.cost;
+      for (let i = 0; i < count; i++) {
+        this.#inFlight[this.#oldest] = undefined;
+        this.#oldest = (this.#oldest + 1) & this.#mask;
+        this.#load -= tasks[i].cost;
       }
-      this.#reported += tasks.length;
+      this.#inFlightCount -= count;
+      this.#reported += count;
       if (this.#reported >= batchEnd) this.#batchEnds.shift();
-      if (this.#inFlight.size === 0) this.#forget();
-      this.#listener.onReport(
-        this,
-        tasks,
-        report.subarray(from * REPORT_STRIDE, upTo * REPORT_STRIDE),
-      );
-      from = upTo;
+      if (this.#inFlightCount === 0) this.#forget();
+      this.#listener.onReport(this, tasks, report);
     }
   }
 
@@ -237,7 +259,10 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     this.#ready = false;
     this.#drain();
     this.#ring.wakeReader();
-    const lost = [...this.#inFlight.values()];
+    const lost: T[] = [];
+    for (let i = 0; i < this.#inFlightCount; i++) {
+      lost.push(this.#inFlight[(this.#oldest + i) & this.#mask]!);
+    }
     this.#forget();
     if (!wasReady) {
       this.#closed = true;
@@ -250,7 +275,10 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   }
 
   #forget(): void {
-    this.#inFlight.clear();
+    for (let i = 0; i < this.#inFlightCount; i++) {
+      this.#inFlight[(this.#oldest + i) & this.#mask] = undefined;
+    }
+    this.#oldest = this.#inFlightCount = 0;
     this.#load = 0;
     this.#batchEnds.length = 0;
   }

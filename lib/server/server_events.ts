@@ -121,6 +121,12 @@ export class ServerEvents {
   #listeners = new Set<ServerEventListener>();
   /** For each listener that does not always want task events, when it does. */
   #taskInterest = new Map<ServerEventListener, () => boolean>();
+  /**
+   * The answer of {@linkcode ServerEvents.wantsTaskEvents} until the microtasks queued when
+   * it was asked have run: it is asked once per task, and the log's answer reads the clock.
+   */
+  #wants: boolean | undefined;
+  #forgetWants = () => void (this.#wants = undefined);
 
   /**
    * Adds a listener.
@@ -133,10 +139,12 @@ export class ServerEvents {
   subscribe(listener: ServerEventListener, options: { tasks?: () => boolean } = {}): Disposable {
     this.#listeners.add(listener);
     if (options.tasks) this.#taskInterest.set(listener, options.tasks);
+    this.#wants = undefined;
     return {
       [Symbol.dispose]: () => {
         this.#listeners.delete(listener);
         this.#taskInterest.delete(listener);
+        this.#wants = undefined;
       },
     };
   }
@@ -144,11 +152,24 @@ export class ServerEvents {
   /**
    * Whether anyone wants task events now: the hot path builds them only then.
    * (The log, for one, wants them only while it prints one line per event.)
+   * The listeners are asked once per turn of the event loop, not once per task: the
+   * answer holds until the microtasks queued when they were asked have run, or a
+   * listener comes or goes.
    */
   wantsTaskEvents(): boolean {
-    if (this.#listeners.size > this.#taskInterest.size) return true;
-    for (const wants of this.#taskInterest.values()) if (wants()) return true;
-    return false;
+    if (this.#wants !== undefined) return this.#wants;
+    let wants = this.#listeners.size > this.#taskInterest.size;
+    if (!wants) {
+      for (const wanting of this.#taskInterest.values()) {
+        if (wanting()) {
+          wants = true;
+          break;
+        }
+      }
+    }
+    this.#wants = wants;
+    queueMicrotask(this.#forgetWants);
+    return wants;
   }
 
   /**

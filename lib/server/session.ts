@@ -8,9 +8,9 @@ import type { LineReader } from "../wire/line_reader.ts";
 import { type CountCommand, formatError, parseCommand, ProtocolError } from "../wire/protocol.ts";
 import type { ByteSink } from "../wire/write_all.ts";
 import { type ReplySettled, ReplyWriter } from "../wire/reply_writer.ts";
-import { RequestCounter } from "./request_counter.ts";
-import type { ServerEvents } from "./server_events.ts";
-import type { RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
+import { RequestCounter, type ValueReporter } from "./request_counter.ts";
+import type { ServerEvent, ServerEvents } from "./server_events.ts";
+import type { JobOptions, RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
 import { CounterCell } from "../lessons/counter_cell.ts";
 import type { CounterModel } from "../lessons/counter_model.ts";
 import { NoWorkersError } from "../fleet/no_workers.ts";
@@ -319,6 +319,173 @@ function formatDuration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** A section that cannot await: no progress lines to write. */
+const SYNC_SECTION = { mayAwait: false } as const;
+/** A section that may await a progress line. */
+const AWAITING_SECTION = { mayAwait: true } as const;
+/** Hears nothing: a section with no one to tell of each value. */
+const NO_REPORT = (): void => {};
+
+/**
+ * One count in flight: the job the pool runs (its callbacks are this object's
+ * methods) and the request as STATS and the dashboard see it (its figures read
+ * from its counter). One object per request, where closures, an options object
+ * and a view with getters were five: this runs for every `1 1` a busy server answers.
+ */
+class Count implements JobOptions, RequestProgress {
+  readonly request: string;
+  readonly conn: string;
+  readonly start: bigint;
+  readonly increments: number;
+  readonly startedAt: number;
+  /** Job option: one task per increment. */
+  readonly tasks: number;
+  /** Job option: the server's unit drawer. */
+  readonly drawUnits: () => number;
+  /** Job option: the shared cell of a `racy` or `locked` count. */
+  readonly counterCell: CounterCell | undefined;
+  readonly counter: RequestCounter<TaskReport>;
+  /** Sections that await (progress lines only): made on first need. */
+  awaiting: Promise<bigint>[] | undefined;
+  workersStarted = 0;
+  workerStartMs = 0;
+  #context: SessionContext;
+  #session: SessionState;
+  /** Whether the client asked for progress lines: only they make a section await. */
+  #progress: boolean;
+  #lastProgressAt = -Infinity;
+  /**
+   * Increments applied so far: counted, not derived from the value (a bigint subtraction
+   * per increment would cost more the longer the start number).
+   */
+  #reported = 0;
+  #reportValue: ValueReporter<TaskReport> | undefined;
+
+  constructor(
+    request: string,
+    conn: string,
+    command: CountCommand,
+    context: SessionContext,
+    session: SessionState,
+  ) {
+    this.request = request;
+    this.conn = conn;
+    this.start = command.start;
+    this.increments = this.tasks = command.increments;
+    this.startedAt = Date.now();
+    this.drawUnits = context.drawUnits;
+    const model = session.counter;
+    // racy and locked: the Workers keep the counter themselves, in memory shared with them.
+    this.counterCell = model === "parallel" || command.increments === 0
+      ? undefined
+      : CounterCell.create(model, command.increments);
+    this.counter = new RequestCounter<TaskReport>(
+      command.start,
+      this.counterCell ? { cell: this.counterCell, taskNo: (task) => task.taskNo } : undefined,
+    );
+    this.#context = context;
+    this.#session = session;
+    this.#progress = session.progress;
+  }
+
+  get done(): number {
+    return this.counter.applied;
+  }
+
+  get value(): bigint {
+    return this.counter.value;
+  }
+
+  get sections(): number {
+    return this.counter.sections;
+  }
+
+  get sectionsWaited(): number {
+    return this.counter.sectionsWaited;
+  }
+
+  get sectionHeld(): boolean {
+    return this.counter.held;
+  }
+
+  /** Job callback: a task was queued on a Worker. */
+  onDispatch(taskNo: number, worker: number, units: number): void {
+    const { events } = this.#context;
+    if (!events.wantsTaskEvents()) return;
+    events.emit({
+      type: "task-queued",
+      at: Date.now(),
+      conn: this.conn,
+      task: `${this.request}#${taskNo}`,
+      worker,
+      units,
+    });
+  }
+
+  /** Job callback: a batch of tasks ran; each is applied in the counter's critical section. */
+  onDone(reports: TaskReport[]): void {
+    for (const task of reports) {
+      if (task.workerStartMs === undefined) continue;
+      this.workersStarted++;
+      this.workerStartMs += task.workerStartMs;
+    }
+    let report: ValueReporter<TaskReport> = NO_REPORT;
+    if (this.#progress || this.#context.events.wantsTaskEvents()) {
+      report = this.#reportValue ??= (value, task) => this.#report(value, task);
+    } else {
+      this.#reported += reports.length; // nobody to tell of each value: the section only counts
+    }
+    const section = this.counter.add(
+      reports,
+      report,
+      this.#progress ? AWAITING_SECTION : SYNC_SECTION,
+    );
+    if (section instanceof Promise) {
+      section.catch(() => {}); // awaited by runCount, unless the job fails first
+      (this.awaiting ??= []).push(section);
+    }
+  }
+
+  /** Tells of one value, inside the critical section. */
+  #report(value: bigint, task: TaskReport): Promise<void> | void {
+    this.#reported++;
+    const session = this.#session;
+    const { events, limits, stopping } = this.#context;
+    if (session.gone.aborted || session.writeFailed || stopping.aborted) return;
+    // racy: values repeat and fall back, so count the tasks applied instead.
+    const done = this.counterCell ? this.counter.applied : this.#reported;
+    if (events.wantsTaskEvents()) {
+      const record = this.counter.record(task);
+      const event: ServerEvent & { type: "task-done" } = {
+        type: "task-done",
+        at: Date.now(),
+        conn: this.conn,
+        request: this.request,
+        task: `${this.request}#${task.taskNo}`,
+        worker: task.worker,
+        units: task.units,
+        startedAt: task.startedAt,
+        endedAt: task.endedAt,
+        value,
+        done,
+        total: this.increments,
+      };
+      if (record) {
+        event.read = this.start + BigInt(record.read);
+        event.erased = record.erased;
+      }
+      if (task.workerStartMs !== undefined) event.workerStartMs = task.workerStartMs;
+      events.emit(event);
+    }
+    if (!this.#progress) return;
+    const now = performance.now();
+    if (now - this.#lastProgressAt < limits.progressIntervalMs && done < this.increments) return;
+    this.#lastProgressAt = now;
+    // Awaited inside the critical section: a client that does not read holds back its own request.
+    return session.send(`PROGRESS ${done} ${this.increments}\n`);
+  }
+}
+
 /**
  * Runs one count: every increment a task on the pool, each applied to the
  * request's counter in its critical section, then the answer. Whatever
@@ -333,133 +500,36 @@ async function runCount(
   context: SessionContext,
   session: SessionState,
 ): Promise<string> {
-  const { events, limits } = context;
-  const { start, increments } = command;
+  const { events } = context;
   const request = `R${context.nextRequestId()}`;
   const startedAt = performance.now();
   const model = session.counter;
-  // racy and locked: the Workers keep the counter themselves, in memory shared with them.
-  const cell = model === "parallel" || increments === 0
-    ? undefined
-    : CounterCell.create(model, increments);
-  const counter = new RequestCounter<TaskReport>(
-    start,
-    cell ? { cell, taskNo: (task) => task.taskNo } : {},
-  );
-  let workersStarted = 0;
-  let workerStartMs = 0;
-  const progressView: RequestProgress = {
-    request,
-    conn: peer,
-    start,
-    increments,
-    startedAt: Date.now(),
-    get done() {
-      return counter.applied;
-    },
-    get value() {
-      return counter.value;
-    },
-    get sections() {
-      return counter.sections;
-    },
-    get sectionsWaited() {
-      return counter.sectionsWaited;
-    },
-    get sectionHeld() {
-      return counter.held;
-    },
-  };
-  events.emit({
+  const count = new Count(request, peer, command, context, session);
+  const { counter, counterCell: cell } = count;
+  const counting: ServerEvent & { type: "counting" } = {
     type: "counting",
     at: Date.now(),
     conn: peer,
     request,
-    start,
-    increments,
-    ...(model === "parallel" ? {} : { counter: model }),
-  });
-  using _inFlight = context.begin(progressView);
-
-  // Only progress lines make the critical section await; without them it never yields.
-  const progress = session.progress;
-  const sections: Promise<bigint>[] = [];
-  let lastProgressAt = -Infinity;
-
-  // Increments applied so far: counted, not derived from the value (a bigint subtraction per
-  // increment would cost more the longer the start number).
-  let reported = 0;
-  const report = (value: bigint, task: TaskReport): Promise<void> | void => {
-    reported++;
-    if (session.gone.aborted || session.writeFailed || context.stopping.aborted) return;
-    // racy: values repeat and fall back, so count the tasks applied instead.
-    const done = cell ? counter.applied : reported;
-    if (events.wantsTaskEvents()) {
-      const record = counter.record(task);
-      events.emit({
-        type: "task-done",
-        at: Date.now(),
-        conn: peer,
-        request,
-        task: `${request}#${task.taskNo}`,
-        worker: task.worker,
-        units: task.units,
-        startedAt: task.startedAt,
-        endedAt: task.endedAt,
-        value,
-        done,
-        total: increments,
-        ...(record && { read: start + BigInt(record.read), erased: record.erased }),
-        ...(task.workerStartMs !== undefined && { workerStartMs: task.workerStartMs }),
-      });
-    }
-    if (!progress) return;
-    const now = performance.now();
-    if (now - lastProgressAt < limits.progressIntervalMs && done < increments) return;
-    lastProgressAt = now;
-    // Awaited inside the critical section: a client that does not read holds back its own request.
-    return session.send(`PROGRESS ${done} ${increments}\n`);
+    start: command.start,
+    increments: command.increments,
   };
+  if (model !== "parallel") counting.counter = model;
+  events.emit(counting);
+  const inFlight = context.begin(count);
 
   let failure = "unknown";
   let endsWithReply = false;
   try {
     if (session.gone.aborted) throw new Error("client disconnected");
     if (context.stopping.aborted) throw context.stopping.reason;
-    if (increments > 0) {
-      const job = context.pool.start({
-        tasks: increments,
-        drawUnits: context.drawUnits,
-        onDispatch: (taskNo, worker, units) => {
-          if (!events.wantsTaskEvents()) return;
-          events.emit({
-            type: "task-queued",
-            at: Date.now(),
-            conn: peer,
-            task: `${request}#${taskNo}`,
-            worker,
-            units,
-          });
-        },
-        counterCell: cell,
-        onDone: (reports) => {
-          for (const task of reports) {
-            if (task.workerStartMs === undefined) continue;
-            workersStarted++;
-            workerStartMs += task.workerStartMs;
-          }
-          const section = counter.add(reports, report, { mayAwait: progress });
-          if (section instanceof Promise) {
-            section.catch(() => {}); // awaited below, unless the job fails first
-            sections.push(section);
-          }
-        },
-      });
+    if (command.increments > 0) {
+      const job = context.pool.start(count);
       session.job = job;
       context.watchJob?.(job);
       try {
         await job.done;
-        if (sections.length > 0) await Promise.all(sections);
+        if (count.awaiting) await Promise.all(count.awaiting);
       } finally {
         session.job = undefined;
       }
@@ -506,18 +576,25 @@ async function runCount(
     // Workers still waiting for this request's lock must not wait for ever.
     if (failure !== undefined) cell?.abandon();
     if (failure === undefined) {
-      events.emit({
+      const result: ServerEvent & { type: "result" } = {
         type: "result",
         at: Date.now(),
         conn: peer,
         request,
         value: counter.value,
         ms: performance.now() - startedAt,
-        ...(model !== "parallel" && { counter: model, updatesLost: counter.updatesLost }),
-        ...(workersStarted > 0 && { workerStarts: { count: workersStarted, ms: workerStartMs } }),
-      });
+      };
+      if (model !== "parallel") {
+        result.counter = model;
+        result.updatesLost = counter.updatesLost;
+      }
+      if (count.workersStarted > 0) {
+        result.workerStarts = { count: count.workersStarted, ms: count.workerStartMs };
+      }
+      events.emit(result);
     } else {
       events.emit({ type: "request-failed", at: Date.now(), conn: peer, request, reason: failure });
     }
+    inFlight[Symbol.dispose](); // after its end is told, as the listeners of `result` expect
   }
 }
