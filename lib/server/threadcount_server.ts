@@ -265,10 +265,7 @@ export class ThreadcountServer {
       nextRequestId: () => ++this.#requests,
       estimateSeconds: workEstimator({ ...resolved, workers: this.#pool.size }),
       stats: () => this.stats(),
-      begin: (request) => {
-        this.#inFlight.add(request);
-        return { [Symbol.dispose]: () => void this.#inFlight.delete(request) };
-      },
+      begin: (request) => new InFlight(this.#inFlight, request),
       draining: this.#draining.signal,
       stopping: this.#stopping.signal,
     };
@@ -682,6 +679,23 @@ class Connection implements SessionInput {
   /** Whether the client has gone: its input ended or failed. */
   get aborted(): boolean {
     return this.reader.atEnd;
+  }
+}
+
+/** A request in the server's set of requests in flight, until disposed of: one small object. */
+class InFlight implements Disposable {
+  #requests?: Set<RequestProgress>;
+  #request: RequestProgress;
+
+  constructor(requests: Set<RequestProgress>, request: RequestProgress) {
+    requests.add(request);
+    this.#requests = requests;
+    this.#request = request;
+  }
+
+  [Symbol.dispose](): void {
+    this.#requests?.delete(this.#request);
+    this.#requests = undefined;
   }
 }
 

@@ -308,14 +308,12 @@ export class LineReader {
     const target = this.#end === 0 && this.#buffer.length <= this.#chunkBytes
       ? this.#buffer
       : this.#buffer.subarray(this.#end, this.#end + this.#chunkBytes);
-    this.#source.read(target).then(this.#onReadDone, this.#onReadFailed);
+    this.#source.read(target).then(this.#onRead, this.#onRead);
   }
 
-  // Made once per reader, not once per read.
-  #onReadDone = (count: number | null) => this.#onRead(count);
-  #onReadFailed = () => this.#onRead(null);
-
-  #onRead(count: number | null): void {
+  /** Settles a read: a count, `null` at the end, or what a failed read threw (the end too). */
+  #onRead = (outcome: number | null | unknown): void => {
+    const count = typeof outcome === "number" ? outcome : null;
     this.#reading = false;
     if (count === null) {
       this.#atEnd = true;
@@ -326,7 +324,7 @@ export class LineReader {
     }
     this.#wake();
     this.#fill();
-  }
+  };
 }
 
 /**
