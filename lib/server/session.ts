@@ -312,6 +312,50 @@ export async function serveSession(
   }
 }
 
+/** A request as the server sees it while it counts: one object, its getters on the prototype. */
+class CountProgress implements RequestProgress {
+  readonly request: string;
+  readonly conn: string;
+  readonly start: bigint;
+  readonly increments: number;
+  readonly startedAt = Date.now();
+  #counter: RequestCounter<TaskReport>;
+
+  constructor(
+    request: string,
+    conn: string,
+    start: bigint,
+    increments: number,
+    counter: RequestCounter<TaskReport>,
+  ) {
+    this.request = request;
+    this.conn = conn;
+    this.start = start;
+    this.increments = increments;
+    this.#counter = counter;
+  }
+
+  get done(): number {
+    return this.#counter.applied;
+  }
+
+  get value(): bigint {
+    return this.#counter.value;
+  }
+
+  get sections(): number {
+    return this.#counter.sections;
+  }
+
+  get sectionsWaited(): number {
+    return this.#counter.sectionsWaited;
+  }
+
+  get sectionHeld(): boolean {
+    return this.#counter.held;
+  }
+}
+
 /** `42 s`, `7.5 min`, `3.2 h`. */
 function formatDuration(seconds: number): string {
   if (seconds < 120) return `${Math.ceil(seconds)} s`;
@@ -348,28 +392,7 @@ async function runCount(
   );
   let workersStarted = 0;
   let workerStartMs = 0;
-  const progressView: RequestProgress = {
-    request,
-    conn: peer,
-    start,
-    increments,
-    startedAt: Date.now(),
-    get done() {
-      return counter.applied;
-    },
-    get value() {
-      return counter.value;
-    },
-    get sections() {
-      return counter.sections;
-    },
-    get sectionsWaited() {
-      return counter.sectionsWaited;
-    },
-    get sectionHeld() {
-      return counter.held;
-    },
-  };
+  const progressView = new CountProgress(request, peer, start, increments, counter);
   events.emit({
     type: "counting",
     at: Date.now(),
