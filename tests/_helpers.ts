@@ -154,7 +154,6 @@ export function sessionContext(
     nextRequestId: () => ++id,
     estimateSeconds: () => 0,
     stats: () => ({}),
-    track: () => ({ [Symbol.dispose]: () => {} }),
     begin: () => ({ [Symbol.dispose]: () => {} }),
     draining: stop,
     stopping: stop,

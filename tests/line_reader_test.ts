@@ -177,3 +177,44 @@ Deno.test("lineReady: true while a whole line is held, false for a partial one",
   assert.equal(reader.lineReady, false);
   assert.deepEqual(await reader.next(), { kind: "end" });
 });
+
+Deno.test("LineReader.next(): a second call while one waits is refused; the first gets its line", async () => {
+  const source = scriptedSource([], "stall");
+  const reader = new LineReader(source, { maxLineBytes: 64 });
+  const first = reader.next();
+  await assert.rejects(reader.next(), /while another call waits/);
+  source.release();
+  assert.deepEqual(await first, { kind: "end" });
+  assert.deepEqual(await reader.next(), { kind: "end" });
+});
+
+Deno.test("LineReader.interrupt() wakes the waiting call; a line already held comes first", async () => {
+  const source = scriptedSource([], "stall");
+  const reader = new LineReader(source, { maxLineBytes: 64 });
+  const waiting = reader.next();
+  reader.interrupt();
+  assert.deepEqual(await waiting, { kind: "interrupted" });
+
+  // Two lines in one read: once the first is taken, the second is held.
+  const held = scriptedSource(["1 1\n2 2\n"], "stall");
+  const busy = new LineReader(held, { maxLineBytes: 64 });
+  assert.deepEqual(await busy.next(), { kind: "line", text: "1 1" });
+  busy.interrupt();
+  assert.deepEqual(await busy.next(), { kind: "line", text: "2 2" });
+  assert.deepEqual(await busy.next(), { kind: "interrupted" });
+  source.release();
+  held.release();
+  assert.deepEqual(await reader.next(), { kind: "end" });
+  assert.deepEqual(await busy.next(), { kind: "end" });
+});
+
+Deno.test("LineReader grows its small first buffer for a long line that arrives in pieces", async () => {
+  const line = "7".repeat(5000);
+  const pieces = line.match(/.{1,100}/g)!.concat("\n", "1 1\n");
+  const events = await readAll(new LineReader(scriptedSource(pieces), { maxLineBytes: 8192 }));
+  assert.deepEqual(events, [
+    { kind: "line", text: line },
+    { kind: "line", text: "1 1" },
+    { kind: "end" },
+  ]);
+});

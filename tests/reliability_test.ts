@@ -267,3 +267,26 @@ Deno.test("out of file descriptors: clients past the limit get ERR busy, none is
     await stderr;
   }
 });
+
+Deno.test("when the grace period ends, every session's count in hand is cancelled and answered", async () => {
+  // Work that outlasts the grace period by far: a million increments a client.
+  await using server = startServer({ graceMs: 50, maxRequestSeconds: 100_000 });
+  const { recorder } = server;
+  const clients = await Promise.all([connect(server), connect(server), connect(server)]);
+  try {
+    const answers = clients.map((client) => client.request("0 1000000"));
+    await recorder.waitForType("counting", clients.length);
+    const stopped = server.shutdown("test");
+    for (const reply of await bounded(Promise.all(answers), "every client answered")) {
+      assert.equal(reply.kind, "error");
+      assert.equal(reply.kind === "error" && reply.code, "shutting-down");
+    }
+    await stopped;
+    const failed = recorder.of("request-failed");
+    assert.equal(failed.length, clients.length);
+    for (const { reason } of failed) assert.equal(reason, "server shut down before it finished");
+    assert.equal(recorder.of("result").length, 0);
+  } finally {
+    for (const client of clients) client.close();
+  }
+});

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { ReplyWriter } from "../lib/wire/reply_writer.ts";
 import { LineReader } from "../lib/wire/line_reader.ts";
-import { serveSession, type SessionContext, type SessionLimits } from "../lib/server/session.ts";
+import {
+  serveSession,
+  type SessionContext,
+  type SessionInput,
+  type SessionLimits,
+} from "../lib/server/session.ts";
 import { ServerEvents } from "../lib/server/server_events.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 import { bounded, sessionContext } from "./_helpers.ts";
@@ -125,21 +130,32 @@ function burstClient(requests: string[], options: { happenings?: string[]; close
   };
 }
 
-/** A session on a client's fake connection; `gone` aborts when the client's input ends. */
+/**
+ * A session on a client's fake connection. With `goneAtEnd`, the end of the client's input
+ * is its leave, as the server sees it: its count is cancelled. Without, the session ends
+ * when it has answered the burst.
+ */
 function session(
   client: ReturnType<typeof burstClient>,
   context: SessionContext,
   options: { goneAtEnd: boolean },
 ) {
-  const end = new AbortController();
   const reader = new LineReader(client, {
     maxLineBytes: 64,
     chunkBytes: client.burstBytes,
-    onEnd: () => end.abort(new Error("client disconnected")),
+    onEnd: () => {
+      if (options.goneAtEnd) input.handle?.job?.cancel(new Error("client disconnected"));
+    },
   });
-  // The session tests of a burst want every request answered: the end of input is not a leave.
-  const gone = options.goneAtEnd ? end.signal : new AbortController().signal;
-  return serveSession(client, "test", context, { reader, gone });
+  const input: SessionInput = {
+    reader,
+    gone: {
+      get aborted() {
+        return options.goneAtEnd && reader.atEnd;
+      },
+    },
+  };
+  return serveSession(client, "test", context, input);
 }
 
 /**

@@ -41,8 +41,17 @@ export class GateClosedError extends Error {
 export type Admission =
   /** A slot is free: it is this client's until disposed of. */
   | { kind: "served"; slot: Disposable }
-  /** All slots are taken: the client is `position`th in line; `slot` resolves when its turn comes. */
-  | { kind: "waiting"; position: number; slot: Promise<Disposable> }
+  /**
+   * All slots are taken: the client is `position`th in line; `slot` resolves when its turn
+   * comes. `leave` takes it out of the line (say, it hung up): `slot` then rejects with the
+   * reason; after its turn has come, `leave` does nothing.
+   */
+  | {
+    kind: "waiting";
+    position: number;
+    slot: Promise<Disposable>;
+    leave: (reason: unknown) => void;
+  }
   /** The line is full, or the gate is closed. */
   | { kind: "refused"; error: GateFullError | GateClosedError };
 
@@ -124,20 +133,23 @@ export class ConnectionGate {
       return { kind: "refused", error: new GateFullError(this.#line.length) };
     }
     const { signal } = options;
+    if (signal?.aborted) return { kind: "refused", error: new GateClosedError() };
     const { promise, resolve, reject } = Promise.withResolvers<Disposable>();
     const waiter: Waiter = { resolve, reject, forget: () => {} };
+    const leave = (reason: unknown) => {
+      const at = this.#line.indexOf(waiter);
+      if (at < 0) return; // served or turned away already
+      this.#line.splice(at, 1);
+      waiter.forget();
+      reject(reason);
+    };
     if (signal) {
-      if (signal.aborted) return { kind: "refused", error: new GateClosedError() };
-      const onAbort = () => {
-        const at = this.#line.indexOf(waiter);
-        if (at >= 0) this.#line.splice(at, 1);
-        reject(signal.reason);
-      };
+      const onAbort = () => leave(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
       waiter.forget = () => signal.removeEventListener("abort", onAbort);
     }
     this.#line.push(waiter);
-    return { kind: "waiting", position: this.#line.length, slot: promise };
+    return { kind: "waiting", position: this.#line.length, slot: promise, leave };
   }
 
   /**
@@ -166,20 +178,32 @@ export class ConnectionGate {
   }
 
   #slot(): Disposable {
-    let released = false;
-    return {
-      [Symbol.dispose]: () => {
-        if (released) return;
-        released = true;
-        const next = this.#line.shift();
-        if (next) {
-          // The slot passes straight to the first in line: no one can overtake it.
-          next.forget();
-          next.resolve(this.#slot());
-        } else {
-          this.#active--;
-        }
-      },
-    };
+    return new ConnectionGate.#Slot(this);
   }
+
+  #release(): void {
+    const next = this.#line.shift();
+    if (next) {
+      // The slot passes straight to the first in line: no one can overtake it.
+      next.forget();
+      next.resolve(this.#slot());
+    } else {
+      this.#active--;
+    }
+  }
+
+  /** A slot held: one small object, its release on the prototype (a server holds thousands). */
+  static #Slot = class implements Disposable {
+    #gate?: ConnectionGate;
+
+    constructor(gate: ConnectionGate) {
+      this.#gate = gate;
+    }
+
+    [Symbol.dispose](): void {
+      const gate = this.#gate;
+      this.#gate = undefined; // released once, however often disposed of
+      if (gate) gate.#release();
+    }
+  };
 }

@@ -73,16 +73,14 @@ export interface SessionContext {
   estimateSeconds: (increments: number) => number;
   /** The `STATS` reply, as an object to send as JSON. */
   stats: () => Record<string, number>;
-  /**
-   * Registers a session with the server, which interrupts it (`idle` or
-   * `draining`) through the handle. Disposing of the result unregisters it.
-   */
-  track: (handle: SessionHandle) => Disposable;
   /** Registers a request in flight until the result is disposed of. */
   begin: (request: RequestProgress) => Disposable;
   /** Aborts when the server starts shutting down: finish the request in hand, take no more. */
   draining: AbortSignal;
-  /** Aborts when the grace period is over: abandon the request in hand. */
+  /**
+   * Aborts when the grace period is over: abandon the request in hand. (The server then
+   * cancels the count each session has in hand, through its {@linkcode SessionHandle}.)
+   */
   stopping: AbortSignal;
   /** Watches each job, when the server may have no Worker up (a fleet only). */
   watchJob?: (job: RunningJob) => void;
@@ -98,12 +96,35 @@ export interface SessionHandle {
   readonly idleSince: number | undefined;
   /** Since when a write to the client has waited for the client to read; undefined when none waits. */
   readonly writingSince: number | undefined;
+  /**
+   * The count in hand, if any: the server cancels it when the client goes or the grace
+   * period ends (no listener per session on the server's signals).
+   */
+  readonly job: Pick<RunningJob, "cancel"> | undefined;
   /** Wakes the session from its wait for a line, to close it for this reason. */
   interrupt(reason: "idle" | "draining"): void;
 }
 
-/** What a session keeps between its requests. */
-interface SessionState {
+/** A connection as its session gets it from the server. */
+export interface SessionInput {
+  /**
+   * The connection's line reader, made before the client got its slot, so that a waiting
+   * client's hang-up is seen.
+   */
+  readonly reader: LineReader;
+  /** `aborted` once the client's input has ended or failed: the client is gone. */
+  readonly gone: { readonly aborted: boolean };
+  /**
+   * Set by the session as it starts: how the server sees it, to time it out, interrupt it,
+   * and cancel its count. The server drops it when the session has ended.
+   */
+  handle?: SessionHandle;
+}
+
+/** What a session keeps between its requests; also the server's handle on it. */
+interface SessionState extends SessionHandle {
+  idleSince: number | undefined;
+  writingSince: number | undefined;
   /** Whether the client asked for progress lines. */
   progress: boolean;
   /** The counter model of this connection's counts. */
@@ -112,8 +133,8 @@ interface SessionState {
   askedCounter: boolean;
   /** The count in hand, to cancel when the client leaves or the grace period ends. */
   job: RunningJob | undefined;
-  /** Aborts when the client has closed its side or its connection failed. */
-  gone: AbortSignal;
+  /** Aborted when the client has closed its side or its connection failed. */
+  gone: { readonly aborted: boolean };
   /** Whether a write to the client failed: it is gone too, even if its input has not ended. */
   writeFailed: boolean;
   /** Writes to the client now, after any held replies; each write is timed for the write timeout. */
@@ -131,27 +152,17 @@ interface SessionState {
  * @param conn The client's connection (it is not closed here).
  * @param peer The client's address, for events.
  * @param context The server's parts.
- * @param input The connection's line reader, made before the client got its
- *   slot (so a waiting client's hang-up is seen), and `gone`, which aborts when
- *   the client's input ends.
+ * @param input The connection's line reader and `gone`; the session sets its `handle`.
  * @returns Why the session ended, for the log.
  */
 export async function serveSession(
   conn: ByteSink,
   peer: string,
   context: SessionContext,
-  input: { reader: LineReader; gone: AbortSignal },
+  input: SessionInput,
 ): Promise<string> {
   const { events, limits } = context;
   const { reader, gone } = input;
-  const handle = {
-    idleSince: performance.now() as number | undefined,
-    writingSince: undefined as number | undefined,
-    interrupt(reason: "idle" | "draining") {
-      interruption = reason;
-      reader.interrupt();
-    },
-  };
   let interruption: "idle" | "draining" | undefined;
   const replies = new ReplyWriter(conn, {
     maxHeldBytes: limits.replyHoldBytes,
@@ -179,6 +190,7 @@ export async function serveSession(
     // Still held: nothing was written, nothing to time.
     return replies.holding ? holding : written(holding);
   };
+  // One object is the session's state and the server's handle on it.
   const session: SessionState = {
     progress: false,
     counter: context.counterModel ?? "parallel",
@@ -188,24 +200,19 @@ export async function serveSession(
     writeFailed: false,
     send,
     reply,
+    idleSince: performance.now(),
+    writingSince: undefined,
+    interrupt(reason) {
+      interruption = reason;
+      reader.interrupt();
+    },
   };
+  const handle = session;
   const sendError = async (code: ProtocolError["code"], message: string) => {
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
     await send(formatError(code, message));
   };
-  using _tracked = context.track(handle);
-  // The count in hand, if any, is cancelled when the client leaves or the grace period ends:
-  // one listener each per session, not one per request.
-  const onGone = () => session.job?.cancel(new Error("client disconnected"));
-  const onStopping = () => session.job?.cancel(context.stopping.reason);
-  gone.addEventListener("abort", onGone, { once: true });
-  context.stopping.addEventListener("abort", onStopping, { once: true });
-  using _listening = {
-    [Symbol.dispose]: () => {
-      gone.removeEventListener("abort", onGone);
-      context.stopping.removeEventListener("abort", onStopping);
-    },
-  };
+  input.handle = handle;
 
   try {
     while (true) {

@@ -15,6 +15,7 @@ import {
   serveSession,
   type SessionContext,
   type SessionHandle,
+  type SessionInput,
 } from "./session.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
 import { REPLY_HOLD_BYTES, REPLY_HOLD_MS } from "../wire/reply_writer.ts";
@@ -156,13 +157,13 @@ export class ThreadcountServer {
   /** Updates lost by racy requests, over the server's life. */
   #updatesLost = 0;
   #gate: ConnectionGate;
-  /** What every session shares; each connection adds its own `track` (see #serve). */
-  #context: Omit<SessionContext, "track">;
-  #sessions = new Set<Promise<void>>();
-  /** Sessions holding a slot, with their connections, for the idle and write timeouts. */
-  #handles = new Map<SessionHandle, { conn: Deno.Conn; peer: string }>();
+  /** What every session shares: one object, not one per connection. */
+  #context: SessionContext;
+  /** Every connection accepted and not yet closed: waiting, served or being turned away. */
+  #connections = new Set<Connection>();
+  /** Resolves when the last connection closes, once shutdown waits for it. */
+  #allClosed?: PromiseWithResolvers<void>;
   #idleSweep: ReturnType<typeof setInterval>;
-  #conns = new Set<Deno.Conn>();
   #inFlight = new Set<RequestProgress>();
   /** A descriptor held in reserve: freed to turn one client away when descriptors run out. */
   #reserve?: Deno.FsFile;
@@ -264,10 +265,7 @@ export class ThreadcountServer {
       nextRequestId: () => ++this.#requests,
       estimateSeconds: workEstimator({ ...resolved, workers: this.#pool.size }),
       stats: () => this.stats(),
-      begin: (request) => {
-        this.#inFlight.add(request);
-        return { [Symbol.dispose]: () => void this.#inFlight.delete(request) };
-      },
+      begin: (request) => new InFlight(this.#inFlight, request),
       draining: this.#draining.signal,
       stopping: this.#stopping.signal,
     };
@@ -332,7 +330,8 @@ export class ThreadcountServer {
     if (this.#gate.waiting === 0) return;
     const now = performance.now();
     const timeout = this.options.idleTimeoutMs;
-    for (const [handle, { conn, peer }] of this.#handles) {
+    for (const { handle, conn, peer } of this.#connections) {
+      if (handle === undefined) continue;
       if (handle.writingSince !== undefined && now - handle.writingSince >= timeout) {
         // A reply unread this long while others wait: close, with nothing more sent.
         this.events.emit({
@@ -439,18 +438,22 @@ export class ThreadcountServer {
     this.#gate.close();
     clearInterval(this.#idleSweep);
     this.#draining.abort();
-    for (const handle of this.#handles.keys()) handle.interrupt("draining");
+    for (const { handle } of this.#connections) handle?.interrupt("draining");
     let forceClose: ReturnType<typeof setTimeout> | undefined;
     const grace = setTimeout(() => {
       // Grace is over: abandon the requests in hand; sessions answer ERR shutting-down.
       this.#stopping.abort(new Error("the server stopped"));
+      for (const { handle } of this.#connections) handle?.job?.cancel(this.#stopping.signal.reason);
       // A session stuck writing to a client that does not read gets one more second.
       forceClose = setTimeout(() => this.#closeAll(), 1000);
     }, graceMs);
     try {
-      await Promise.allSettled([...this.#sessions, this.#accepting]);
-      // New sessions may have been added while the listener closed.
-      while (this.#sessions.size > 0) await Promise.allSettled([...this.#sessions]);
+      await this.#accepting;
+      // Connections accepted while the listener closed are in the set too.
+      if (this.#connections.size > 0) {
+        this.#allClosed = Promise.withResolvers();
+        await this.#allClosed.promise;
+      }
     } finally {
       clearTimeout(grace);
       clearTimeout(forceClose);
@@ -464,7 +467,7 @@ export class ThreadcountServer {
   }
 
   #closeAll(): void {
-    for (const conn of this.#conns) closeQuietly(conn);
+    for (const { conn } of this.#connections) closeQuietly(conn);
   }
 
   async #acceptLoop(): Promise<void> {
@@ -489,7 +492,7 @@ export class ThreadcountServer {
           this.events.emit({
             type: "notice",
             at: Date.now(),
-            message: `out of file descriptors with ${this.#conns.size} connections open: ` +
+            message: `out of file descriptors with ${this.#connections.size} connections open: ` +
               "clients past the limit get ERR busy. Raise it (ulimit -n) or lower --max-waiting.",
           });
         }
@@ -502,9 +505,7 @@ export class ThreadcountServer {
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
         continue;
       }
-      const session = this.#serve(conn);
-      this.#sessions.add(session);
-      session.finally(() => this.#sessions.delete(session));
+      this.#serve(conn);
     }
   }
 
@@ -537,88 +538,164 @@ export class ThreadcountServer {
     this.#reserve = this.#holdReserve();
   }
 
-  async #serve(conn: Deno.TcpConn): Promise<void> {
-    this.#conns.add(conn);
-    const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+  /** Takes a new connection: a slot, a place in line, or ERR busy. Never waits. */
+  #serve(conn: Deno.TcpConn): void {
     const { events } = this;
-    const { maxLineBytes, silenceMs, readAheadBytes } = this.options;
-    let reason = "end";
-    // Reading starts now, before the client has a slot, so that a waiting client that hangs
-    // up leaves the line at once.
-    const gone = new AbortController();
-    const reader = new LineReader(conn, {
+    const connection = new Connection(conn, this.options, this.#onClientGone);
+    this.#connections.add(connection);
+    const { peer } = connection;
+    try {
+      conn.setNoDelay(true);
+    } catch { /* the client is already gone; reading will tell */ }
+    events.emit({
+      type: "accepted",
+      at: Date.now(),
+      conn: peer,
+      active: this.#gate.active,
+      waiting: this.#gate.waiting,
+    });
+    const admission = this.#gate.admit();
+    if (admission.kind === "served") {
+      this.#startSession(connection, admission.slot);
+    } else if (admission.kind === "refused") {
+      this.#turnAway(connection, admission.error);
+    } else {
+      events.emit({ type: "waiting", at: Date.now(), conn: peer, position: admission.position });
+      connection.leaveLine = admission.leave;
+      admission.slot.then(
+        (slot) => {
+          connection.leaveLine = undefined;
+          this.#startSession(connection, slot);
+        },
+        (error) => {
+          connection.leaveLine = undefined;
+          if (connection.aborted) this.#close(connection, "hung up while waiting");
+          else this.#turnAway(connection, error);
+        },
+      );
+    }
+  }
+
+  /** The client has gone (its input ended or failed): out of the line, and its count cancelled. */
+  #onClientGone = (connection: Connection): void => {
+    const reason = new Error("client disconnected");
+    connection.leaveLine?.(reason);
+    connection.handle?.job?.cancel(reason);
+  };
+
+  #startSession(connection: Connection, slot: Disposable): void {
+    connection.slot = slot;
+    this.events.emit({
+      type: "served",
+      at: Date.now(),
+      conn: connection.peer,
+      active: this.#gate.active,
+      waiting: this.#gate.waiting,
+    });
+    // One callback for both outcomes: a reason (a string) or what was thrown.
+    const ended = (outcome: unknown) => this.#close(connection, outcome);
+    serveSession(connection.conn, connection.peer, this.#context, connection).then(ended, ended);
+  }
+
+  /** Answers ERR busy or ERR shutting-down, then closes. */
+  async #turnAway(connection: Connection, refusal: unknown): Promise<void> {
+    const [code, message] = refusal instanceof GateFullError
+      ? ["busy", `the server is at capacity (${refusal.message}); try again later`] as const
+      : ["shutting-down", "the server is shutting down; reconnect in a moment"] as const;
+    const reason = `turned away: ${code}`;
+    this.events.emit({ type: "turned-away", at: Date.now(), conn: connection.peer, code, message });
+    try {
+      await writeAll(connection.conn, formatError(code, message));
+      this.#close(connection, reason);
+    } catch (error) {
+      this.#close(connection, error);
+    }
+  }
+
+  /**
+   * Closes a connection: frees its slot for the next in line, says why in the log.
+   *
+   * @param outcome Why: a reason for the log, or what was thrown.
+   */
+  #close(connection: Connection, outcome: unknown): void {
+    const reason = typeof outcome === "string"
+      ? outcome
+      : outcome instanceof Error
+      ? `${outcome.name}: ${outcome.message}`
+      : String(outcome);
+    connection.handle = undefined;
+    connection.slot?.[Symbol.dispose]();
+    connection.slot = undefined;
+    this.#connections.delete(connection);
+    closeQuietly(connection.conn);
+    this.events.emit({ type: "closed", at: Date.now(), conn: connection.peer, reason });
+    if (this.#connections.size === 0) this.#allClosed?.resolve();
+  }
+}
+
+/**
+ * One accepted connection, from accept to close: what the server keeps for it, in one
+ * object (no closures or signals of its own but the reader's end callback).
+ */
+class Connection implements SessionInput {
+  readonly conn: Deno.TcpConn;
+  /** The client's address, for events. */
+  readonly peer: string;
+  /** Reads from the start, before the client has a slot, so a waiting client's hang-up is seen. */
+  readonly reader: LineReader;
+  /** The session's handle, while it is served (set by the session). */
+  handle?: SessionHandle;
+  /** Its slot, while it is served. */
+  slot?: Disposable;
+  /** Takes it out of the gate's line, while it waits. */
+  leaveLine?: (reason: unknown) => void;
+
+  /**
+   * @param conn The accepted connection.
+   * @param limits The reader's limits.
+   * @param onGone Called once when the client's input ends or fails.
+   */
+  constructor(
+    conn: Deno.TcpConn,
+    limits: Pick<ServerOptions, "maxLineBytes" | "silenceMs" | "readAheadBytes">,
+    onGone: (connection: Connection) => void,
+  ) {
+    this.conn = conn;
+    this.peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    const { maxLineBytes, silenceMs, readAheadBytes } = limits;
+    this.reader = new LineReader(conn, {
       maxLineBytes,
       silenceMs,
       readAheadBytes,
-      onEnd: () => gone.abort(new Error("client disconnected")),
+      onEnd: () => onGone(this),
     });
-    try {
-      try {
-        conn.setNoDelay(true);
-      } catch { /* the client is already gone; reading will tell */ }
-      events.emit({
-        type: "accepted",
-        at: Date.now(),
-        conn: peer,
-        active: this.#gate.active,
-        waiting: this.#gate.waiting,
-      });
-      const admission = this.#gate.admit({ signal: gone.signal });
-      let slot: Disposable;
-      if (admission.kind === "served") {
-        slot = admission.slot;
-      } else {
-        let refusal = admission.kind === "refused" ? admission.error : undefined;
-        if (admission.kind === "waiting") {
-          events.emit({
-            type: "waiting",
-            at: Date.now(),
-            conn: peer,
-            position: admission.position,
-          });
-          try {
-            slot = await admission.slot;
-          } catch (error) {
-            if (gone.signal.aborted) {
-              reason = "hung up while waiting";
-              return;
-            }
-            refusal = error as Error;
-          }
-        }
-        if (refusal) {
-          const [code, message] = refusal instanceof GateFullError
-            ? ["busy", `the server is at capacity (${refusal.message}); try again later`] as const
-            : ["shutting-down", "the server is shutting down; reconnect in a moment"] as const;
-          reason = `turned away: ${code}`;
-          events.emit({ type: "turned-away", at: Date.now(), conn: peer, code, message });
-          await writeAll(conn, formatError(code, message));
-          return;
-        }
-      }
-      using _slot = slot!;
-      events.emit({
-        type: "served",
-        at: Date.now(),
-        conn: peer,
-        active: this.#gate.active,
-        waiting: this.#gate.waiting,
-      });
-      const context: SessionContext = {
-        ...this.#context,
-        track: (handle) => {
-          this.#handles.set(handle, { conn, peer });
-          return { [Symbol.dispose]: () => void this.#handles.delete(handle) };
-        },
-      };
-      reason = await serveSession(conn, peer, context, { reader, gone: gone.signal });
-    } catch (error) {
-      reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    } finally {
-      this.#conns.delete(conn);
-      closeQuietly(conn);
-      events.emit({ type: "closed", at: Date.now(), conn: peer, reason });
-    }
+  }
+
+  /** The session's `gone`: this connection, {@linkcode Connection.aborted} once the client is. */
+  get gone(): { readonly aborted: boolean } {
+    return this;
+  }
+
+  /** Whether the client has gone: its input ended or failed. */
+  get aborted(): boolean {
+    return this.reader.atEnd;
+  }
+}
+
+/** A request in the server's set of requests in flight, until disposed of: one small object. */
+class InFlight implements Disposable {
+  #requests?: Set<RequestProgress>;
+  #request: RequestProgress;
+
+  constructor(requests: Set<RequestProgress>, request: RequestProgress) {
+    requests.add(request);
+    this.#requests = requests;
+    this.#request = request;
+  }
+
+  [Symbol.dispose](): void {
+    this.#requests?.delete(this.#request);
+    this.#requests = undefined;
   }
 }
 

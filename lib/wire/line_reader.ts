@@ -51,10 +51,12 @@ export interface LineReaderOptions {
 
 const NEWLINE = 0x0a;
 /** Size of a new reader's buffer. */
-const INITIAL_BYTES = 1024;
+const INITIAL_BYTES = 256;
 /** Smallest read worth making: below this much free room, compact or grow first. */
 const MIN_READ_BYTES = 512;
 const CARRIAGE_RETURN = 0x0d;
+const END: LineEvent = Object.freeze({ kind: "end" });
+const INTERRUPTED: LineEvent = Object.freeze({ kind: "interrupted" });
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -100,7 +102,10 @@ export class LineReader {
   #reading = false;
   #atEnd = false;
   #failed = false;
-  #arrival = Promise.withResolvers<void>();
+  /** Settles the call of `next()` that waits, if one does. */
+  #waiter?: (event: LineEvent) => void;
+  /** The classic framing's silence timer, while a partial line waits. */
+  #silence?: ReturnType<typeof setTimeout>;
   #interrupted = false;
   #ended?: AbortController;
   #onEnd?: () => void;
@@ -155,47 +160,25 @@ export class LineReader {
   }
 
   /**
-   * Waits for the next line (or the end of input).
+   * Waits for the next line (or the end of input). One call at a time: await
+   * each before the next.
    *
    * @returns The next event; after `end` or `too-long`, every call returns `end`.
+   * @throws {Error} (rejects) When another call still waits.
    */
-  async next(): Promise<LineEvent> {
-    while (true) {
-      if (this.#failed) return { kind: "end" };
-      const found = this.#scanned < this.#end
-        ? this.#buffer.subarray(0, this.#end).indexOf(NEWLINE, Math.max(this.#start, this.#scanned))
-        : -1;
-      this.#scanned = this.#end;
-      if (found >= 0) {
-        let lineEnd = found;
-        const next = lineEnd + 1;
-        if (lineEnd > this.#start && this.#buffer[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
-        if (lineEnd - this.#start > this.#maxLineBytes) return this.#tooLong();
-        return this.#take(this.#start, lineEnd, next);
-      }
-      if (this.#interrupted) {
-        this.#interrupted = false;
-        return { kind: "interrupted" };
-      }
-      const pending = this.#end - this.#start;
-      // One more byte than the limit may be a `\r` still waiting for its `\n`.
-      if (pending > this.#maxLineBytes + 1) return this.#tooLong();
-      if (this.#atEnd) {
-        if (pending === 0) return { kind: "end" };
-        if (pending > this.#maxLineBytes) return this.#tooLong();
-        return this.#take(this.#start, this.#end, this.#end);
-      }
-      const arrival = this.#arrival.promise;
-      if (pending > 0 && this.#silenceMs > 0) {
-        if (!await this.#arrivesWithin(arrival, this.#silenceMs)) {
-          const end = this.#buffer[this.#end - 1] === CARRIAGE_RETURN ? this.#end - 1 : this.#end;
-          if (end - this.#start > this.#maxLineBytes) return this.#tooLong();
-          return this.#take(this.#start, end, this.#end);
-        }
-      } else {
-        await arrival;
-      }
+  next(): Promise<LineEvent> {
+    if (this.#waiter) {
+      return Promise.reject(
+        new Error("LineReader.next() was called while another call waits: await each call first"),
+      );
     }
+    const event = this.#poll(false);
+    if (event) return Promise.resolve(event);
+    // No async frame held while a connection waits: one promise, settled by #wake.
+    const { promise, resolve } = Promise.withResolvers<LineEvent>();
+    this.#waiter = resolve;
+    this.#armSilence();
+    return promise;
   }
 
   /**
@@ -208,10 +191,72 @@ export class LineReader {
     this.#wake();
   }
 
+  /**
+   * The next event that can be told now, or undefined when it must wait for input.
+   *
+   * @param silent Whether classic framing's silence has passed since the last arrival.
+   */
+  #poll(silent: boolean): LineEvent | undefined {
+    if (this.#failed) return END;
+    const found = this.#scanned < this.#end
+      ? this.#buffer.subarray(0, this.#end).indexOf(NEWLINE, Math.max(this.#start, this.#scanned))
+      : -1;
+    this.#scanned = this.#end;
+    if (found >= 0) {
+      let lineEnd = found;
+      const next = lineEnd + 1;
+      if (lineEnd > this.#start && this.#buffer[lineEnd - 1] === CARRIAGE_RETURN) lineEnd--;
+      if (lineEnd - this.#start > this.#maxLineBytes) return this.#tooLong();
+      return this.#take(this.#start, lineEnd, next);
+    }
+    if (this.#interrupted) {
+      this.#interrupted = false;
+      return INTERRUPTED;
+    }
+    const pending = this.#end - this.#start;
+    // One more byte than the limit may be a `\r` still waiting for its `\n`.
+    if (pending > this.#maxLineBytes + 1) return this.#tooLong();
+    if (this.#atEnd) {
+      if (pending === 0) return END;
+      if (pending > this.#maxLineBytes) return this.#tooLong();
+      return this.#take(this.#start, this.#end, this.#end);
+    }
+    if (silent && pending > 0) {
+      const end = this.#buffer[this.#end - 1] === CARRIAGE_RETURN ? this.#end - 1 : this.#end;
+      if (end - this.#start > this.#maxLineBytes) return this.#tooLong();
+      return this.#take(this.#start, end, this.#end);
+    }
+    return undefined;
+  }
+
+  /** Something happened (input, its end, an interruption): settle a waiting call if it can be. */
   #wake(): void {
-    const arrival = this.#arrival;
-    this.#arrival = Promise.withResolvers<void>();
-    arrival.resolve();
+    if (!this.#waiter) return;
+    this.#settle(this.#poll(false));
+  }
+
+  #settle(event: LineEvent | undefined): void {
+    if (!event) {
+      this.#armSilence(); // a new arrival starts the silence again
+      return;
+    }
+    const resolve = this.#waiter!;
+    this.#waiter = undefined;
+    if (this.#silence !== undefined) {
+      clearTimeout(this.#silence);
+      this.#silence = undefined;
+    }
+    resolve(event);
+  }
+
+  /** Classic framing: a partial line waits for the silence, counted from its last arrival. */
+  #armSilence(): void {
+    if (this.#silenceMs <= 0 || this.#end === this.#start) return;
+    if (this.#silence !== undefined) clearTimeout(this.#silence);
+    this.#silence = setTimeout(() => {
+      this.#silence = undefined;
+      if (this.#waiter) this.#settle(this.#poll(true));
+    }, this.#silenceMs);
   }
 
   #take(from: number, to: number, next: number): LineEvent {
@@ -237,18 +282,6 @@ export class LineReader {
     return { kind: "too-long", limit: this.#maxLineBytes };
   }
 
-  async #arrivesWithin(arrival: Promise<void>, ms: number): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const silence = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    try {
-      return await Promise.race([arrival.then(() => true), silence]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   /** Starts a read if none is running, input remains and there is room. */
   #fill(): void {
     if (this.#reading || this.#atEnd || this.#failed) return;
@@ -257,27 +290,30 @@ export class LineReader {
     if (this.#capacity - (this.#end - this.#start) < Math.min(MIN_READ_BYTES, this.#chunkBytes)) {
       return;
     }
-    if (this.#buffer.length - this.#end < MIN_READ_BYTES && this.#start > 0) {
+    // Too little room at the end: move what is held to the front, then grow if still short.
+    const least = Math.max(1, Math.min(MIN_READ_BYTES, this.#buffer.length >> 1));
+    if (this.#buffer.length - this.#end < least && this.#start > 0) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#scanned -= this.#start;
       this.#start = 0;
     }
-    const wanted = Math.min(this.#capacity, this.#end + Math.max(MIN_READ_BYTES, this.#end));
-    if (this.#buffer.length - this.#end < MIN_READ_BYTES && this.#buffer.length < wanted) {
-      const grown = new Uint8Array(wanted);
+    if (this.#buffer.length - this.#end < least && this.#buffer.length < this.#capacity) {
+      const wanted = Math.max(this.#buffer.length * 2, this.#end + MIN_READ_BYTES);
+      const grown = new Uint8Array(Math.min(this.#capacity, wanted));
       grown.set(this.#buffer.subarray(0, this.#end));
       this.#buffer = grown;
     }
     this.#reading = true;
-    const target = this.#buffer.subarray(this.#end, this.#end + this.#chunkBytes);
-    this.#source.read(target).then(
-      (count) => this.#onRead(count),
-      () => this.#onRead(null),
-    );
+    const target = this.#end === 0 && this.#buffer.length <= this.#chunkBytes
+      ? this.#buffer
+      : this.#buffer.subarray(this.#end, this.#end + this.#chunkBytes);
+    this.#source.read(target).then(this.#onRead, this.#onRead);
   }
 
-  #onRead(count: number | null): void {
+  /** Settles a read: a count, `null` at the end, or what a failed read threw (the end too). */
+  #onRead = (outcome: number | null | unknown): void => {
+    const count = typeof outcome === "number" ? outcome : null;
     this.#reading = false;
     if (count === null) {
       this.#atEnd = true;
@@ -288,7 +324,7 @@ export class LineReader {
     }
     this.#wake();
     this.#fill();
-  }
+  };
 }
 
 /**
