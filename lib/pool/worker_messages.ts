@@ -106,11 +106,18 @@ export function spin(units: number, iterationsPerUnit: number): number {
 
 /**
  * How long a Worker that has run every task it was given keeps looking for more
- * before it sleeps, in ms. One client pipelining `1 1` requests: 6 300–7 200 → 25 000–55 000
- * requests/s with 50 µs here; 20 µs was too short to catch the next task; kept-alive and
- * serial figures did not move (BENCHMARKS.md).
+ * before it sleeps, in ms (when its last wait was short: {@linkcode LOOK_IF_IDLE_MS}). One
+ * client pipelining `1 1` requests: 6 100–8 500 → 13 600–21 500 requests/s here; 20 µs was
+ * too short to catch the next task; looking every time went higher for pipelines but made a
+ * serial client's p50 and p99 worse (BENCHMARKS.md).
  */
 export const SPIN_BEFORE_SLEEP_MS = 0.05;
+/**
+ * A Worker looks before it sleeps only if its last wait for a task was at most this long, in ms:
+ * twice the look, so a look that just missed is tried again, while tasks that come a client's
+ * round trip apart (≥ 150 µs here) are slept for.
+ */
+export const LOOK_IF_IDLE_MS = 2 * SPIN_BEFORE_SLEEP_MS;
 
 /**
  * One Worker's task ring: the pool's side writes tasks and reads reports, the
@@ -149,6 +156,8 @@ export class TaskRing {
   #lastNotifyAt = 0;
   /** Worker side: announced messages read. */
   #messagesRead = 0;
+  /** Worker side: how long, in ms, it last waited for a task after running out. */
+  #lastIdleMs = 0;
 
   /**
    * Makes a ring for a new Worker (the pool's side).
@@ -294,10 +303,14 @@ export class TaskRing {
   take(): number {
     const control = this.#control;
     let tail = Atomics.load(control, TAIL);
-    // Look a little longer before sleeping: a pipelining client's next task comes this soon,
-    // and a Worker still awake is told of it without a wake-up on either side.
-    if (tail === this.#written) {
-      const until = performance.now() + SPIN_BEFORE_SLEEP_MS;
+    if (tail !== this.#written) return this.#mayGoOn() ? (tail - this.#written) | 0 : 0;
+    // Out of tasks. Look a little longer before sleeping when the last wait for a task was
+    // short (a pipelining client's next task comes this soon): a Worker still awake is told of
+    // it without a wake-up on either side. When tasks come far apart (a client that waits for
+    // each answer), looking in vain would take a core the server and the client need.
+    const idleFrom = performance.now();
+    if (this.#lastIdleMs <= LOOK_IF_IDLE_MS) {
+      const until = idleFrom + SPIN_BEFORE_SLEEP_MS;
       let looks = 0;
       while (tail === this.#written) {
         if ((++looks & 63) === 0 && performance.now() >= until) break;
@@ -311,6 +324,7 @@ export class TaskRing {
       Atomics.store(control, SLEEPING, 0);
       tail = Atomics.load(control, TAIL);
     }
+    this.#lastIdleMs = performance.now() - idleFrom;
     // Read after TAIL: a message announced before these tasks were published is seen here.
     return this.#mayGoOn() ? (tail - this.#written) | 0 : 0;
   }
