@@ -1,14 +1,20 @@
 import assert from "node:assert/strict";
 import { ConnectionGate, GateClosedError } from "../lib/server/connection_gate.ts";
 
-Deno.test("ConnectionGate: a waiting client that leaves is out of line; those behind move up", async () => {
-  const gate = new ConnectionGate({ maxActive: 1, maxWaiting: 3 });
+/** A gate of one slot and the first three admissions: one served, two waiting in line. */
+function servedAndTwoWaiting(maxWaiting: number) {
+  const gate = new ConnectionGate({ maxActive: 1, maxWaiting });
   const first = gate.admit();
   const second = gate.admit();
   const third = gate.admit();
   if (first.kind !== "served" || second.kind !== "waiting" || third.kind !== "waiting") {
     throw new Error(`unexpected admissions: ${first.kind}, ${second.kind}, ${third.kind}`);
   }
+  return { gate, first, second, third };
+}
+
+Deno.test("ConnectionGate: a waiting client that leaves is out of line; those behind move up", async () => {
+  const { gate, first, second, third } = servedAndTwoWaiting(3);
   const reason = new Error("client disconnected");
   second.leave(reason);
   await assert.rejects(second.slot, (error) => error === reason);
@@ -27,13 +33,7 @@ Deno.test("ConnectionGate: a waiting client that leaves is out of line; those be
 });
 
 Deno.test("ConnectionGate: leaving after the slot was handed over changes nothing", async () => {
-  const gate = new ConnectionGate({ maxActive: 1, maxWaiting: 2 });
-  const first = gate.admit();
-  const second = gate.admit();
-  const third = gate.admit();
-  if (first.kind !== "served" || second.kind !== "waiting" || third.kind !== "waiting") {
-    throw new Error("unexpected admissions");
-  }
+  const { gate, first, second, third } = servedAndTwoWaiting(2);
   first.slot[Symbol.dispose]();
   const slot = await second.slot;
   second.leave(new Error("too late"));
@@ -45,13 +45,7 @@ Deno.test("ConnectionGate: leaving after the slot was handed over changes nothin
 });
 
 Deno.test("ConnectionGate: a slot disposed of twice frees one slot, not two", async () => {
-  const gate = new ConnectionGate({ maxActive: 1, maxWaiting: 2 });
-  const first = gate.admit();
-  const second = gate.admit();
-  const third = gate.admit();
-  if (first.kind !== "served" || second.kind !== "waiting" || third.kind !== "waiting") {
-    throw new Error("unexpected admissions");
-  }
+  const { gate, first, second, third } = servedAndTwoWaiting(2);
   first.slot[Symbol.dispose]();
   first.slot[Symbol.dispose]();
   using _second = await second.slot;
