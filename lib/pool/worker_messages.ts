@@ -107,7 +107,7 @@ export function spin(units: number, iterationsPerUnit: number): number {
 /**
  * How long a Worker that has run every task it was given keeps looking for more
  * before it sleeps, in ms (when its last wait was short: {@linkcode LOOK_IF_IDLE_MS}). One
- * client pipelining `1 1` requests: 6 100–8 500 → 13 600–21 500 requests/s here; 20 µs was
+ * client pipelining `1 1` requests: 6 100–6 600 → 16 800–21 500 requests/s here; 20 µs was
  * too short to catch the next task; looking every time went higher for pipelines but made a
  * serial client's p50 and p99 worse (BENCHMARKS.md).
  */
