@@ -106,6 +106,36 @@ Deno.test("one write at a time: a flush during a write waits for it; a failed wr
   assert.deepEqual(heard, ["R1 written", "R2 ConnectionReset", "R3 Error"]);
 });
 
+Deno.test("the write clock runs while a write waits for the client, a queued one timed from its own start", async () => {
+  const pending: { release: () => void }[] = [];
+  const started = [Promise.withResolvers<void>(), Promise.withResolvers<void>()];
+  const sink = {
+    write(p: Uint8Array) {
+      const { promise, resolve } = Promise.withResolvers<number>();
+      started[pending.length]?.resolve();
+      pending.push({ release: () => resolve(p.length) });
+      return promise;
+    },
+  };
+  const replies = new ReplyWriter(sink, { maxHoldMs: 60_000 });
+  assert.equal(replies.writingSince, undefined);
+  await replies.hold("1\n");
+  const first = replies.flush();
+  await started[0].promise;
+  const firstSince = replies.writingSince;
+  assert.notEqual(firstSince, undefined, "the first write waits");
+  await replies.hold("2\n");
+  const second = replies.flush(); // queued behind the first
+  pending[0].release();
+  await first;
+  await started[1].promise;
+  assert.notEqual(replies.writingSince, undefined, "the queued write waits, and is timed");
+  assert.ok(replies.writingSince! >= firstSince!);
+  pending[1].release();
+  await second;
+  assert.equal(replies.writingSince, undefined);
+});
+
 /**
  * A client on a fake connection: it sends `requests` in one burst, then either closes its
  * side at once or when `close()` is called; what the session writes is recorded.

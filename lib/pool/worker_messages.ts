@@ -18,7 +18,7 @@
  * - control, `Int32Array(6)`: tasks written by the pool (`TAIL`), tasks done by
  *   the Worker (`DONE`), whether the Worker sleeps (`SLEEPING`), whether the pool
  *   has stopped the ring (`STOPPED`), messages the pool has announced
- *   (`MESSAGES`), and one spare;
+ *   (`MESSAGES`), and the wake-ups of a sleeping Worker (`WAKE`, what it waits on);
  *   counts run on and wrap at 2³², and task `k` lives in row `k & (capacity - 1)`;
  * - tasks, `Float64Array(capacity × 2)`: rows `[id, units]`;
  * - reports, `Float64Array(capacity × 4)`: rows `[id, units, startedAt, endedAt]`,
@@ -76,6 +76,12 @@ const DONE = 1;
 const SLEEPING = 2;
 const STOPPED = 3;
 const MESSAGES = 4;
+/**
+ * Bumped by whoever wakes a sleeping Worker, and what the Worker waits on: a wake-up
+ * (a publish, a stop, a message) that comes between the Worker's last look and its wait
+ * changes the word, so the wait returns at once instead of missing it.
+ */
+const WAKE = 5;
 const CONTROL_BYTES = 24;
 
 /**
@@ -234,7 +240,7 @@ export class TaskRing {
   /** Shows the Worker the tasks written, and wakes it if it sleeps. */
   publish(): void {
     Atomics.store(this.#control, TAIL, this.#written);
-    if (Atomics.load(this.#control, SLEEPING) === 1) Atomics.notify(this.#control, TAIL);
+    if (Atomics.load(this.#control, SLEEPING) === 1) this.#wakeWorker();
   }
 
   /**
@@ -277,13 +283,18 @@ export class TaskRing {
    */
   announceMessage(): void {
     Atomics.add(this.#control, MESSAGES, 1);
-    Atomics.notify(this.#control, TAIL);
+    this.#wakeWorker();
   }
 
   /** Tells the Worker to stop taking tasks and return to its event loop, and wakes it. */
   stop(): void {
     Atomics.store(this.#control, STOPPED, 1);
-    Atomics.notify(this.#control, TAIL);
+    this.#wakeWorker();
+  }
+
+  #wakeWorker(): void {
+    Atomics.add(this.#control, WAKE, 1);
+    Atomics.notify(this.#control, WAKE);
   }
 
   /** Wakes whoever waits in {@linkcode TaskRing.whenReported}: for closing. */
@@ -318,9 +329,13 @@ export class TaskRing {
       }
     }
     while (tail === this.#written && this.#mayGoOn()) {
+      // Say so, then look once more, then wait on WAKE as it was before that look: a publish
+      // that saw SLEEPING at 0 came before the look, which sees its tasks; a publish, stop or
+      // message after the look bumps WAKE, and the wait returns at once.
       Atomics.store(control, SLEEPING, 1);
-      // Announcing a message or stopping notifies too, without changing TAIL.
-      Atomics.wait(control, TAIL, tail);
+      const wake = Atomics.load(control, WAKE);
+      tail = Atomics.load(control, TAIL);
+      if (tail === this.#written && this.#mayGoOn()) Atomics.wait(control, WAKE, wake);
       Atomics.store(control, SLEEPING, 0);
       tail = Atomics.load(control, TAIL);
     }

@@ -62,6 +62,8 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   #worker: Worker;
   #ready = false;
   #closed = false;
+  /** Whether a failure is being handled: the drain it does may find more of the same. */
+  #failing = false;
   /** The ring whose reports we wait for, if any: a new Worker's ring needs its own wait. */
   #watched?: TaskRing;
   /**
@@ -251,7 +253,17 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
 
   /** The Worker died or misbehaved: a new one takes its place, unless it was never ready. */
   #fail(reason: string): void {
-    if (this.#closed) return;
+    // Draining below may find more bad rows of the same Worker: one failure, not one a row.
+    if (this.#closed || this.#failing) return;
+    this.#failing = true;
+    try {
+      this.#replace(reason);
+    } finally {
+      this.#failing = false;
+    }
+  }
+
+  #replace(reason: string): void {
     this.#ring.stop();
     this.#worker.terminate();
     // What it reported before it died did run; no room meanwhile, so nothing joins the lost.

@@ -15,6 +15,9 @@ import { CounterCell } from "../lessons/counter_cell.ts";
 import type { CounterModel } from "../lessons/counter_model.ts";
 import { NoWorkersError } from "../fleet/no_workers.ts";
 
+/** What answering a request whose reply is only held returns. */
+const HELD = Promise.resolve();
+
 /** The limits a session enforces. */
 export interface SessionLimits {
   maxIncrements: number;
@@ -124,7 +127,6 @@ export interface SessionInput {
 /** What a session keeps between its requests; also the server's handle on it. */
 interface SessionState extends SessionHandle {
   idleSince: number | undefined;
-  writingSince: number | undefined;
   /** Whether the client asked for progress lines. */
   progress: boolean;
   /** The counter model of this connection's counts. */
@@ -168,28 +170,16 @@ export async function serveSession(
     maxHeldBytes: limits.replyHoldBytes,
     maxHoldMs: limits.replyHoldMs,
     // A failed write is the client's failure, seen by the next write or read: nothing to add.
-    onOverdue: () => void flush().catch(() => {}),
-  });
-  const written = async (writing: Promise<void>) => {
-    handle.writingSince = performance.now();
-    try {
-      await writing;
-    } catch (error) {
+    onOverdue: () => void replies.flush().catch(() => {}),
+    onWriteFailed: () => {
       // Reset, or closed by the server's write timeout: nothing more can reach this client.
       session.writeFailed = true;
       session.job?.cancel(new Error("client disconnected"));
-      throw error;
-    } finally {
-      handle.writingSince = undefined;
-    }
-  };
-  const send = (text: string) => written(replies.send(text));
-  const flush = () => written(replies.flush());
-  const reply = (text: string, settled?: ReplySettled) => {
-    const holding = replies.hold(text, settled);
-    // Still held: nothing was written, nothing to time.
-    return replies.holding ? holding : written(holding);
-  };
+    },
+  });
+  const send = (text: string) => replies.send(text);
+  const flush = () => replies.flush();
+  const reply = (text: string, settled?: ReplySettled) => replies.hold(text, settled) ?? HELD;
   // One object is the session's state and the server's handle on it.
   const session: SessionState = {
     progress: false,
@@ -201,7 +191,9 @@ export async function serveSession(
     send,
     reply,
     idleSince: performance.now(),
-    writingSince: undefined,
+    get writingSince() {
+      return replies.writingSince;
+    },
     interrupt(reason) {
       interruption = reason;
       reader.interrupt();

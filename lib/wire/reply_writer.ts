@@ -27,6 +27,11 @@ export interface ReplyWriterOptions {
    * (the next write will fail too).
    */
   onOverdue?: () => void;
+  /**
+   * Called once for each write that fails, before anyone awaiting a write hears of it: the
+   * client cannot be written to any more (whatever is held then is dropped).
+   */
+  onWriteFailed?: (error: unknown) => void;
 }
 
 /**
@@ -66,6 +71,7 @@ export class ReplyWriter {
   #maxHeldBytes: number;
   #maxHoldMs: number;
   #onOverdue: () => void;
+  #onWriteFailed?: (error: unknown) => void;
   #held = "";
   /** Who hears of the held replies, in order. */
   #settles: ReplySettled[] = [];
@@ -74,6 +80,7 @@ export class ReplyWriter {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The write in flight, if any: the next one starts after it. */
   #writing: Promise<void> | undefined;
+  #writingSince: number | undefined;
 
   /**
    * @param sink Where the replies go: the client's connection.
@@ -84,6 +91,16 @@ export class ReplyWriter {
     this.#maxHeldBytes = options.maxHeldBytes ?? REPLY_HOLD_BYTES;
     this.#maxHoldMs = options.maxHoldMs ?? REPLY_HOLD_MS;
     this.#onOverdue = options.onOverdue ?? (() => this.flush().catch(() => {}));
+    this.#onWriteFailed = options.onWriteFailed;
+  }
+
+  /**
+   * Since when (`performance.now()`) the write in flight has waited for the client to
+   * read; undefined when no write is in flight. A write queued behind it is timed from its own
+   * start.
+   */
+  get writingSince(): number | undefined {
+    return this.#writingSince;
   }
 
   /** Whether replies are held, unwritten. */
@@ -99,10 +116,10 @@ export class ReplyWriter {
    *
    * @param text The reply, with its line ending.
    * @param settled Hears when the reply reached the socket, or that it never will.
-   * @returns A promise that resolves when the reply is held or written.
+   * @returns Undefined when the reply is only held; else the write it set off.
    * @throws Whatever the sink throws when a write is due.
    */
-  hold(text: string, settled?: ReplySettled): Promise<void> {
+  hold(text: string, settled?: ReplySettled): Promise<void> | undefined {
     if (this.#held.length === 0) {
       this.#heldSince = performance.now();
       if (this.#maxHoldMs > 0) this.#timer = setTimeout(this.#onOverdue, this.#maxHoldMs);
@@ -116,7 +133,7 @@ export class ReplyWriter {
     ) {
       return this.flush();
     }
-    return Promise.resolve();
+    return undefined;
   }
 
   /**
@@ -134,14 +151,18 @@ export class ReplyWriter {
     const settles = this.#settles;
     this.#held = "";
     this.#settles = [];
+    this.#writingSince = performance.now();
     const writing = writeAll(this.#sink, text).then(
       () => {
-        this.#writing = undefined;
+        this.#writing = this.#writingSince = undefined;
         for (const settled of settles) settled();
       },
       (error) => {
-        this.#writing = undefined;
+        this.#writing = this.#writingSince = undefined;
+        this.#onWriteFailed?.(error);
         for (const settled of settles) settled(error);
+        // Nothing more can be written: what was held meanwhile is dropped, its timer stopped.
+        this.abandon(error);
         throw error;
       },
     );
