@@ -127,6 +127,7 @@ export interface SessionInput {
 /** What a session keeps between its requests; also the server's handle on it. */
 interface SessionState extends SessionHandle {
   idleSince: number | undefined;
+  writingSince: number | undefined;
   /** Whether the client asked for progress lines. */
   progress: boolean;
   /** The counter model of this connection's counts. */
@@ -166,17 +167,6 @@ export async function serveSession(
   const { events, limits } = context;
   const { reader, gone } = input;
   let interruption: "idle" | "draining" | undefined;
-  const replies = new ReplyWriter(conn, {
-    maxHeldBytes: limits.replyHoldBytes,
-    maxHoldMs: limits.replyHoldMs,
-    // A failed write is the client's failure, seen by the next write or read: nothing to add.
-    onOverdue: () => void replies.flush().catch(() => {}),
-    onWriteFailed: () => {
-      // Reset, or closed by the server's write timeout: nothing more can reach this client.
-      session.writeFailed = true;
-      session.job?.cancel(new Error("client disconnected"));
-    },
-  });
   const send = (text: string) => replies.send(text);
   const flush = () => replies.flush();
   const reply = (text: string, settled?: ReplySettled) => replies.hold(text, settled) ?? HELD;
@@ -191,14 +181,25 @@ export async function serveSession(
     send,
     reply,
     idleSince: performance.now(),
-    get writingSince() {
-      return replies.writingSince;
-    },
+    // Kept by the reply writer (a plain field: a getter would make this object a slow one).
+    writingSince: undefined,
     interrupt(reason) {
       interruption = reason;
       reader.interrupt();
     },
   };
+  const replies = new ReplyWriter(conn, {
+    maxHeldBytes: limits.replyHoldBytes,
+    maxHoldMs: limits.replyHoldMs,
+    // A failed write is the client's failure, seen by the next write or read: nothing to add.
+    onOverdue: () => void replies.flush().catch(() => {}),
+    onWriteFailed: () => {
+      // Reset, or closed by the server's write timeout: nothing more can reach this client.
+      session.writeFailed = true;
+      session.job?.cancel(new Error("client disconnected"));
+    },
+    clock: session,
+  });
   const handle = session;
   const sendError = async (code: ProtocolError["code"], message: string) => {
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });

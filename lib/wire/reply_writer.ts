@@ -32,6 +32,11 @@ export interface ReplyWriterOptions {
    * client cannot be written to any more (whatever is held then is dropped).
    */
   onWriteFailed?: (error: unknown) => void;
+  /**
+   * Where the writer keeps {@linkcode ReplyWriter.writingSince}, for an owner that wants it
+   * as a field of its own (a server's sweep reads it from many sessions).
+   */
+  clock?: { writingSince: number | undefined };
 }
 
 /**
@@ -80,7 +85,7 @@ export class ReplyWriter {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The write in flight, if any: the next one starts after it. */
   #writing: Promise<void> | undefined;
-  #writingSince: number | undefined;
+  #clock: { writingSince: number | undefined };
 
   /**
    * @param sink Where the replies go: the client's connection.
@@ -92,6 +97,7 @@ export class ReplyWriter {
     this.#maxHoldMs = options.maxHoldMs ?? REPLY_HOLD_MS;
     this.#onOverdue = options.onOverdue ?? (() => this.flush().catch(() => {}));
     this.#onWriteFailed = options.onWriteFailed;
+    this.#clock = options.clock ?? { writingSince: undefined };
   }
 
   /**
@@ -100,7 +106,7 @@ export class ReplyWriter {
    * start.
    */
   get writingSince(): number | undefined {
-    return this.#writingSince;
+    return this.#clock.writingSince;
   }
 
   /** Whether replies are held, unwritten. */
@@ -151,14 +157,15 @@ export class ReplyWriter {
     const settles = this.#settles;
     this.#held = "";
     this.#settles = [];
-    this.#writingSince = performance.now();
+    const clock = this.#clock;
+    clock.writingSince = performance.now();
     const writing = writeAll(this.#sink, text).then(
       () => {
-        this.#writing = this.#writingSince = undefined;
+        this.#writing = clock.writingSince = undefined;
         for (const settled of settles) settled();
       },
       (error) => {
-        this.#writing = this.#writingSince = undefined;
+        this.#writing = clock.writingSince = undefined;
         this.#onWriteFailed?.(error);
         for (const settled of settles) settled(error);
         // Nothing more can be written: what was held meanwhile is dropped, its timer stopped.
