@@ -113,7 +113,7 @@ export function spin(units: number, iterationsPerUnit: number): number {
 /**
  * How long a Worker that has run every task it was given keeps looking for more
  * before it sleeps, in ms (when its last wait was short: {@linkcode LOOK_IF_IDLE_MS}). One
- * client pipelining `1 1` requests: 6 100–6 600 → 16 800–21 500 requests/s here; 20 µs was
+ * client pipelining `1 1` requests: 5 100–8 500 → 12 800–16 400 requests/s here; 20 µs was
  * too short to catch the next task; looking every time went higher for pipelines but made a
  * serial client's p50 and p99 worse (BENCHMARKS.md).
  */
@@ -124,6 +124,8 @@ export const SPIN_BEFORE_SLEEP_MS = 0.05;
  * round trip apart (≥ 150 µs here) are slept for.
  */
 export const LOOK_IF_IDLE_MS = 2 * SPIN_BEFORE_SLEEP_MS;
+/** A Worker that has not looked before sleeping looks anyway every this many sleeps. */
+export const LOOK_ANYWAY_EVERY = 8;
 
 /**
  * One Worker's task ring: the pool's side writes tasks and reads reports, the
@@ -164,6 +166,8 @@ export class TaskRing {
   #messagesRead = 0;
   /** Worker side: how long, in ms, it last waited for a task after running out. */
   #lastIdleMs = 0;
+  /** Worker side: sleeps without a look since the last look. */
+  #sleepsUnlooked = 0;
 
   /**
    * Makes a ring for a new Worker (the pool's side).
@@ -320,7 +324,10 @@ export class TaskRing {
     // it without a wake-up on either side. When tasks come far apart (a client that waits for
     // each answer), looking in vain would take a core the server and the client need.
     const idleFrom = performance.now();
-    if (this.#lastIdleMs <= LOOK_IF_IDLE_MS) {
+    // Every few sleeps it looks anyway: without looking, a pipeline's waits include the
+    // wake-up, and would never read short again.
+    if (this.#lastIdleMs <= LOOK_IF_IDLE_MS || ++this.#sleepsUnlooked >= LOOK_ANYWAY_EVERY) {
+      this.#sleepsUnlooked = 0;
       const until = idleFrom + SPIN_BEFORE_SLEEP_MS;
       let looks = 0;
       while (tail === this.#written) {
