@@ -15,9 +15,6 @@ import { CounterCell } from "../lessons/counter_cell.ts";
 import type { CounterModel } from "../lessons/counter_model.ts";
 import { NoWorkersError } from "../fleet/no_workers.ts";
 
-/** What answering a request whose reply is only held returns. */
-const HELD = Promise.resolve();
-
 /** The limits a session enforces. */
 export interface SessionLimits {
   maxIncrements: number;
@@ -140,13 +137,13 @@ interface SessionState extends SessionHandle {
   gone: { readonly aborted: boolean };
   /** Whether a write to the client failed: it is gone too, even if its input has not ended. */
   writeFailed: boolean;
-  /** Writes to the client now, after any held replies; each write is timed for the write timeout. */
-  send: (text: string) => Promise<void>;
+  /** The client's replies: `send` writes now, after any held ones; each write is timed. */
+  replies: ReplyWriter;
   /**
    * Answers a request: the reply is held while the client's next request is already in hand
-   * (it pipelines), so that a burst of requests gets one write ({@linkcode ReplyWriter}).
+   * (it pipelines), so that a burst of requests gets one write; written at once otherwise.
    */
-  reply: (text: string, settled?: ReplySettled) => Promise<void>;
+  reply(text: string, settled?: ReplySettled): Promise<void> | undefined;
 }
 
 /**
@@ -167,9 +164,6 @@ export async function serveSession(
   const { events, limits } = context;
   const { reader, gone } = input;
   let interruption: "idle" | "draining" | undefined;
-  const send = (text: string) => replies.send(text);
-  const flush = () => replies.flush();
-  const reply = (text: string, settled?: ReplySettled) => replies.hold(text, settled) ?? HELD;
   // One object is the session's state and the server's handle on it.
   const session: SessionState = {
     progress: false,
@@ -178,8 +172,10 @@ export async function serveSession(
     job: undefined,
     gone,
     writeFailed: false,
-    send,
-    reply,
+    replies: undefined as unknown as ReplyWriter, // set just below: it reports to this object
+    reply(text, settled) {
+      return reader.lineReady ? replies.hold(text, settled) : replies.send(text, settled);
+    },
     idleSince: performance.now(),
     // Kept by the reply writer (a plain field: a getter would make this object a slow one).
     writingSince: undefined,
@@ -188,11 +184,9 @@ export async function serveSession(
       reader.interrupt();
     },
   };
-  const replies = new ReplyWriter(conn, {
+  const replies = session.replies = new ReplyWriter(conn, {
     maxHeldBytes: limits.replyHoldBytes,
     maxHoldMs: limits.replyHoldMs,
-    // A failed write is the client's failure, seen by the next write or read: nothing to add.
-    onOverdue: () => void replies.flush().catch(() => {}),
     onWriteFailed: () => {
       // Reset, or closed by the server's write timeout: nothing more can reach this client.
       session.writeFailed = true;
@@ -200,12 +194,11 @@ export async function serveSession(
     },
     clock: session,
   });
-  const handle = session;
   const sendError = async (code: ProtocolError["code"], message: string) => {
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
-    await send(formatError(code, message));
+    await replies.send(formatError(code, message));
   };
-  input.handle = handle;
+  input.handle = session;
 
   try {
     while (true) {
@@ -214,13 +207,13 @@ export async function serveSession(
         return "server shutting down";
       }
       // Held replies go out before the session waits for its client: they are all it has.
-      if (replies.holding && !reader.lineReady) await flush();
+      if (replies.holding && !reader.lineReady) await replies.flush();
       const event = await reader.next();
       if (event.kind === "interrupted") {
         const reason = interruption;
         interruption = undefined;
         // An interruption that raced with a complete request is stale: wait again.
-        const idleMs = handle.idleSince === undefined ? 0 : performance.now() - handle.idleSince;
+        const idleMs = session.idleSince === undefined ? 0 : performance.now() - session.idleSince;
         if (reason === "idle" && idleMs >= limits.idleTimeoutMs) {
           await sendError(
             "idle-timeout",
@@ -256,14 +249,14 @@ export async function serveSession(
         case "empty":
           continue;
         case "stop":
-          await send("BYE\n");
+          await replies.send("BYE\n");
           return "STOP";
         case "stats":
-          await reply(`${JSON.stringify(context.stats())}\n`);
+          await session.reply(`${JSON.stringify(context.stats())}\n`);
           continue;
         case "progress":
           session.progress = command.on;
-          await reply(`OK progress ${command.on ? "on" : "off"}\n`);
+          await session.reply(`OK progress ${command.on ? "on" : "off"}\n`);
           continue;
         case "counter":
           if (command.model !== "parallel" && context.sharedCounters === false) {
@@ -277,11 +270,11 @@ export async function serveSession(
           }
           session.counter = command.model;
           session.askedCounter = true;
-          await reply(`OK counter ${command.model}\n`);
+          await session.reply(`OK counter ${command.model}\n`);
           continue;
         case "count": {
           const seconds = context.estimateSeconds(command.increments);
-          const idleBefore = handle.idleSince;
+          const idleBefore = session.idleSince;
           if (seconds > limits.maxRequestSeconds) {
             await sendError(
               "too-much-work",
@@ -293,11 +286,11 @@ export async function serveSession(
             );
             continue;
           }
-          handle.idleSince = undefined;
+          session.idleSince = undefined;
           const outcome = await runCount(command, peer, context, session);
           // A request with work resets the idle clock; `0 0`, like STATS, is not enough to keep a
           // slot while others wait.
-          handle.idleSince = command.increments > 0 ? performance.now() : idleBefore;
+          session.idleSince = command.increments > 0 ? performance.now() : idleBefore;
           if (outcome !== "answered") return outcome;
         }
       }
@@ -307,7 +300,7 @@ export async function serveSession(
     // waits to hear of a held reply hears either way.
     if (replies.holding) {
       if (session.writeFailed) replies.abandon(new Error("client disconnected"));
-      else await flush().catch(() => {});
+      else await replies.flush().catch(() => {});
     }
   }
 }
@@ -482,7 +475,7 @@ class Count implements JobOptions, RequestProgress {
     if (now - this.#lastProgressAt < limits.progressIntervalMs && done < this.increments) return;
     this.#lastProgressAt = now;
     // Awaited inside the critical section: a client that does not read holds back its own request.
-    return session.send(`PROGRESS ${done} ${this.increments}\n`);
+    return session.replies.send(`PROGRESS ${done} ${this.increments}\n`);
   }
 }
 
@@ -562,7 +555,7 @@ async function runCount(
       : ["worker-failed", `${request} failed: ${failure}`];
     events.emit({ type: "client-error", at: Date.now(), conn: peer, code, message });
     try {
-      await session.send(formatError(code as ProtocolError["code"], message));
+      await session.replies.send(formatError(code as ProtocolError["code"], message));
     } catch {
       return "client disconnected";
     }

@@ -21,13 +21,6 @@ export interface ReplyWriterOptions {
   /** Most milliseconds a reply is held. Defaults to {@linkcode REPLY_HOLD_MS}. */
   maxHoldMs?: number;
   /**
-   * Called when a held reply has waited `maxHoldMs` (from a timer): the owner
-   * writes it with {@linkcode ReplyWriter.flush}, with whatever bookkeeping its
-   * writes carry. Without it, the writer flushes by itself and ignores a failure
-   * (the next write will fail too).
-   */
-  onOverdue?: () => void;
-  /**
    * Called once for each write that fails, before anyone awaiting a write hears of it: the
    * client cannot be written to any more (whatever is held then is dropped).
    */
@@ -75,7 +68,6 @@ export class ReplyWriter {
   #sink: ByteSink;
   #maxHeldBytes: number;
   #maxHoldMs: number;
-  #onOverdue: () => void;
   #onWriteFailed?: (error: unknown) => void;
   #held = "";
   /** Who hears of the held replies, in order. */
@@ -95,7 +87,6 @@ export class ReplyWriter {
     this.#sink = sink;
     this.#maxHeldBytes = options.maxHeldBytes ?? REPLY_HOLD_BYTES;
     this.#maxHoldMs = options.maxHoldMs ?? REPLY_HOLD_MS;
-    this.#onOverdue = options.onOverdue ?? (() => this.flush().catch(() => {}));
     this.#onWriteFailed = options.onWriteFailed;
     this.#clock = options.clock ?? { writingSince: undefined };
   }
@@ -128,7 +119,7 @@ export class ReplyWriter {
   hold(text: string, settled?: ReplySettled): Promise<void> | undefined {
     if (this.#held.length === 0) {
       this.#heldSince = performance.now();
-      if (this.#maxHoldMs > 0) this.#timer = setTimeout(this.#onOverdue, this.#maxHoldMs);
+      if (this.#maxHoldMs > 0) this.#timer = setTimeout(this.#writeOverdue, this.#maxHoldMs);
     }
     this.#held += text;
     if (settled) this.#settles.push(settled);
@@ -141,6 +132,9 @@ export class ReplyWriter {
     }
     return undefined;
   }
+
+  /** The timer's write: a failure is heard through `onWriteFailed` and by the next write. */
+  #writeOverdue = (): void => void this.flush().catch(() => {});
 
   /**
    * Writes everything held, in one write (looping over short writes), after
@@ -181,10 +175,11 @@ export class ReplyWriter {
    * Writes a reply now, after any held ones.
    *
    * @param text The reply, with its line ending.
+   * @param settled Hears when the reply reached the socket, or that it never will.
    */
-  send(text: string): Promise<void> {
-    if (this.#held.length === 0) this.#heldSince = performance.now();
+  send(text: string, settled?: ReplySettled): Promise<void> {
     this.#held += text;
+    if (settled) this.#settles.push(settled);
     return this.flush();
   }
 
