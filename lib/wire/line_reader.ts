@@ -146,12 +146,15 @@ export class LineReader {
    * reply (it pipelines).
    */
   get lineReady(): boolean {
-    if (this.#failed || this.#scanned >= this.#end) return false;
-    const found = this.#buffer.subarray(0, this.#end)
-      .indexOf(NEWLINE, Math.max(this.#start, this.#scanned));
+    if (this.#failed) return false;
+    // Asked once a request: a plain loop, no subarray to allocate.
+    const buffer = this.#buffer;
+    for (let i = Math.max(this.#start, this.#scanned); i < this.#end; i++) {
+      if (buffer[i] === NEWLINE) return true;
+    }
     // No newline up to #end: the next scan starts there (a long line is still scanned once).
-    if (found < 0) this.#scanned = this.#end;
-    return found >= 0;
+    this.#scanned = this.#end;
+    return false;
   }
 
   /** Whether the source has reached its end. */
