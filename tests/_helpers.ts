@@ -7,7 +7,11 @@ import {
   type ServerEventType,
 } from "../lib/server/server_events.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
-import { type ServerOptions, ThreadcountServer } from "../lib/server/threadcount_server.ts";
+import {
+  type ServerOptions,
+  type ServerStats,
+  ThreadcountServer,
+} from "../lib/server/threadcount_server.ts";
 import type { SessionContext, SessionLimits } from "../lib/server/session.ts";
 import type { WorkerPool } from "../lib/pool/worker_pool.ts";
 
@@ -157,5 +161,18 @@ export function sessionContext(
     begin: () => ({ [Symbol.dispose]: () => {} }),
     draining: stop,
     stopping: stop,
+  };
+}
+
+/** The STATS of a server with nothing to do, for tests of what shows them. */
+export function idleStats(): ServerStats {
+  return {
+    clients_active: 0,
+    clients_waiting: 0,
+    workers: 2,
+    workers_busy: 0,
+    tasks_queued: 0,
+    tasks_done: 0,
+    uptime_s: 0,
   };
 }

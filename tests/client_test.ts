@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ClientIo, EXIT, runClient } from "../lib/client/client_cli.ts";
-import type { ByteSource } from "../lib/wire/line_reader.ts";
+import { type ByteSource, streamSource } from "../lib/wire/line_reader.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
 import { connect, startServer } from "./_helpers.ts";
 
@@ -9,16 +9,7 @@ const PROMPT = "Please enter a number, space, then number of increments to be do
 /** Runs the client in memory: `stdin` is the given text, output is collected. */
 async function run(args: string[], stdin = "", stdinIsTerminal = false) {
   const bytes = new TextEncoder().encode(stdin);
-  let offset = 0;
-  const source: ByteSource = {
-    read(p) {
-      if (offset >= bytes.length) return Promise.resolve(null);
-      const n = Math.min(p.length, bytes.length - offset);
-      p.set(bytes.subarray(offset, offset + n));
-      offset += n;
-      return Promise.resolve(n);
-    },
-  };
+  const source: ByteSource = streamSource(ReadableStream.from([bytes]));
   let out = "";
   let err = "";
   const io: ClientIo = {

@@ -8,17 +8,10 @@ import {
   shortNumber,
 } from "../lib/observe/dashboard_feed.ts";
 import { DASHBOARD_PALETTE } from "../lib/observe/dashboard_style.ts";
+import { idleStats } from "./_helpers.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
 
-const stats = () => ({
-  clients_active: 0,
-  clients_waiting: 0,
-  workers: 2,
-  workers_busy: 0,
-  tasks_queued: 0,
-  tasks_done: 0,
-  uptime_s: 0,
-});
+const stats = idleStats;
 
 function feedOf(options: Partial<DashboardFeedOptions> = {}): DashboardFeed {
   return new DashboardFeed({

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { serveDashboard } from "../lib/observe/dashboard_server.ts";
 import { type ServerEventListener, ServerEvents } from "../lib/server/server_events.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
-import { startServer } from "./_helpers.ts";
+import { idleStats, startServer } from "./_helpers.ts";
 
 /**
  * Sends one raw HTTP/1.1 request; returns the status and the head, and the body when the
@@ -103,15 +103,7 @@ Deno.test("dashboard on a taken port throws AddrInUse and leaves no subscription
     options: { workers: 2, maxClients: 3 },
     address: "127.0.0.1:1",
     finished: never.promise,
-    stats: () => ({
-      clients_active: 0,
-      clients_waiting: 0,
-      workers: 2,
-      workers_busy: 0,
-      tasks_queued: 0,
-      tasks_done: 0,
-      uptime_s: 0,
-    }),
+    stats: idleStats,
   };
   assert.throws(
     () => serveDashboard(source, { port: (taken.addr as Deno.NetAddr).port }),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type ClientIo, runClient } from "../lib/client/client_cli.ts";
 import { RawClient, startServer } from "./_helpers.ts";
+import { streamSource } from "../lib/wire/line_reader.ts";
 
 Deno.test("PROGRESS ON: progress lines arrive in rising order before the result", async () => {
   await using server = startServer({ progressIntervalMs: 0 });
@@ -84,20 +85,11 @@ Deno.test("at the prompt, PROGRESS OFF means no bar, PROGRESS ON brings it back,
   await using server = startServer({ progressIntervalMs: 0 });
   const input = "0 300\nprogress off\n0 300\nprogress on\n0 300\n0 5\nSTOP\n";
   const bytes = new TextEncoder().encode(input);
-  let offset = 0;
   /** Per request, in order: the updates of each display it drew. */
   const perRequest: number[][][] = [[]];
   let out = "";
   const io: ClientIo = {
-    stdin: {
-      read(p) {
-        if (offset >= bytes.length) return Promise.resolve(null);
-        const n = Math.min(p.length, bytes.length - offset);
-        p.set(bytes.subarray(offset, offset + n));
-        offset += n;
-        return Promise.resolve(n);
-      },
-    },
+    stdin: streamSource(ReadableStream.from([bytes])),
     stdinIsTerminal: true,
     stdoutIsTerminal: true,
     out: (text) => {
