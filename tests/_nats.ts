@@ -7,6 +7,7 @@ import { connectNats } from "../lib/fleet/nats_connection.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { LineClient } from "../lib/client/line_client.ts";
 import { FleetNode, type FleetNodeOptions } from "../lib/fleet/fleet_node.ts";
+import { Child, runChild } from "./_child.ts";
 export { bounded } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url);
@@ -15,9 +16,8 @@ const root = new URL("..", import.meta.url);
 async function findProgram(names: string[], args: string[]): Promise<string | undefined> {
   for (const name of names) {
     try {
-      const { success } = await new Deno.Command(name, { args, stdout: "null", stderr: "null" })
-        .output();
-      if (success) return name;
+      const { code } = await runChild(name, { args, limitMs: 10_000 });
+      if (code === 0) return name;
     } catch { /* not there */ }
   }
   return undefined;
@@ -65,21 +65,15 @@ async function collect(
 }
 
 /** A child process whose stderr is kept, with a way to wait for a line. */
-class Child implements AsyncDisposable {
-  readonly process: Deno.ChildProcess;
+class LoggedChild implements AsyncDisposable {
+  readonly child: Child;
   readonly stderr: string[] = [];
   #waiters: { test: RegExp; resolve: (line: string) => void }[] = [];
   #reading: Promise<void>;
   #stdout: Promise<unknown>;
 
-  constructor(command: string, args: string[], options: { cwd?: URL } = {}) {
-    this.process = new Deno.Command(command, {
-      args,
-      cwd: options.cwd,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+  constructor(command: string, args: string[], options: { name?: string } = {}) {
+    this.child = new Child(command, { args, name: options.name });
     this.#stdout = this.process.stdout.pipeTo(new WritableStream());
     this.#reading = collect(this.process.stderr, this.stderr, (line) => {
       for (const waiter of [...this.#waiters]) {
@@ -91,6 +85,11 @@ class Child implements AsyncDisposable {
     });
   }
 
+  /** The process: its pipes and status. */
+  get process(): Deno.ChildProcess {
+    return this.child.process;
+  }
+
   /** Resolves with the first stderr line (seen already or to come) that matches. */
   waitForLine(test: RegExp): Promise<string> {
     const seen = this.stderr.find((line) => test.test(line));
@@ -99,7 +98,7 @@ class Child implements AsyncDisposable {
     this.#waiters.push({ test, resolve });
     return Promise.race([
       promise,
-      this.process.status.then(async (status) => {
+      this.child.status.then(async (status) => {
         // Its last lines may still be on their way through the pipe.
         await this.#reading;
         const late = this.stderr.find((line) => test.test(line));
@@ -113,27 +112,26 @@ class Child implements AsyncDisposable {
 
   /** Kills the process with `signal` and waits for it to end. */
   async kill(signal: Deno.Signal = "SIGKILL"): Promise<Deno.CommandStatus> {
-    try {
-      this.process.kill(signal);
-    } catch { /* already ended */ }
-    const status = await this.process.status;
+    this.child.kill(signal);
+    const status = await this.child.status;
     await this.#reading;
     await this.#stdout;
     return status;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.kill("SIGKILL");
+    await this.kill("SIGKILL").catch(() => {});
+    await this.child[Symbol.asyncDispose]();
   }
 }
 
 /** A nats-server child process on a free port of 127.0.0.1. */
 export class NatsServer implements AsyncDisposable {
-  #child: Child;
+  #child: LoggedChild;
   /** Its port. */
   readonly port: number;
 
-  private constructor(child: Child, port: number) {
+  private constructor(child: LoggedChild, port: number) {
     this.#child = child;
     this.port = port;
   }
@@ -151,7 +149,7 @@ export class NatsServer implements AsyncDisposable {
    */
   static async start(port = -1, extra: string[] = []): Promise<NatsServer> {
     if (!NATS_SERVER) throw new Error("nats-server is not installed");
-    const child = new Child(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), ...extra]);
+    const child = new LoggedChild(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), ...extra]);
     try {
       const line = await child.waitForLine(/Listening for client connections on [\d.]+:\d+/);
       await child.waitForLine(/Server is ready/);
@@ -186,7 +184,7 @@ const NODE_READ_FLAG: string = (() => {
 })();
 
 /** A worker node (`node.ts`) as a child process. */
-export class NodeProcess extends Child {
+export class NodeProcess extends LoggedChild {
   /** The node's name. */
   readonly name: string;
 
@@ -202,7 +200,7 @@ export class NodeProcess extends Child {
       String(options.workers ?? 1),
       "--name",
       options.name,
-    ], { cwd: root });
+    ], { name: `node.ts --name ${options.name}` });
     this.name = options.name;
   }
 
@@ -233,7 +231,7 @@ export async function startNode(
 }
 
 /** HAProxy in TCP mode in front of some servers, as a child process. */
-export class HaproxyProcess extends Child {
+export class HaproxyProcess extends LoggedChild {
   /** The port it listens on. */
   readonly port: number;
   readonly configPath: string;
@@ -285,7 +283,7 @@ export class HaproxyProcess extends Child {
         return;
       } catch {
         const status = await Promise.race([
-          this.process.status,
+          this.child.status,
           new Promise((resolve) => setTimeout(resolve, 25)),
         ]);
         if (status) throw new Error(`haproxy ended:\n${this.stderr.join("\n")}`);
@@ -295,7 +293,7 @@ export class HaproxyProcess extends Child {
   }
 
   override async [Symbol.asyncDispose](): Promise<void> {
-    await this.kill("SIGKILL");
+    await super[Symbol.asyncDispose]();
     await Deno.remove(this.configPath).catch(() => {});
   }
 }

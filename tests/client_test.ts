@@ -3,6 +3,7 @@ import { type ClientIo, EXIT, runClient } from "../lib/client/client_cli.ts";
 import { type ByteSource, streamSource } from "../lib/wire/line_reader.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
 import { connect, startServer } from "./_helpers.ts";
+import { programStderr, runChild } from "./_child.ts";
 
 const PROMPT = "Please enter a number, space, then number of increments to be done by the server: ";
 
@@ -61,31 +62,20 @@ function otherService(answer?: string) {
  */
 async function task(args: string[], options: { stdin?: string; terminal?: boolean } = {}) {
   const argv = [Deno.execPath(), "task", "-q", "client", ...args];
-  const command = options.terminal
-    ? new Deno.Command("script", {
+  const { code, stdout, stderr } = options.terminal
+    ? await runChild("script", {
       // No echo: what is typed never interleaves with what the client prints.
       args: ["-qec", `stty -echo; ${argv.map((a) => `'${a}'`).join(" ")}`, "/dev/null"],
-      cwd: new URL("..", import.meta.url),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
+      name: `deno task client ${args.join(" ")} at a terminal`,
+      input: options.stdin,
     })
-    : new Deno.Command(argv[0], {
+    : await runChild(argv[0], {
       args: argv.slice(1),
-      cwd: new URL("..", import.meta.url),
-      stdin: options.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
+      name: `deno task client ${args.join(" ")}`,
+      input: options.stdin,
     });
-  const child = command.spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).replaceAll("\r\n", "\n");
-  return { code: output.code, out: text(output.stdout), err: text(output.stderr) };
+  const text = (printed: string) => printed.replaceAll("\r\n", "\n");
+  return { code, out: text(stdout), err: text(programStderr(stderr)) };
 }
 
 /** The one line a failure prints: no stack trace, no uncaught error. */

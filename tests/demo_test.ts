@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DEMO_SCRIPT, runDemo } from "../lib/demo/demo.ts";
 import { LineClient } from "../lib/client/line_client.ts";
 import { TINY_WORK } from "./_helpers.ts";
+import { Child, programStderr, runDeno } from "./_child.ts";
 
 const ANSWERS = [
   ["12", "45"],
@@ -93,46 +94,33 @@ Deno.test("the demo, holding: prefers its ports, falls back when taken, prints c
   assert.ok(lines.includes("[demo]     stopping the server and the dashboard"));
 });
 
-/** How long a demo process may take to print how to join it before the test gives up on it. */
-const HANG_GUARD_MS = 60_000;
-
 /**
  * Runs `deno task demo --hold` as its own process group (as a terminal runs
  * it), joins it with the commands it prints, then stops it with `stop`.
  */
-async function holdJoinAndStop(stop: (demo: Deno.ChildProcess) => void) {
-  const demo = new Deno.Command("setsid", {
-    args: [Deno.execPath(), "task", "-q", "demo", "--hold", "--iterations-per-unit", "2000"],
-    cwd: new URL("..", import.meta.url),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(demo.stderr).text();
-  const reader = demo.stdout.pipeThrough(new TextDecoderStream()).getReader();
+async function holdJoinAndStop(stop: (demo: Child) => void) {
+  // A demo that holds without saying how to join, or never stops, is killed at its time
+  // limit, and the test fails saying so. A passing run never comes near it.
+  await using demo = new Child(Deno.execPath(), {
+    args: ["task", "-q", "demo", "--hold", "--iterations-per-unit", "2000"],
+    name: "deno task demo --hold",
+    group: true,
+  });
+  const stderr = new Response(demo.process.stderr).text();
+  const reader = demo.process.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
-  let stopped = false;
-  // A demo that holds without saying how to join would hang this test: past this guard it is
-  // killed, and the test fails saying so. A passing run never comes near it.
-  const guard = setTimeout(() => Deno.kill(-demo.pid, "SIGKILL"), HANG_GUARD_MS);
   try {
     while (!out.includes("the live dashboard, in a browser\n")) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`the demo ended, or held, without saying how to join:\n${out}`);
       out += value;
     }
-    clearTimeout(guard);
     const command = /^\[demo\] +(deno task client --port \d+) +the prompt$/m.exec(out)?.[1];
     assert.ok(command, out);
     const [deno, ...args] = command.split(" ");
     assert.equal(deno, "deno");
-    const client = await new Deno.Command(Deno.execPath(), {
-      args: [...args, "2", "10"], // the command as printed, and a request
-      cwd: new URL("..", import.meta.url),
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(new TextDecoder().decode(client.stdout), "12\n");
+    const client = await runDeno([...args, "2", "10"]); // the command as printed, and a request
+    assert.equal(client.stdout, "12\n");
     assert.equal(client.code, 0);
     const url = /(http:\/\/\S+) +the live dashboard, in a browser$/m.exec(out)?.[1];
     assert.ok(url, out);
@@ -140,7 +128,6 @@ async function holdJoinAndStop(stop: (demo: Deno.ChildProcess) => void) {
     assert.equal(page.status, 200);
     await page.body?.cancel();
     stop(demo);
-    stopped = true;
     while (true) {
       const { value, done } = await reader.read();
       if (done) break;
@@ -149,32 +136,27 @@ async function holdJoinAndStop(stop: (demo: Deno.ChildProcess) => void) {
     const status = await demo.status;
     assert.equal(status.code, 0, `${out}\n${await stderr}`);
     assert.match(out, /stopping the server and the dashboard\n[^]*\[demo\] {5}stopped\n$/);
-    assert.doesNotMatch(await stderr, /error|uncaught/i);
+    assert.doesNotMatch(programStderr(await stderr), /error|uncaught/i);
   } finally {
-    clearTimeout(guard);
-    if (!stopped) {
-      try {
-        Deno.kill(-demo.pid, "SIGKILL");
-      } catch { /* the guard killed it already */ }
-      await demo.status;
-    }
+    demo.kill("SIGKILL");
+    await demo.status.catch(() => {});
     reader.releaseLock();
-    await demo.stdout.cancel().catch(() => {});
+    await demo.process.stdout.cancel().catch(() => {});
     await stderr;
   }
 }
 
 Deno.test("`deno task demo --hold` as a process: join it with the printed commands, Ctrl-C exits 0", async (t) => {
   await t.step("SIGINT to `deno task`, which passes it on", async () => {
-    await holdJoinAndStop((demo) => demo.kill("SIGINT"));
+    await holdJoinAndStop((demo) => demo.killLeader("SIGINT"));
   });
   await t.step(
     "Ctrl-C at a terminal: SIGINT to the whole group, so the demo gets copies",
     async () => {
-      await holdJoinAndStop((demo) => Deno.kill(-demo.pid, "SIGINT"));
+      await holdJoinAndStop((demo) => demo.kill("SIGINT"));
     },
   );
   await t.step("SIGTERM to the whole group, as a supervisor sends it", async () => {
-    await holdJoinAndStop((demo) => Deno.kill(-demo.pid, "SIGTERM"));
+    await holdJoinAndStop((demo) => demo.kill("SIGTERM"));
   });
 });

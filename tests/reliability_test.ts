@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { bounded, connect, RawClient, startServer } from "./_helpers.ts";
+import { Child } from "./_child.ts";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
 
 /** Connects and resets at once (SO_LINGER 0), so the server may meet the reset in accept. */
@@ -197,8 +198,8 @@ Deno.test("control characters from a client reach the log escaped", async () => 
 
 Deno.test("out of file descriptors: clients past the limit get ERR busy, none is left hanging", async () => {
   // A server process with a low descriptor limit, as `ulimit -n 200` leaves it.
-  const root = new URL("..", import.meta.url);
-  const child = new Deno.Command("bash", {
+  await using child = new Child("bash", {
+    name: "server.ts under ulimit -n 200",
     args: [
       "-c",
       `ulimit -n 200 && exec "${Deno.execPath()}" run --allow-net=127.0.0.1 ` +
@@ -206,13 +207,9 @@ Deno.test("out of file descriptors: clients past the limit get ERR busy, none is
       '--open-file-limit "$(ulimit -n)" --port 0 --workers 1 --max-clients 400 ' +
       "--iterations-per-unit 0 --quiet",
     ],
-    cwd: root,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const log = new LineReader(streamSource(child.stdout), { maxLineBytes: 1 << 16 });
-  const stderr = new Response(child.stderr).text();
+  });
+  const log = new LineReader(streamSource(child.process.stdout), { maxLineBytes: 1 << 16 });
+  const stderr = new Response(child.process.stderr).text();
   const lines: string[] = [];
   const sockets: Deno.TcpConn[] = [];
   try {
@@ -262,7 +259,7 @@ Deno.test("out of file descriptors: clients past the limit get ERR busy, none is
       } catch { /* closed */ }
     }
     child.kill("SIGKILL");
-    await child.status;
+    await child.status.catch(() => {});
     while ((await log.next()).kind === "line") { /* drain */ }
     await stderr;
   }

@@ -3,6 +3,7 @@ import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
 import { LineClient } from "../lib/client/line_client.ts";
 import { SIGNAL_COPY_WINDOW_MS } from "../constCS.ts";
 import { bounded } from "./_helpers.ts";
+import { Child } from "./_child.ts";
 
 const root = new URL("..", import.meta.url);
 
@@ -12,16 +13,15 @@ const root = new URL("..", import.meta.url);
  * exactly as one Ctrl-C in a terminal does.
  */
 class ServerGroup implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
+  readonly child: Child;
   readonly log: string[] = [];
   #lines: LineReader;
   #stderr: Promise<string>;
   port = 0;
 
   constructor(args: string[]) {
-    this.child = new Deno.Command("setsid", {
+    this.child = new Child(Deno.execPath(), {
       args: [
-        Deno.execPath(),
         "task",
         "--quiet",
         "server",
@@ -38,13 +38,13 @@ class ServerGroup implements AsyncDisposable {
         "--verbose",
         ...args,
       ],
-      cwd: root,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#lines = new LineReader(streamSource(this.child.stdout), { maxLineBytes: 1 << 16 });
-    this.#stderr = new Response(this.child.stderr).text();
+      name: `deno task server ${args.join(" ")}`,
+      group: true,
+    });
+    this.#lines = new LineReader(streamSource(this.child.process.stdout), {
+      maxLineBytes: 1 << 16,
+    });
+    this.#stderr = new Response(this.child.process.stderr).text();
   }
 
   /**
@@ -76,7 +76,7 @@ class ServerGroup implements AsyncDisposable {
 
   /** Signals every process of the group, as a terminal or `kill -- -PGID` does. */
   signalGroup(signal: Deno.Signal): void {
-    Deno.kill(-this.child.pid, signal);
+    this.child.kill(signal);
   }
 
   /** Waits for the group leader (`deno task`) to end; its exit code, and what it wrote to stderr. */
@@ -91,10 +91,9 @@ class ServerGroup implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      Deno.kill(-this.child.pid, "SIGKILL");
-    } catch { /* already gone */ }
-    await this.exit();
+    this.child.kill("SIGKILL");
+    await this.exit().catch(() => {});
+    await this.child[Symbol.asyncDispose]();
   }
 }
 

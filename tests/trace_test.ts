@@ -4,6 +4,7 @@ import type { ServerEvent } from "../lib/server/server_events.ts";
 import { LineClient } from "../lib/client/line_client.ts";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
 import { bounded, connect, startServer } from "./_helpers.ts";
+import { Child, runChild } from "./_child.ts";
 
 interface TraceEvent {
   name: string;
@@ -204,8 +205,8 @@ Deno.test("TraceWriter: memory stays bounded while writes stall; drops are count
   // A FIFO nobody reads yet: the first write blocks, as on a disk that cannot keep up.
   const dir = await Deno.makeTempDir();
   const fifo = `${dir}/trace.json`;
-  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
-  assert.ok(made.success);
+  const made = await runChild("mkfifo", { args: [fifo] });
+  assert.equal(made.code, 0, made.stderr);
   const reading = Deno.open(fifo, { read: true });
   const drops: number[] = [];
   const maxMemoryBytes = 32 * 1024;
@@ -353,7 +354,8 @@ Deno.test("TraceWriter.open() refuses caps out of range", async () => {
 Deno.test("server.ts --trace: after SIGKILL the file opens (add ]) with the increments written", async () => {
   const trace = `traces/sigkill-test-${crypto.randomUUID()}.json`;
   const file = new URL(`../${trace}`, import.meta.url);
-  const server = new Deno.Command(Deno.execPath(), {
+  await using server = new Child(Deno.execPath(), {
+    name: "server.ts --trace",
     args: [
       "run",
       "--allow-net=127.0.0.1",
@@ -373,12 +375,9 @@ Deno.test("server.ts --trace: after SIGKILL the file opens (add ]) with the incr
       "--trace",
       trace,
     ],
-    cwd: new URL("..", import.meta.url),
-    stdin: "null",
-    stdout: "piped",
     stderr: "null",
-  }).spawn();
-  const log = new LineReader(streamSource(server.stdout), { maxLineBytes: 1 << 16 });
+  });
+  const log = new LineReader(streamSource(server.process.stdout), { maxLineBytes: 1 << 16 });
   let client: LineClient | undefined;
   let watcher: Deno.FsWatcher | undefined;
   try {
@@ -412,10 +411,8 @@ Deno.test("server.ts --trace: after SIGKILL the file opens (add ]) with the incr
   } finally {
     watcher?.close();
     client?.close();
-    try {
-      server.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await server.status;
+    server.kill("SIGKILL");
+    await server.status.catch(() => {});
     while ((await log.next()).kind === "line") { /* read the rest of the log */ }
     await Deno.remove(file).catch(() => {});
   }

@@ -4,6 +4,7 @@ import type { Task } from "../lib/pool/job_queue.ts";
 import type { Lane } from "../lib/pool/lane.ts";
 import { REPORT_STRIDE, TaskRing } from "../lib/pool/worker_messages.ts";
 import { expectFaultCase } from "./fixtures/fault_case.ts";
+import { programStderr, runDeno } from "./_child.ts";
 
 Deno.test("WorkerPool runs every task once and reports it", async () => {
   using pool = new WorkerPool({ size: 2, iterationsPerUnit: 100 });
@@ -153,14 +154,9 @@ Deno.test("worker.ts also runs a batch sent as a message (as a worker node sends
 });
 
 Deno.test("a closed pool lets its process exit: its Workers leave their task rings", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read=.", "tests/fixtures/pool_then_exit.ts"],
-    cwd: new URL("..", import.meta.url),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(new TextDecoder().decode(output.stderr), "");
-  assert.equal(new TextDecoder().decode(output.stdout), "100 done, pool closed\n");
+  const output = await runDeno(["run", "--allow-read=.", "tests/fixtures/pool_then_exit.ts"]);
+  assert.equal(programStderr(output.stderr), "");
+  assert.equal(output.stdout, "100 done, pool closed\n");
   assert.equal(output.code, 0);
 });
 
