@@ -20,7 +20,7 @@ export const MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER = 10;
 /**
  * How a request's counter is kept (`--counter`, and `COUNTER` per connection): `parallel`
  * (right and parallel); `racy` and `locked` show the original's race and the lock that fixes
- * it by serialising the work (see `lib/lessons/counter_model.ts`).
+ * it by serialising the work (see `lib/counter/counter_model.ts`).
  */
 export const COUNTER_MODEL = "parallel";
 /** How increments get a thread (`--model`): `pool`, or `per-increment` as the original did. */

@@ -27,8 +27,8 @@ function explainListenError(error: unknown, what: string, host: string, port: nu
   }
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return `not allowed to listen on ${host} for the ${what}. deno task server allows ` +
-      `127.0.0.1 only; to listen on ${host} run: deno run --allow-net=${host} ` +
-      `--allow-read=worker.ts,lib/pool/worker_messages.ts,lib/lessons/counter_cell.ts server.ts --host ${host}`;
+      `127.0.0.1 only; to listen on ${host} run: deno run -q -P=worker --allow-net=${host} ` +
+      `server.ts --host ${host}`;
   }
   return `cannot start the ${what}: ${(error as Error).message}`;
 }
@@ -93,21 +93,24 @@ if (import.meta.main) {
   }
 
   let nats;
+  let remoteWorkers;
   if (commandLine.natsUrl !== undefined) {
     try {
       // Loaded only for a fleet: the NATS client would cost every server about 10 MB.
       const { connectNats } = await import("./lib/fleet/nats_connection.ts");
+      const { fleetWorkers } = await import("./lib/fleet/server_fleet.ts");
       nats = await connectNats(commandLine.natsUrl, {
         credsFile: commandLine.natsCreds,
         name: "threadcount server",
       });
+      remoteWorkers = fleetWorkers(nats, { waitMs: commandLine.fleetWaitMs });
     } catch (error) {
       fail((error as Error).message);
     }
   }
   try {
     server = new ThreadcountServer(
-      { ...commandLine.options, nats, signal: shutdown.signal },
+      { ...commandLine.options, remoteWorkers, signal: shutdown.signal },
       events,
     );
   } catch (error) {

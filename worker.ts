@@ -9,7 +9,7 @@
  */
 /// <reference lib="deno.worker" />
 import { runBatch, TaskRing, WORKER_READY } from "./lib/pool/worker_messages.ts";
-import { CounterTasks } from "./lib/lessons/counter_cell.ts";
+import { CounterTasks } from "./lib/counter/counter_cell.ts";
 
 /** Tasks of racy or locked requests: they read and write their request's shared counter. */
 const counters = new CounterTasks();

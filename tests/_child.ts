@@ -194,6 +194,23 @@ export function runDeno(
   return runChild(Deno.execPath(), { name: `deno ${args.join(" ")}`, ...options, args });
 }
 
+/**
+ * The Deno flags a task of `deno.json` runs its script with (the words between `deno run` and
+ * the script), so that a test or benchmark runs the script exactly as the task does.
+ *
+ * @param task The task's name, e.g. `server`.
+ * @param script The script the task runs, e.g. `server.ts`.
+ */
+export function denoTaskFlags(task: string, script: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT)));
+  const words: string[] = config.tasks[task].command.split(/\s+/);
+  const at = words.indexOf(script);
+  if (words[0] !== "deno" || words[1] !== "run" || at < 0) {
+    throw new Error(`the ${task} task does not run deno run … ${script}: ${words.join(" ")}`);
+  }
+  return words.slice(2, at);
+}
+
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 

@@ -7,11 +7,8 @@ import {
   type ServerEventType,
 } from "../lib/server/server_events.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
-import {
-  type ServerOptions,
-  type ServerStats,
-  ThreadcountServer,
-} from "../lib/server/threadcount_server.ts";
+import { ThreadcountServer } from "../lib/server/threadcount_server.ts";
+import type { ServerOptions, ServerStats } from "../lib/server/server_options.ts";
 import type { SessionContext, SessionLimits } from "../lib/server/session.ts";
 import type { WorkerPool } from "../lib/pool/worker_pool.ts";
 
@@ -157,7 +154,7 @@ export function sessionContext(
     drawUnits: () => 0,
     nextRequestId: () => ++id,
     estimateSeconds: () => 0,
-    stats: () => ({}),
+    stats: idleStats,
     begin: () => ({ [Symbol.dispose]: () => {} }),
     draining: stop,
     stopping: stop,
@@ -173,6 +170,16 @@ export function idleStats(): ServerStats {
     workers_busy: 0,
     tasks_queued: 0,
     tasks_done: 0,
+    requests_in_flight: 0,
     uptime_s: 0,
+    tasks_in_flight: 0,
+    tasks_discarded: 0,
+    worker_restarts: 0,
+    batches_sent: 0,
+    requests: 0,
+    accept_errors: 0,
+    updates_lost: 0,
+    workers_started: 2,
+    worker_start_ms: 0,
   };
 }

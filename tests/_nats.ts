@@ -7,7 +7,7 @@ import { connectNats } from "../lib/fleet/nats_connection.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { LineClient } from "../lib/client/line_client.ts";
 import { FleetNode, type FleetNodeOptions } from "../lib/fleet/fleet_node.ts";
-import { Child, runChild } from "./_child.ts";
+import { Child, denoTaskFlags, runChild } from "./_child.ts";
 export { bounded } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url);
@@ -176,12 +176,8 @@ export interface NodeProcessOptions {
   workers?: number;
 }
 
-/** The node task's `--allow-read`, from deno.json: the files the Worker module needs. */
-const NODE_READ_FLAG: string = (() => {
-  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
-  const words: string[] = config.tasks.node.command.split(/\s+/);
-  return words.find((word) => word.startsWith("--allow-read="))!;
-})();
+/** The node task's permissions but the network, which the test narrows to this machine. */
+const NODE_FLAGS = denoTaskFlags("node", "node.ts").filter((flag) => flag !== "--allow-net");
 
 /** A worker node (`node.ts`) as a child process. */
 export class NodeProcess extends LoggedChild {
@@ -192,7 +188,7 @@ export class NodeProcess extends LoggedChild {
     super(Deno.execPath(), [
       "run",
       "--allow-net=127.0.0.1",
-      NODE_READ_FLAG,
+      ...NODE_FLAGS,
       "node.ts",
       "--nats",
       natsUrl,

@@ -4,6 +4,7 @@
  * Skipped, and said so, where nats-server (or haproxy) is not installed.
  */
 import assert from "node:assert/strict";
+import { fleetWorkers } from "../lib/fleet/server_fleet.ts";
 import { startServer } from "./_helpers.ts";
 import {
   bounded,
@@ -32,7 +33,7 @@ Deno.test({
           minUnits: 1,
           maxUnits: 3,
           iterationsPerUnit: 2_000_000,
-          nats: nc,
+          remoteWorkers: fleetWorkers(nc),
         });
         const { recorder } = server;
         await bounded(recorder.waitForType("node-joined"), "a node");
@@ -94,8 +95,16 @@ Deno.test({
         maxUnits: 3,
         iterationsPerUnit: 20_000,
       };
-      await using serverA = startServer({ ...work, maxClients: 20, nats: ncs[0] });
-      await using serverB = startServer({ ...work, maxClients: 20, nats: ncs[1] });
+      await using serverA = startServer({
+        ...work,
+        maxClients: 20,
+        remoteWorkers: fleetWorkers(ncs[0]),
+      });
+      await using serverB = startServer({
+        ...work,
+        maxClients: 20,
+        remoteWorkers: fleetWorkers(ncs[1]),
+      });
       for (const server of [serverA, serverB]) {
         await bounded(server.recorder.waitFor((e) => e.type === "node-joined", 2), "two nodes");
       }

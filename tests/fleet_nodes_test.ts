@@ -5,8 +5,10 @@
  * nats-server is not installed.
  */
 import assert from "node:assert/strict";
+import { fleetWorkers } from "../lib/fleet/server_fleet.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
-import { Fleet, type FleetEvent } from "../lib/fleet/fleet.ts";
+import { Fleet } from "../lib/fleet/fleet.ts";
+import type { FleetEvent } from "../lib/server/server_events.ts";
 import {
   BYE_SUBJECT,
   decodeReport,
@@ -62,7 +64,7 @@ Deno.test({
     await using nodeB = await startNode(nats.url, { name: "node-b" });
     const nc = await natsConnection(nats.url);
     try {
-      await using server = startServer({ ...FLEET_WORK, nats: nc });
+      await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
       const { recorder } = server;
       await bounded(recorder.waitFor((e) => e.type === "node-joined", 2), "two nodes");
       await using client = await quickClient(server.addr);
@@ -92,7 +94,7 @@ Deno.test({
     await using survivor = await startNode(nats.url, { name: "survivor" });
     const nc = await natsConnection(nats.url);
     try {
-      await using server = startServer({ ...FLEET_WORK, nats: nc });
+      await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
       const { recorder } = server;
       await bounded(recorder.waitFor((e) => e.type === "node-joined", 2), "two nodes");
       await using client = await quickClient(server.addr);
@@ -105,7 +107,7 @@ Deno.test({
 
       assertEachTaskOnce(recorder, "R1", 400);
       // It had a batch in flight (two are kept at each remote Worker): that batch was re-sent.
-      const resent = server.stats().fleet_batches_resent;
+      const resent = server.stats().fleet_batches_resent ?? 0;
       assert.ok(resent >= 1, "a batch was re-sent");
       // Only what it held: once nothing listens on its subject, it is taken down, not retried.
       assert.ok(resent <= 10, `${resent} batches re-sent`);
@@ -134,7 +136,12 @@ Deno.test({
     const { node, log: nodeLog } = counted;
     const nc = await natsConnection(nats.url);
     try {
-      await using server = startServer({ ...FLEET_WORK, minUnits: 1, maxUnits: 1, nats: nc });
+      await using server = startServer({
+        ...FLEET_WORK,
+        minUnits: 1,
+        maxUnits: 1,
+        remoteWorkers: fleetWorkers(nc),
+      });
       const { recorder } = server;
       await bounded(recorder.waitForType("node-joined"), "a node");
       const vanishing = await RawClient.connect(server);
@@ -176,7 +183,7 @@ Deno.test({
     const stranger = await natsConnection(nats.url);
     const nc = await natsConnection(nats.url);
     try {
-      await using server = startServer({ ...FLEET_WORK, nats: nc });
+      await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
       const { recorder } = server;
       await bounded(recorder.waitForType("node-joined"), "a node");
       // A liar: announces a Worker, then answers every batch with garbage.
@@ -211,7 +218,7 @@ Deno.test({
 
       const stats = server.stats();
       // 4 hellos + 4 byes, and at least the liar's first reply.
-      assert.ok(stats.fleet_malformed >= 9, `server dropped ${stats.fleet_malformed}`);
+      assert.ok((stats.fleet_malformed ?? 0) >= 9, `server dropped ${stats.fleet_malformed}`);
       assert.equal(node.stats.malformed, 8);
       // At most one line a second: these came within a moment, so one or two lines.
       const reports = recorder.of("fleet-malformed");
@@ -232,7 +239,10 @@ Deno.test({
     await using nats = await NatsServer.start();
     const nc = await natsConnection(nats.url);
     try {
-      await using server = startServer({ ...FLEET_WORK, nats: nc, fleetWaitMs: 200 });
+      await using server = startServer({
+        ...FLEET_WORK,
+        remoteWorkers: fleetWorkers(nc, { waitMs: 200 }),
+      });
       await using client = await quickClient(server.addr);
       const reply = await bounded(client.request("2 10"), "ERR no-workers");
       assert.equal(reply.kind === "error" && reply.code, "no-workers");
@@ -253,7 +263,7 @@ Deno.test({
     await using node = await startNode(url, { name: "insider" });
     const nc = await natsConnection(url);
     try {
-      await using server = startServer({ ...FLEET_WORK, nats: nc });
+      await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
       await bounded(server.recorder.waitForType("node-joined"), "the node");
       await using client = await quickClient(server.addr);
       assert.deepEqual(await bounded(client.request("1 20"), "the answer"), {
@@ -368,10 +378,20 @@ Deno.test({
     const nc = await natsConnection(nats.url);
     try {
       assert.throws(
-        () => startServer({ ...FLEET_WORK, workers: 1, nats: nc, counterModel: "racy" }),
+        () =>
+          startServer({
+            ...FLEET_WORK,
+            workers: 1,
+            remoteWorkers: fleetWorkers(nc),
+            counterModel: "racy",
+          }),
         /--counter racy needs every increment on this machine/,
       );
-      await using server = startServer({ ...FLEET_WORK, workers: 1, nats: nc });
+      await using server = startServer({
+        ...FLEET_WORK,
+        workers: 1,
+        remoteWorkers: fleetWorkers(nc),
+      });
       await using raw = await RawClient.connect(server);
       await raw.write("COUNTER locked\n");
       assert.match(

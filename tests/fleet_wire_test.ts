@@ -15,7 +15,8 @@ import {
 } from "../lib/fleet/fleet_wire.ts";
 import { MalformedMessages, type MalformedReport } from "../lib/fleet/malformed_messages.ts";
 import { parseNatsUrl } from "../lib/fleet/nats_connection.ts";
-import { NoWorkersError, NoWorkersWatch } from "../lib/fleet/no_workers.ts";
+import { NoWorkersWatch } from "../lib/fleet/no_workers.ts";
+import { NoWorkersError } from "../lib/pool/job_queue.ts";
 import { parseNodeArgs } from "../lib/fleet/node_cli.ts";
 
 const bytesOf = (numbers: number[]) => encodeBatch(new Float64Array(numbers));

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { RawClient, startServer } from "./_helpers.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
-import { CounterCell } from "../lib/lessons/counter_cell.ts";
-import { PerIncrementRunner } from "../lib/lessons/per_increment_runner.ts";
+import { CounterCell } from "../lib/counter/counter_cell.ts";
+import { PerIncrementRunner } from "../lib/pool/per_increment_runner.ts";
 import { formatLessonsTable, runLessons } from "../lib/lessons/lessons_table.ts";
 import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
 import { parseServerArgs, UsageError } from "../lib/server/server_cli.ts";

@@ -203,7 +203,7 @@ Deno.test("out of file descriptors: clients past the limit get ERR busy, none is
     args: [
       "-c",
       `ulimit -n 200 && exec "${Deno.execPath()}" run --allow-net=127.0.0.1 ` +
-      "--allow-read=worker.ts,lib/pool/worker_messages.ts,lib/lessons/counter_cell.ts server.ts " +
+      "-q -P=worker server.ts " +
       '--open-file-limit "$(ulimit -n)" --port 0 --workers 1 --max-clients 400 ' +
       "--iterations-per-unit 0 --quiet",
     ],

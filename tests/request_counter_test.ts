@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RequestCounter } from "../lib/server/request_counter.ts";
-import { CounterCell, CounterTasks } from "../lib/lessons/counter_cell.ts";
+import { CounterCell, CounterTasks } from "../lib/counter/counter_cell.ts";
 
 /**
  * Runs the server's critical section from many concurrent callers, as Worker

@@ -359,7 +359,8 @@ Deno.test("server.ts --trace: after SIGKILL the file opens (add ]) with the incr
     args: [
       "run",
       "--allow-net=127.0.0.1",
-      "--allow-read=worker.ts,lib/pool/worker_messages.ts,lib/lessons/counter_cell.ts",
+      "-q",
+      "-P=worker",
       "--allow-write=traces",
       "server.ts",
       "--port",

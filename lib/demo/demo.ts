@@ -13,7 +13,8 @@ import {
 import { EventLog } from "../observe/event_log.ts";
 import { LineClient } from "../client/line_client.ts";
 import { ServerEvents } from "../server/server_events.ts";
-import { type ServerOptions, ThreadcountServer } from "../server/threadcount_server.ts";
+import { ThreadcountServer } from "../server/threadcount_server.ts";
+import type { ServerOptions } from "../server/server_options.ts";
 
 /** The requests each demo client sends, in order. */
 export const DEMO_SCRIPT: readonly (readonly string[])[] = [

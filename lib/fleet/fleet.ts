@@ -9,6 +9,7 @@
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { LaneListener, LaneTask } from "../pool/lane.ts";
+import type { FleetEvent } from "../server/server_events.ts";
 import {
   BYE_SUBJECT,
   decodeBye,
@@ -32,22 +33,6 @@ export const REMOTE_BATCH_WORK = 24_000_000;
  * so that announcements from strangers (or a bug) cannot grow the pool without end.
  */
 export const MAX_REMOTE_LANES = 4096;
-
-/** What happens to the fleet, for the log and the dashboard. */
-export type FleetEvent =
-  | { type: "node-joined"; at: number; node: string; workers: number }
-  | { type: "node-lost"; at: number; node: string; reason: string }
-  | { type: "fleet-lost"; at: number; reason: string }
-  | { type: "fleet-regained"; at: number; nodes: number; workers: number }
-  | {
-    type: "fleet-malformed";
-    at: number;
-    subject: string;
-    reason: string;
-    /** Dropped since the last such event (at most one a second), this one included. */
-    dropped: number;
-    count: number;
-  };
 
 /** Options of {@linkcode Fleet}. */
 export interface FleetOptions<T extends LaneTask> {

@@ -6,19 +6,7 @@
  *
  * @module
  */
-
-/** No Worker, local or remote, could take a request's increments in time. */
-export class NoWorkersError extends Error {
-  /** The reply code, as sent after `ERR`. */
-  readonly code = "no-workers";
-  /**
-   * @param message What happened and what to do.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "NoWorkersError";
-  }
-}
+import { NoWorkersError } from "../pool/job_queue.ts";
 
 /** What the watch needs of a job. */
 export interface WatchedJob {
@@ -43,7 +31,8 @@ export interface NoWorkersWatchOptions {
  *
  * @example
  * ```ts
- * import { NoWorkersError, NoWorkersWatch } from "./no_workers.ts";
+ * import { NoWorkersWatch } from "./no_workers.ts";
+ * import { NoWorkersError } from "../pool/job_queue.ts";
  * import assert from "node:assert/strict";
  *
  * using watch = new NoWorkersWatch({ readyWorkers: () => 0, waitMs: 10 });

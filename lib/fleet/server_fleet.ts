@@ -1,88 +1,80 @@
 /**
  * The fleet as a server plugs it in: remote lanes added to the server's own
  * pool, the `STATS` fields, and the bound on waiting when the server has no
- * Worker of its own. One call in the server's constructor, one in its shutdown.
+ * Worker of its own. The composition root (`server.ts`) hands
+ * {@linkcode fleetWorkers} to the server as its `remoteWorkers`.
  *
  * @module
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { FLEET_MIN_DEADLINE_MS, FLEET_NODE_LOST_MS } from "../../constCS.ts";
-import type { WorkerPool } from "../pool/worker_pool.ts";
-import { Fleet, type FleetEvent } from "./fleet.ts";
-import { NoWorkersWatch, type WatchedJob } from "./no_workers.ts";
+import { FLEET_MIN_DEADLINE_MS, FLEET_NODE_LOST_MS, FLEET_WAIT_SECONDS } from "../../constCS.ts";
+import type { AttachRemoteWorkers } from "../server/remote_workers.ts";
+import { Fleet } from "./fleet.ts";
+import { NoWorkersWatch } from "./no_workers.ts";
 
-/** Options of {@linkcode attachFleet}. */
-export interface AttachFleetOptions {
-  /** The server's pool: remote lanes are added to it. */
-  pool: WorkerPool;
-  /** Additions per work unit. */
-  iterationsPerUnit: number;
-  /** The server's own Workers; with none, requests wait at most `waitMs` for a remote one. */
-  localWorkers: number;
-  /** Longest wait with no Worker up, in ms. */
-  waitMs: number;
-  /** Hears what happens to the fleet. */
-  onEvent: (event: FleetEvent) => void;
+/** Options of {@linkcode fleetWorkers}. */
+export interface FleetWorkersOptions {
+  /**
+   * With no Worker of the server's own, how long a request waits for a node, in ms.
+   * Defaults to `FLEET_WAIT_SECONDS`.
+   */
+  waitMs?: number;
   /** Silence of a node after which it is lost, in ms. Defaults to `FLEET_NODE_LOST_MS`. */
   nodeLostMs?: number;
   /** Least deadline of a batch, in ms. Defaults to `FLEET_MIN_DEADLINE_MS`. */
   minDeadlineMs?: number;
 }
 
-/** The fleet, plugged into a server. */
-export interface ServerFleet {
-  /** The `STATS` fields of the fleet. */
-  stats(): Record<string, number>;
-  /** Watches a job, so that it fails with `ERR no-workers` rather than wait for ever. */
-  watch(job: WatchedJob): void;
-  /** Stops using the fleet (the caller closes the connection). */
-  close(): Promise<void>;
-}
-
 /**
- * Plugs the fleet reached through `nc` into a server's pool.
+ * The worker nodes reached through `nc`, as remote Workers a server plugs into its pool
+ * (`ServerOptions.remoteWorkers`).
  *
- * @param nc The connection to the broker.
- * @param options The pool, the work model, the bound and the event callback.
- * @returns The fleet's hooks for the server.
+ * @param nc The connection to the broker; the caller closes it after the server.
+ * @param options The bounds.
+ * @returns What the server calls once its pool exists.
  */
-export function attachFleet(nc: NatsConnection, options: AttachFleetOptions): ServerFleet {
-  const { pool } = options;
-  const fleet = new Fleet(nc, {
-    iterationsPerUnit: options.iterationsPerUnit,
-    nodeLostMs: options.nodeLostMs ?? FLEET_NODE_LOST_MS,
-    minDeadlineMs: options.minDeadlineMs ?? FLEET_MIN_DEADLINE_MS,
-    addLane: (make) => pool.addLane(make),
-    localWorkers: options.localWorkers,
-    onEvent: options.onEvent,
-  });
-  const noWorkers = options.localWorkers > 0 ? undefined : new NoWorkersWatch({
-    readyWorkers: () => fleet.readyWorkers,
-    waitMs: options.waitMs,
-  });
-  return {
-    stats() {
-      const stats = fleet.stats;
-      const local = pool.stats;
-      return {
-        // The pool counts remote lanes among its Workers: these two are the local ones.
-        workers: local.workers - stats.lanes,
-        workers_busy: local.workersBusy - stats.lanesBusy,
-        nodes: stats.nodes,
-        remote_workers: stats.remoteWorkers,
-        remote_workers_busy: stats.remoteWorkersBusy,
-        fleet_batches_resent: stats.batchesResent,
-        fleet_late_replies: stats.lateReplies,
-        fleet_malformed: stats.malformed,
-        fleet_connected: stats.brokerUp ? 1 : 0,
-      };
-    },
-    watch(job) {
-      noWorkers?.watch(job);
-    },
-    async close() {
-      noWorkers?.[Symbol.dispose]();
-      await fleet.close();
-    },
+export function fleetWorkers(
+  nc: NatsConnection,
+  options: FleetWorkersOptions = {},
+): AttachRemoteWorkers {
+  const waitMs = options.waitMs ?? FLEET_WAIT_SECONDS * 1000;
+  return ({ pool, iterationsPerUnit, localWorkers, emit }) => {
+    const fleet = new Fleet(nc, {
+      iterationsPerUnit,
+      nodeLostMs: options.nodeLostMs ?? FLEET_NODE_LOST_MS,
+      minDeadlineMs: options.minDeadlineMs ?? FLEET_MIN_DEADLINE_MS,
+      addLane: (make) => pool.addLane(make),
+      localWorkers,
+      onEvent: emit,
+    });
+    const noWorkers = localWorkers > 0 ? undefined : new NoWorkersWatch({
+      readyWorkers: () => fleet.readyWorkers,
+      waitMs,
+    });
+    return {
+      stats() {
+        const stats = fleet.stats;
+        return {
+          lanes: stats.lanes,
+          lanesBusy: stats.lanesBusy,
+          fields: {
+            nodes: stats.nodes,
+            remote_workers: stats.remoteWorkers,
+            remote_workers_busy: stats.remoteWorkersBusy,
+            fleet_batches_resent: stats.batchesResent,
+            fleet_late_replies: stats.lateReplies,
+            fleet_malformed: stats.malformed,
+            fleet_connected: stats.brokerUp ? 1 : 0,
+          },
+        };
+      },
+      watch(job) {
+        noWorkers?.watch(job);
+      },
+      async close() {
+        noWorkers?.[Symbol.dispose]();
+        await fleet.close();
+      },
+    };
   };
 }

@@ -7,13 +7,14 @@
  */
 import { LineClient } from "../client/line_client.ts";
 import { ServerEvents } from "../server/server_events.ts";
-import { type ServerOptions, ThreadcountServer } from "../server/threadcount_server.ts";
+import { ThreadcountServer } from "../server/threadcount_server.ts";
+import type { ServerOptions } from "../server/server_options.ts";
 import {
   COUNTER_MODELS,
   type CounterModel,
   WORKER_MODELS,
   type WorkerModel,
-} from "./counter_model.ts";
+} from "../counter/counter_model.ts";
 
 /** What one run gave. */
 export interface LessonRow {

@@ -9,7 +9,7 @@
  * @module
  */
 import type { ServerEvent } from "../server/server_events.ts";
-import { dropUndefined, type ServerStats } from "../server/threadcount_server.ts";
+import { dropUndefined, type ServerStats } from "../server/server_options.ts";
 
 /** Time the dashboard keeps finished bars for a page that connects, in ms. */
 export const DASHBOARD_HISTORY_MS = 10_000;
@@ -248,7 +248,9 @@ interface Counting {
  * const feed = new DashboardFeed({
  *   address: "127.0.0.1:1", maxClients: 2, lanes: () => ["worker 0"],
  *   stats: () => ({ clients_active: 0, clients_waiting: 0, workers: 1, workers_busy: 0,
- *     tasks_queued: 0, tasks_done: 0, uptime_s: 0 }),
+ *     tasks_queued: 0, tasks_done: 0, requests_in_flight: 0, uptime_s: 0, tasks_in_flight: 0,
+ *     tasks_discarded: 0, worker_restarts: 0, batches_sent: 0, requests: 0, accept_errors: 0,
+ *     updates_lost: 0, workers_started: 1, worker_start_ms: 0 }),
  * });
  * feed.hear({ type: "accepted", at: 1, conn: "a", active: 0, waiting: 0 });
  * feed.hear({ type: "served", at: 1, conn: "a", active: 1, waiting: 0 });

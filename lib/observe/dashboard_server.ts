@@ -12,7 +12,7 @@ import { DASHBOARD_PORT, HOST } from "../../constCS.ts";
 import { DashboardFeed, type RequestSection } from "./dashboard_feed.ts";
 import { DASHBOARD_HTML } from "./dashboard_page.ts";
 import type { ServerEvents } from "../server/server_events.ts";
-import type { ServerOptions, ServerStats } from "../server/threadcount_server.ts";
+import type { ServerOptions, ServerStats } from "../server/server_options.ts";
 
 /** Time between two updates, in ms. */
 export const DASHBOARD_INTERVAL_MS = 250;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { LaneTask } from "./lane.ts";
-import type { CounterCell } from "../lessons/counter_cell.ts";
+import type { CounterCell } from "../counter/counter_cell.ts";
 
 /** When and where one task ran, as reported by its Worker. */
 export interface TaskReport {
@@ -46,7 +46,7 @@ export interface JobOptions {
   signal?: AbortSignal;
   /**
    * A `racy` or `locked` request's shared counter: each task reads and writes it on its
-   * Worker, around its spin (see `lib/lessons/counter_cell.ts`). None for `parallel`.
+   * Worker, around its spin (see `lib/counter/counter_cell.ts`). None for `parallel`.
    */
   counterCell?: CounterCell;
 }
@@ -102,6 +102,19 @@ export class WorkerFailedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "WorkerFailedError";
+  }
+}
+
+/** The error a job fails with when no Worker, local or remote, could take its tasks in time. */
+export class NoWorkersError extends Error {
+  /** The reply code, as sent after `ERR`. */
+  readonly code = "no-workers";
+  /**
+   * @param message What happened and what to do.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "NoWorkersError";
   }
 }
 

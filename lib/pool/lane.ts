@@ -8,13 +8,13 @@
  *
  * @module
  */
-import type { CounterTask } from "../lessons/counter_cell.ts";
+import type { CounterTask } from "../counter/counter_cell.ts";
 
 /** What a lane needs of a task: its id, its units and what it costs. */
 export interface LaneTask {
   /**
    * For a task of a `racy` or `locked` request: the request's shared counter cell,
-   * which the lane hands to its Worker with the task (see `lib/lessons/counter_cell.ts`).
+   * which the lane hands to its Worker with the task (see `lib/counter/counter_cell.ts`).
    */
   readonly counter?: CounterTask;
   /** Unique among the tasks a pool has in flight; reports name tasks by it. */

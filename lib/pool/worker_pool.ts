@@ -20,7 +20,7 @@ import {
 } from "./job_queue.ts";
 import { REPORT_STRIDE } from "./worker_messages.ts";
 import { WorkerSlot } from "./worker_slot.ts";
-import { revokeTasks } from "../lessons/counter_cell.ts";
+import { revokeTasks } from "../counter/counter_cell.ts";
 
 export type { JobOptions, RunningJob, TaskReport } from "./job_queue.ts";
 export { WorkerFailedError } from "./job_queue.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Lane, LaneListener, LaneTask } from "./lane.ts";
-import { counterTasksMessage } from "../lessons/counter_cell.ts";
+import { counterTasksMessage } from "../counter/counter_cell.ts";
 import { REPORT_STRIDE, TaskRing, WORKER_READY, type WorkerFailure } from "./worker_messages.ts";
 
 /** Options of {@linkcode WorkerSlot}. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { Mutex } from "async-mutex";
-import type { CellRecord, CounterCell } from "../lessons/counter_cell.ts";
+import type { CellRecord, CounterCell } from "../counter/counter_cell.ts";
 
 /**
  * Hears each value the counter takes, inside the critical section. It may
@@ -26,7 +26,7 @@ export interface RequestCounterOptions<T> {
 }
 
 /**
- * A request's counter, under one of the counter models (`lib/lessons/counter_model.ts`).
+ * A request's counter, under one of the counter models (`lib/counter/counter_model.ts`).
  *
  * `parallel` (no cell): {@linkcode RequestCounter.add} is the critical section:
  * it reads the counter, reports each value it produces (which may await), and

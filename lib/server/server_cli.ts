@@ -5,9 +5,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { DASHBOARD_PORT, HOST, TRACE_MAX_MB } from "../../constCS.ts";
-import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./threadcount_server.ts";
-import { parseCounterModel, parseWorkerModel } from "../lessons/counter_model.ts";
+import { DASHBOARD_PORT, FLEET_WAIT_SECONDS, HOST, TRACE_MAX_MB } from "../../constCS.ts";
+import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./server_options.ts";
+import { parseCounterModel, parseWorkerModel } from "../counter/counter_model.ts";
 
 /** What the command line asks for. */
 export interface ServerCommandLine {
@@ -22,6 +22,8 @@ export interface ServerCommandLine {
   natsUrl?: string;
   /** A NATS `.creds` file, when `--nats-creds` is given. */
   natsCreds?: string;
+  /** With `--workers 0`, how long a request waits for a worker node, in ms (`--fleet-wait`). */
+  fleetWaitMs?: number;
   quiet: boolean;
   verbose: boolean;
   help: boolean;
@@ -80,7 +82,7 @@ export const SERVER_USAGE = `Usage: deno task server [flags]
                               or nats://TOKEN@HOST:4222 (see the README, "Many machines")
   --nats-creds FILE           a NATS .creds file, for brokers that ask for one
   --fleet-wait SECONDS        with --workers 0, how long a request waits for a node before
-                              ERR no-workers (default ${DEFAULT_SERVER_OPTIONS.fleetWaitMs / 1000})
+                              ERR no-workers (default ${FLEET_WAIT_SECONDS})
   --quiet                     log only start-up, errors and shutdown
   --verbose                   log every event, however fast they come
   --help                      show this text
@@ -168,7 +170,6 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     openFileLimit: openFiles(values["open-file-limit"]),
     counterModel: model(values.counter, "--counter", parseCounterModel),
     workerModel: model(values.model, "--model", parseWorkerModel),
-    fleetWaitMs: seconds(values["fleet-wait"], "--fleet-wait"),
   };
   const minUnits = options.minUnits ?? DEFAULT_SERVER_OPTIONS.minUnits;
   const maxUnits = options.maxUnits ?? DEFAULT_SERVER_OPTIONS.maxUnits;
@@ -191,6 +192,7 @@ export function parseServerArgs(args: string[]): ServerCommandLine {
     traceMaxMb: integer(values["trace-max-mb"], "--trace-max-mb", 1, 1024 * 1024) ?? TRACE_MAX_MB,
     natsUrl: values.nats,
     natsCreds: values["nats-creds"],
+    fleetWaitMs: seconds(values["fleet-wait"], "--fleet-wait"),
     quiet: values.quiet,
     verbose: values.verbose,
     help: values.help,

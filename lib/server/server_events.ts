@@ -4,9 +4,7 @@
  *
  * @module
  */
-import type { CounterModel } from "../lessons/counter_model.ts";
-
-import type { FleetEvent } from "../fleet/fleet.ts";
+import type { CounterModel } from "../counter/counter_model.ts";
 
 /** Fields every event has. */
 interface EventBase {
@@ -19,6 +17,22 @@ interface ConnectionEventBase extends EventBase {
   /** The client's address, e.g. `127.0.0.1:53211`. */
   conn: string;
 }
+
+/** What happens to remote Workers (a fleet) attached to the server, for the log and the dashboard. */
+export type FleetEvent =
+  | { type: "node-joined"; at: number; node: string; workers: number }
+  | { type: "node-lost"; at: number; node: string; reason: string }
+  | { type: "fleet-lost"; at: number; reason: string }
+  | { type: "fleet-regained"; at: number; nodes: number; workers: number }
+  | {
+    type: "fleet-malformed";
+    at: number;
+    subject: string;
+    reason: string;
+    /** Dropped since the last such event (at most one a second), this one included. */
+    dropped: number;
+    count: number;
+  };
 
 /** Everything the server reports. */
 export type ServerEvent =

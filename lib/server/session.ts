@@ -11,9 +11,10 @@ import { type ReplySettled, ReplyWriter } from "../wire/reply_writer.ts";
 import { RequestCounter, type ValueReporter } from "./request_counter.ts";
 import type { ServerEvent, ServerEvents } from "./server_events.ts";
 import type { JobOptions, RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
-import { CounterCell } from "../lessons/counter_cell.ts";
-import type { CounterModel } from "../lessons/counter_model.ts";
-import { NoWorkersError } from "../fleet/no_workers.ts";
+import { CounterCell } from "../counter/counter_cell.ts";
+import type { CounterModel } from "../counter/counter_model.ts";
+import { NoWorkersError } from "../pool/job_queue.ts";
+import type { ServerStats } from "./server_options.ts";
 
 /** The limits a session enforces. */
 export interface SessionLimits {
@@ -72,7 +73,7 @@ export interface SessionContext {
   /** Estimated seconds of the whole pool's time that `increments` increments take. */
   estimateSeconds: (increments: number) => number;
   /** The `STATS` reply, as an object to send as JSON. */
-  stats: () => Record<string, number>;
+  stats: () => ServerStats;
   /** Registers a request in flight until the result is disposed of. */
   begin: (request: RequestProgress) => Disposable;
   /** Aborts when the server starts shutting down: finish the request in hand, take no more. */

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import * as constants from "../../constCS.ts";
 import { ConnectionGate, GateFullError } from "./connection_gate.ts";
 import { isOutOfDescriptors, openFileLimit } from "./descriptor_limit.ts";
 import { LineReader } from "../wire/line_reader.ts";
@@ -18,120 +17,17 @@ import {
   type SessionInput,
 } from "./session.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
-import { REPLY_HOLD_BYTES, REPLY_HOLD_MS } from "../wire/reply_writer.ts";
 import { workEstimator } from "./work_estimate.ts";
 import { unitDrawer } from "./work_units.ts";
 import { WorkerPool } from "../pool/worker_pool.ts";
-import type { CounterModel, WorkerModel } from "../lessons/counter_model.ts";
-import { PerIncrementRunner } from "../lessons/per_increment_runner.ts";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { attachFleet, type ServerFleet } from "../fleet/server_fleet.ts";
-
-/** Everything a server can be told. */
-export interface ServerOptions {
-  /** Address to listen on. */
-  hostname: string;
-  /** Port to listen on; 0 picks a free one. */
-  port: number;
-  /** Clients served at once. */
-  maxClients: number;
-  /** Clients that may wait for a slot. */
-  maxWaiting: number;
-  /** Workers in the pool. */
-  workers: number;
-  /** Fewest work units per increment. */
-  minUnits: number;
-  /** Most work units per increment. */
-  maxUnits: number;
-  /** Additions per work unit. */
-  iterationsPerUnit: number;
-  /** Largest `<increments>` of one request. */
-  maxIncrements: number;
-  /** Longest request line in bytes. */
-  maxLineBytes: number;
-  /** Most bytes read ahead of the request being served. */
-  readAheadBytes: number;
-  /**
-   * While others wait: how long a served client may go without a complete
-   * request, and how long a reply may wait for it to read, in ms.
-   */
-  idleTimeoutMs: number;
-  /** Most work one request may ask for, in seconds of the whole pool's time (estimated). */
-  maxRequestSeconds: number;
-  /**
-   * The limit on open files the server runs under (`ulimit -n`), to check at
-   * start-up against `maxClients + maxWaiting`. Read from `/proc/self/limits`
-   * when that is allowed (Deno allows it only with --allow-all); `deno task
-   * server` passes it.
-   */
-  openFileLimit?: number;
-  /** Time in-flight requests get to finish on shutdown, in ms. */
-  graceMs: number;
-  /** Classic framing's silence, in ms (0: off). */
-  silenceMs: number;
-  /** Least time between two progress lines to one client, in ms. */
-  progressIntervalMs: number;
-  /** Most bytes of replies held for a pipelining client's next ones, to write them together. */
-  replyHoldBytes: number;
-  /** Most ms a reply is held for a pipelining client's next ones. */
-  replyHoldMs: number;
-  /** Seed of the work-unit generator, for runs that repeat exactly. */
-  seed?: number;
-  /** The counter model of connections that send no `COUNTER`. */
-  counterModel: CounterModel;
-  /** `pool` of Workers started once, or a new Worker `per-increment`. */
-  workerModel: WorkerModel;
-  /** The Worker module (tests pass fixtures). */
-  workerUrl?: URL | string;
-  /** Aborting it shuts the server down gracefully. */
-  signal?: AbortSignal;
-  /** A connection to the fleet's NATS broker: its worker nodes' Workers join the pool. */
-  nats?: NatsConnection;
-  /** With no Worker of its own (`workers: 0`), how long a request waits for a node, in ms. */
-  fleetWaitMs: number;
-}
-
-/** The defaults, from `constCS.ts`. */
-export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
-  hostname: constants.HOST,
-  port: constants.PORT,
-  maxClients: constants.MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER,
-  maxWaiting: constants.MAX_WAITING_CLIENTS,
-  workers: constants.WORKERS,
-  minUnits: constants.MIN_UNITS,
-  maxUnits: constants.MAX_UNITS,
-  iterationsPerUnit: constants.ITERATIONS_PER_UNIT,
-  maxIncrements: constants.MAX_INCREMENTS_PER_REQUEST,
-  maxLineBytes: constants.MAX_LINE_BYTES,
-  readAheadBytes: constants.READ_AHEAD_BYTES,
-  idleTimeoutMs: constants.IDLE_TIMEOUT_SECONDS * 1000,
-  maxRequestSeconds: constants.MAX_REQUEST_SECONDS,
-  graceMs: constants.GRACE_SECONDS * 1000,
-  silenceMs: constants.CLASSIC_SILENCE_MS,
-  progressIntervalMs: 200,
-  replyHoldBytes: REPLY_HOLD_BYTES,
-  replyHoldMs: REPLY_HOLD_MS,
-  counterModel: constants.COUNTER_MODEL,
-  workerModel: constants.WORKER_MODEL,
-  fleetWaitMs: constants.FLEET_WAIT_SECONDS * 1000,
-};
-
-/** The `STATS` reply. */
-export interface ServerStats {
-  clients_active: number;
-  clients_waiting: number;
-  workers: number;
-  workers_busy: number;
-  tasks_queued: number;
-  tasks_done: number;
-  uptime_s: number;
-  /**
-   * Also: requests_in_flight, tasks_in_flight, tasks_discarded, worker_restarts, …;
-   * updates_lost (by racy requests), workers_started, and worker_start_ms (pool: until
-   * every Worker was ready; per-increment: every Worker's start-up, summed).
-   */
-  [key: string]: number;
-}
+import { PerIncrementRunner } from "../pool/per_increment_runner.ts";
+import type { RemoteWorkers } from "./remote_workers.ts";
+import {
+  DEFAULT_SERVER_OPTIONS,
+  dropUndefined,
+  type ServerOptions,
+  type ServerStats,
+} from "./server_options.ts";
 
 /**
  * A running threadcount server. It listens as soon as it is built.
@@ -151,7 +47,7 @@ export class ThreadcountServer {
   readonly options: Readonly<ServerOptions>;
   #listener: Deno.TcpListener;
   #pool: WorkerPool | PerIncrementRunner;
-  #fleet?: ServerFleet;
+  #remote?: RemoteWorkers;
   /** Pool model: how long the pool took until every Worker was ready, in ms. */
   #poolStartMs = 0;
   /** Updates lost by racy requests, over the server's life. */
@@ -226,12 +122,12 @@ export class ThreadcountServer {
       this.#listener.close();
       throw error;
     }
-    if (resolved.nats) {
+    if (resolved.remoteWorkers) {
       if (!(this.#pool instanceof WorkerPool)) {
         this.#pool.close();
         this.#listener.close();
         throw new RangeError(
-          "the fleet (--nats) feeds the pool model only: drop --model per-increment, or --nats",
+          "remote Workers (--nats) join the pool model only: drop --model per-increment, or --nats",
         );
       }
       if (resolved.counterModel !== "parallel") {
@@ -242,12 +138,11 @@ export class ThreadcountServer {
             "lives in memory shared with the local Workers): drop --counter, or --nats",
         );
       }
-      this.#fleet = attachFleet(resolved.nats, {
+      this.#remote = resolved.remoteWorkers({
         pool: this.#pool,
         iterationsPerUnit: resolved.iterationsPerUnit,
         localWorkers: resolved.workers,
-        waitMs: resolved.fleetWaitMs,
-        onEvent: (event) => events.emit(event),
+        emit: (event) => events.emit(event),
       });
     }
     // Lost updates for STATS: from the results, without asking for task events.
@@ -256,9 +151,9 @@ export class ThreadcountServer {
     }, { tasks: () => false });
     this.#context = {
       pool: this.#pool,
-      watchJob: this.#fleet && ((job) => this.#fleet!.watch(job)),
+      watchJob: this.#remote && ((job) => this.#remote!.watch(job)),
       counterModel: resolved.counterModel,
-      sharedCounters: this.#fleet === undefined,
+      sharedCounters: this.#remote === undefined,
       events,
       limits: resolved,
       drawUnits: () => drawUnits(),
@@ -377,11 +272,18 @@ export class ThreadcountServer {
   /** A snapshot of the load, as sent for `STATS`. */
   stats(): ServerStats {
     const pool = this.#pool.stats;
+    const remote = this.#remote?.stats();
+    const started = "workersStarted" in pool
+      ? { workers_started: pool.workersStarted, worker_start_ms: round1(pool.workerStartMs) }
+      : {
+        workers_started: pool.workers + pool.workerRestarts,
+        worker_start_ms: round1(this.#poolStartMs),
+      };
     return {
       clients_active: this.#gate.active,
       clients_waiting: this.#gate.waiting,
-      workers: pool.workers,
-      workers_busy: pool.workersBusy,
+      workers: pool.workers - (remote?.lanes ?? 0),
+      workers_busy: pool.workersBusy - (remote?.lanesBusy ?? 0),
       tasks_queued: pool.tasksQueued,
       tasks_done: pool.tasksDone,
       requests_in_flight: this.#inFlight.size,
@@ -393,13 +295,8 @@ export class ThreadcountServer {
       requests: this.#requests,
       accept_errors: this.#acceptErrors,
       updates_lost: this.#updatesLost,
-      ...("workersStarted" in pool
-        ? { workers_started: pool.workersStarted, worker_start_ms: round1(pool.workerStartMs) }
-        : {
-          workers_started: pool.workers + pool.workerRestarts,
-          worker_start_ms: round1(this.#poolStartMs),
-        }),
-      ...this.#fleet?.stats(),
+      ...started,
+      ...remote?.fields,
     };
   }
 
@@ -459,7 +356,7 @@ export class ThreadcountServer {
       clearTimeout(forceClose);
     }
     this.#stopping.abort(new Error("the server stopped"));
-    await this.#fleet?.close();
+    await this.#remote?.close();
     this.#pool.close();
     if (this.#reserve) closeQuietly(this.#reserve);
     this.events.emit({ type: "stopped", at: Date.now() });
@@ -701,25 +598,4 @@ class InFlight implements Disposable {
 
 function round1(ms: number): number {
   return Math.round(ms * 10) / 10;
-}
-
-/**
- * Leaves out the options given as `undefined`, so that spreading them over defaults keeps
- * the defaults.
- *
- * @param options Options, some perhaps `undefined`.
- * @returns The options that have a value.
- *
- * @example
- * ```ts
- * import { dropUndefined } from "./threadcount_server.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual({ port: 1, ...dropUndefined({ port: undefined }) }, { port: 1 });
- * ```
- */
-export function dropUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(options).filter(([, value]) => value !== undefined),
-  ) as Partial<T>;
 }

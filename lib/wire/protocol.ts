@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type CounterModel, parseCounterModel } from "../lessons/counter_model.ts";
+import { type CounterModel, parseCounterModel } from "../counter/counter_model.ts";
 
 /** A request to count `increments` times upward from `start`. */
 export interface CountCommand {

@@ -11,11 +11,11 @@
  *
  * @module
  */
-import { type JobOptions, JobQueue, type RunningJob, type Task } from "../pool/job_queue.ts";
-import { WorkerFailedError } from "../pool/job_queue.ts";
-import type { PoolStats } from "../pool/worker_pool.ts";
-import { REPORT_STRIDE, WORKER_READY } from "../pool/worker_messages.ts";
-import { counterTasksMessage } from "./counter_cell.ts";
+import { type JobOptions, JobQueue, type RunningJob, type Task } from "./job_queue.ts";
+import { WorkerFailedError } from "./job_queue.ts";
+import type { PoolStats } from "./worker_pool.ts";
+import { REPORT_STRIDE, WORKER_READY } from "./worker_messages.ts";
+import { counterTasksMessage } from "../counter/counter_cell.ts";
 
 /** Options of {@linkcode PerIncrementRunner}. */
 export interface PerIncrementRunnerOptions {

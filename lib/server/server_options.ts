@@ -1,0 +1,145 @@
+/**
+ * What a server can be told, its defaults, and what it reports in `STATS`:
+ * the server's own vocabulary, apart from the server, so that what only reads
+ * it (the dashboard, the CLI) need not load the server.
+ *
+ * @module
+ */
+import * as constants from "../../constCS.ts";
+import type { CounterModel, WorkerModel } from "../counter/counter_model.ts";
+import { REPLY_HOLD_BYTES, REPLY_HOLD_MS } from "../wire/reply_writer.ts";
+import type { AttachRemoteWorkers, RemoteWorkerStatsFields } from "./remote_workers.ts";
+
+/** Everything a server can be told. */
+export interface ServerOptions {
+  /** Address to listen on. */
+  hostname: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /** Clients served at once. */
+  maxClients: number;
+  /** Clients that may wait for a slot. */
+  maxWaiting: number;
+  /** Workers in the pool. */
+  workers: number;
+  /** Fewest work units per increment. */
+  minUnits: number;
+  /** Most work units per increment. */
+  maxUnits: number;
+  /** Additions per work unit. */
+  iterationsPerUnit: number;
+  /** Largest `<increments>` of one request. */
+  maxIncrements: number;
+  /** Longest request line in bytes. */
+  maxLineBytes: number;
+  /** Most bytes read ahead of the request being served. */
+  readAheadBytes: number;
+  /**
+   * While others wait: how long a served client may go without a complete
+   * request, and how long a reply may wait for it to read, in ms.
+   */
+  idleTimeoutMs: number;
+  /** Most work one request may ask for, in seconds of the whole pool's time (estimated). */
+  maxRequestSeconds: number;
+  /**
+   * The limit on open files the server runs under (`ulimit -n`), to check at
+   * start-up against `maxClients + maxWaiting`. Read from `/proc/self/limits`
+   * when that is allowed (Deno allows it only with --allow-all); `deno task
+   * server` passes it.
+   */
+  openFileLimit?: number;
+  /** Time in-flight requests get to finish on shutdown, in ms. */
+  graceMs: number;
+  /** Classic framing's silence, in ms (0: off). */
+  silenceMs: number;
+  /** Least time between two progress lines to one client, in ms. */
+  progressIntervalMs: number;
+  /** Most bytes of replies held for a pipelining client's next ones, to write them together. */
+  replyHoldBytes: number;
+  /** Most ms a reply is held for a pipelining client's next ones. */
+  replyHoldMs: number;
+  /** Seed of the work-unit generator, for runs that repeat exactly. */
+  seed?: number;
+  /** The counter model of connections that send no `COUNTER`. */
+  counterModel: CounterModel;
+  /** `pool` of Workers started once, or a new Worker `per-increment`. */
+  workerModel: WorkerModel;
+  /** The Worker module (tests pass fixtures). */
+  workerUrl?: URL | string;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  /**
+   * Workers of other machines that join the pool (the fleet's, from `fleetWorkers`); with
+   * `workers: 0` they are the only ones.
+   */
+  remoteWorkers?: AttachRemoteWorkers;
+}
+
+/** The defaults, from `constCS.ts`. */
+export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
+  hostname: constants.HOST,
+  port: constants.PORT,
+  maxClients: constants.MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER,
+  maxWaiting: constants.MAX_WAITING_CLIENTS,
+  workers: constants.WORKERS,
+  minUnits: constants.MIN_UNITS,
+  maxUnits: constants.MAX_UNITS,
+  iterationsPerUnit: constants.ITERATIONS_PER_UNIT,
+  maxIncrements: constants.MAX_INCREMENTS_PER_REQUEST,
+  maxLineBytes: constants.MAX_LINE_BYTES,
+  readAheadBytes: constants.READ_AHEAD_BYTES,
+  idleTimeoutMs: constants.IDLE_TIMEOUT_SECONDS * 1000,
+  maxRequestSeconds: constants.MAX_REQUEST_SECONDS,
+  graceMs: constants.GRACE_SECONDS * 1000,
+  silenceMs: constants.CLASSIC_SILENCE_MS,
+  progressIntervalMs: 200,
+  replyHoldBytes: REPLY_HOLD_BYTES,
+  replyHoldMs: REPLY_HOLD_MS,
+  counterModel: constants.COUNTER_MODEL,
+  workerModel: constants.WORKER_MODEL,
+};
+
+/** The `STATS` reply: one line of JSON, these fields. */
+export interface ServerStats extends Partial<RemoteWorkerStatsFields> {
+  clients_active: number;
+  clients_waiting: number;
+  /** The server's own Workers (remote Workers are counted in `remote_workers`). */
+  workers: number;
+  workers_busy: number;
+  tasks_queued: number;
+  tasks_done: number;
+  requests_in_flight: number;
+  uptime_s: number;
+  tasks_in_flight: number;
+  tasks_discarded: number;
+  worker_restarts: number;
+  batches_sent: number;
+  requests: number;
+  accept_errors: number;
+  /** Updates lost by racy requests, over the server's life. */
+  updates_lost: number;
+  workers_started: number;
+  /** Pool: until every Worker was ready; per-increment: every Worker's start-up, summed. */
+  worker_start_ms: number;
+}
+
+/**
+ * Leaves out the options given as `undefined`, so that spreading them over defaults keeps
+ * the defaults.
+ *
+ * @param options Options, some perhaps `undefined`.
+ * @returns The options that have a value.
+ *
+ * @example
+ * ```ts
+ * import { dropUndefined } from "./server_options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual({ port: 1, ...dropUndefined({ port: undefined }) }, { port: 1 });
+ * ```
+ */
+export function dropUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
