@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 
 /** Each folder of `lib/`, lowest first, with the folders it may import. */
 const LAYERS: Record<string, string[]> = {
+  cli: [],
   counter: [],
   wire: ["counter"],
   client: ["wire"],
