@@ -14,6 +14,8 @@ export const PORT = 50073;
 export const DASHBOARD_PORT = 8080;
 /** Worker threads in the pool: one per CPU. */
 export const WORKERS = navigator.hardwareConcurrency;
+/** Most Worker threads one process may start (`--workers`): each holds its own heap. */
+export const MAX_WORKERS = 1024;
 /** Clients served at once; further connections wait their turn, first in first out. */
 export const MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER = 10;
 

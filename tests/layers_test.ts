@@ -16,7 +16,7 @@ const LAYERS: Record<string, string[]> = {
   server: ["counter", "wire", "pool"],
   fleet: ["wire", "pool", "server"],
   observe: ["wire", "server", "fleet"],
-  lessons: ["counter", "client", "server"],
+  lessons: ["cli", "counter", "client", "server"],
   demo: ["client", "server", "observe"],
 };
 

@@ -16,6 +16,11 @@ import {
   type WorkerModel,
 } from "../counter/counter_model.ts";
 
+/** Increments of the lessons' request, unless told otherwise: about a second a row. */
+export const LESSON_INCREMENTS = 40;
+/** Workers of each lesson's server, unless told otherwise: the fewest that can race. */
+export const LESSON_WORKERS = 2;
+
 /** What one run gave. */
 export interface LessonRow {
   counter: CounterModel;
@@ -40,11 +45,14 @@ export interface LessonRow {
 
 /** Options of {@linkcode runLessons}. */
 export interface LessonOptions {
-  /** Increments of the request. Defaults to 40. */
+  /** Increments of the request. Defaults to {@linkcode LESSON_INCREMENTS}. */
   increments?: number;
   /** Where counting starts. Defaults to 0. */
   start?: bigint;
-  /** Server options for every run (`workers` defaults to 2, `seed` to 1, so every run draws the same work). */
+  /**
+   * Server options for every run (`workers` defaults to {@linkcode LESSON_WORKERS}, `seed` to 1,
+   * so every run draws the same work).
+   */
   server?: Partial<ServerOptions>;
   /** Hears each row as soon as it is measured. */
   onRow?: (row: LessonRow) => void;
@@ -64,13 +72,19 @@ export async function runLesson(
   workerModel: WorkerModel,
   options: LessonOptions = {},
 ): Promise<LessonRow> {
-  const { increments = 40, start = 0n } = options;
+  const { increments = LESSON_INCREMENTS, start = 0n } = options;
   const events = new ServerEvents();
   let spinMs = 0;
   using _spins = events.subscribe((event) => {
     if (event.type === "task-done") spinMs += event.endedAt - event.startedAt;
   });
-  const serverOptions = { workers: 2, seed: 1, ...options.server, port: 0, workerModel };
+  const serverOptions = {
+    workers: LESSON_WORKERS,
+    seed: 1,
+    ...options.server,
+    port: 0,
+    workerModel,
+  };
   await using server = new ThreadcountServer(serverOptions, events);
   await server.workersReady;
   await using client = await LineClient.connect(server.addr);

@@ -1,0 +1,53 @@
+/**
+ * The command line of `deno task lessons`: its flags, their bounds, and its help.
+ *
+ * @module
+ */
+import { ITERATIONS_PER_UNIT, MAX_UNITS, MAX_WORKERS, MIN_UNITS } from "../../constCS.ts";
+import { type CommandSpec, type Flags, integerFlag } from "../cli/flags.ts";
+import { LESSON_INCREMENTS, LESSON_WORKERS } from "./lessons_table.ts";
+
+/**
+ * Most increments the lessons count. The per-increment rows start a Worker for
+ * each increment, tens of milliseconds apiece, three rows over: a thousand
+ * already costs a minute or more of start-ups. Larger requests belong to
+ * `deno task server`.
+ */
+export const MAX_LESSON_INCREMENTS = 1000;
+
+/**
+ * Most additions in a work unit: a unit of about a tenth of a second, twelve
+ * times the default. The largest lesson then stays near the ten minutes of
+ * Worker time a server gives one request (`ERR too-much-work` beyond).
+ */
+export const MAX_LESSON_ITERATIONS_PER_UNIT = 100_000_000;
+
+/** The lessons' command line. */
+export const LESSONS_COMMAND = {
+  name: "threadcount lessons",
+  usage: "deno task lessons [flags]",
+  about: "The original course project's two mistakes, measured beside the right way: counts the\n" +
+    "same request under each counter model (racy, locked, parallel) and each Worker model\n" +
+    "(pool, per-increment), each on a server of its own, and prints the table.",
+  flags: {
+    increments: integerFlag({
+      description: "increments of the request, counted from 0",
+      default: LESSON_INCREMENTS,
+      min: 1,
+      max: MAX_LESSON_INCREMENTS,
+    }),
+    // At least one: a lesson's server has no fleet, so with no Worker of its own a request would
+    // wait for ever.
+    workers: integerFlag({
+      description: "Worker threads of each server; a race needs two",
+      default: LESSON_WORKERS,
+      min: 1,
+      max: MAX_WORKERS,
+    }),
+    "iterations-per-unit": integerFlag({
+      description: `additions per work unit; an increment is ${MIN_UNITS} to ${MAX_UNITS} units`,
+      default: ITERATIONS_PER_UNIT,
+      max: MAX_LESSON_ITERATIONS_PER_UNIT,
+    }),
+  },
+} satisfies CommandSpec<Flags>;
