@@ -23,7 +23,7 @@ if (import.meta.main) {
   }
   if (commandLine.help) {
     console.log(
-      "deno task demo [--hold] [server flags]\n\n" +
+      "Usage: deno task demo [--hold] [server flags]\n\n" +
         "  --hold   keep the server and its live dashboard running after the demo, until\n" +
         "           Ctrl-C, and print the commands that join them from other terminals.\n" +
         `           The server prefers port ${PORT} and the dashboard ${DASHBOARD_PORT};\n` +

@@ -20,6 +20,7 @@ if (import.meta.main) {
   });
   const code = await runNode(Deno.args, {
     log: (line) => console.error(line),
+    out: (text) => console.log(text),
     signal: stop.signal,
     hostname: () => Deno.hostname(),
   });

@@ -94,6 +94,8 @@ export function parseNodeArgs(args: string[]): NodeCommandLine {
 export interface NodeIo {
   /** Where log lines go. */
   log: (line: string) => void;
+  /** Where the `--help` text goes: asked for, not logged, so it can be piped (stdout). */
+  out: (text: string) => void;
   /** Aborting it stops the node. */
   signal: AbortSignal;
   /** The default name's host part. */
@@ -118,7 +120,7 @@ export async function runNode(args: string[], io: NodeIo): Promise<number> {
     return 2;
   }
   if (line.help) {
-    io.log(NODE_USAGE);
+    io.out(NODE_USAGE);
     return 0;
   }
   let nc;
