@@ -1,0 +1,128 @@
+/**
+ * Every entry point's command line, run as users run it (`deno task NAME ...`): help on
+ * stdout with exit 0, and a command line that cannot be used refused in one line with exit 2.
+ */
+import assert from "node:assert/strict";
+import { ITERATIONS_PER_UNIT } from "../constCS.ts";
+import { parseCommandLine, UsageError } from "../lib/cli/flags.ts";
+import {
+  LESSONS_COMMAND,
+  MAX_LESSON_INCREMENTS,
+  MAX_LESSON_ITERATIONS_PER_UNIT,
+} from "../lib/lessons/lessons_cli.ts";
+import { programStderr, runDeno } from "./_child.ts";
+
+/** The tasks that take flags. */
+const TASKS = ["server", "node", "client", "demo", "lessons", "bench"] as const;
+
+/** What a task wrote and how it ended. */
+interface TaskRun {
+  code: number;
+  stdout: string;
+  /** The program's lines on stderr, without Deno's own about downloads. */
+  errors: string[];
+}
+
+/**
+ * Runs `deno task NAME ...args` from the project's root, as a user would. One that hangs (as
+ * `lessons --workers 0` did) fails the test at the harness's time limit, which kills its whole
+ * group: killing deno task alone would leave its deno run holding the pipes open.
+ */
+async function runTask(name: string, args: string[]): Promise<TaskRun> {
+  // -q drops only deno task's own "Task NAME command" line.
+  const { code, stdout, stderr } = await runDeno(["task", "-q", name, ...args], { group: true });
+  const errors = programStderr(stderr).split("\n").filter((line) => line !== "");
+  return { code, stdout, errors };
+}
+
+/** Runs one command line of each task at once. */
+function runEach(argsOf: (name: typeof TASKS[number]) => string[]) {
+  return Promise.all(TASKS.map(async (name) => ({ name, ...await runTask(name, argsOf(name)) })));
+}
+
+/** Asserts that a run was refused on one line of stderr, naming what was wrong, with exit 2. */
+function assertRefused(name: string, run: TaskRun, mentions: string): void {
+  assert.deepEqual(
+    { code: run.code, stdout: run.stdout, lines: run.errors.length },
+    { code: 2, stdout: "", lines: 1 },
+    `${name}: ${run.errors.join("\n")}`,
+  );
+  assert.ok(run.errors[0].startsWith(`threadcount ${name}: `), `${name}: ${run.errors[0]}`);
+  assert.ok(run.errors[0].includes(mentions), `${name} names ${mentions}: ${run.errors[0]}`);
+}
+
+Deno.test("every task answers --help: its usage on stdout, exit 0, nothing on stderr", async () => {
+  for (const run of await runEach(() => ["--help"])) {
+    assert.deepEqual({ code: run.code, errors: run.errors }, { code: 0, errors: [] }, run.name);
+    assert.ok(
+      run.stdout.startsWith(`Usage: deno task ${run.name}`),
+      `${run.name}: ${run.stdout.slice(0, 200)}`,
+    );
+    assert.match(run.stdout, /\n {2}--[a-z]/, `${run.name} lists its flags`);
+  }
+});
+
+Deno.test("every task refuses an unknown flag in one line, with exit 2", async () => {
+  for (const run of await runEach(() => ["--no-such-flag"])) {
+    assertRefused(run.name, run, "--no-such-flag");
+  }
+});
+
+Deno.test("every task refuses a bad value in one line naming the flag, with exit 2", async () => {
+  const bad = {
+    server: ["--workers", "x"],
+    node: ["--workers", "0"],
+    client: ["--port", "x"],
+    demo: ["--max-clients", "0"],
+    // It used to wait for ever: no Worker, and no fleet to count instead.
+    lessons: ["--workers", "0", "--increments", "4"],
+    bench: ["--only", "0"],
+  };
+  for (const run of await runEach((name) => bad[name])) {
+    assertRefused(run.name, run, bad[run.name][0]);
+  }
+});
+
+Deno.test("lessons: each flag takes its bounds and refuses what lies beyond", async (t) => {
+  const parse = (...args: string[]) => parseCommandLine(LESSONS_COMMAND, args).flags;
+  await t.step("defaults", () => {
+    assert.deepEqual(parse(), {
+      increments: 40,
+      workers: 2,
+      "iterations-per-unit": ITERATIONS_PER_UNIT,
+    });
+  });
+  await t.step("the bounds themselves are taken", () => {
+    assert.equal(parse("--increments", "1").increments, 1);
+    const mostIncrements = String(MAX_LESSON_INCREMENTS);
+    assert.equal(parse("--increments", mostIncrements).increments, MAX_LESSON_INCREMENTS);
+    assert.equal(parse("--workers", "1").workers, 1);
+    assert.equal(parse("--iterations-per-unit", "0")["iterations-per-unit"], 0);
+    const most = String(MAX_LESSON_ITERATIONS_PER_UNIT);
+    assert.equal(
+      parse("--iterations-per-unit", most)["iterations-per-unit"],
+      MAX_LESSON_ITERATIONS_PER_UNIT,
+    );
+  });
+  await t.step("beyond them, refused", () => {
+    const refused: [string, string][] = [
+      // No Worker and no fleet: the request would wait for ever.
+      ["--workers", "0"],
+      ["--workers", "1025"],
+      // Nothing to count: a table of zeros.
+      ["--increments", "0"],
+      ["--increments", String(MAX_LESSON_INCREMENTS + 1)],
+      ["--increments", "-1"],
+      ["--increments", "1.5"],
+      ["--iterations-per-unit", "-1"],
+      ["--iterations-per-unit", String(MAX_LESSON_ITERATIONS_PER_UNIT + 1)],
+    ];
+    for (const [flag, value] of refused) {
+      assert.throws(
+        () => parse(flag, value),
+        (error) => error instanceof UsageError && error.message.startsWith(`${flag} must be`),
+        `${flag} ${value}`,
+      );
+    }
+  });
+});
