@@ -126,6 +126,17 @@ Deno.test("client: after COUNTER, answers that say how many updates were lost ar
   assert.equal(answer, "Result: 3 (0 updates lost)\n");
 });
 
+Deno.test("client: a negative answer is an answer, with or without the updates lost", async () => {
+  await using server = startServer({ workers: 1 });
+  const piped = await run(["--port", String(server.addr.port)], "-5 3\nCOUNTER locked\n-5 3\n");
+  assert.equal(piped.code, EXIT.ok, piped.err);
+  assert.deepEqual(piped.out.split("\n").slice(0, 3), [
+    "-2",
+    "OK counter locked",
+    "-2 (0 updates lost)",
+  ]);
+});
+
 Deno.test("client bad input: explained, exit 2, and the good lines still answered", async (t) => {
   await using server = startServer();
   const port = String(server.addr.port);
@@ -250,6 +261,14 @@ Deno.test("client: a port that is not threadcount's ends in one line, exit 3", a
       err,
       /^threadcount client: the server at 127\.0\.0\.1:\d+ answered "HTTP\/1\.1 400 Bad Request", which is not a threadcount reply: is .* a threadcount server/,
     );
+  });
+  await t.step("it answers an error that would act on the terminal", async () => {
+    await using other = otherService("ERR busy \u001b[2J\u001b]0;title\u0007\n");
+    const { code, out, err } = await run(["--port", other.port, "2", "10"]);
+    assert.equal(code, EXIT.cannotConnect);
+    assert.equal(out, "");
+    assert.match(err, /answered "ERR busy \\u001b\[2J.*", which is not a threadcount reply/);
+    assert.ok(!err.includes("\u001b"), "nothing it said reaches the terminal raw");
   });
   await t.step("it closes without a word", async () => {
     await using other = otherService();

@@ -3,7 +3,7 @@ import { RawClient, startServer } from "./_helpers.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 import { CounterCell } from "../lib/counter/counter_cell.ts";
 import { PerIncrementRunner } from "../lib/pool/per_increment_runner.ts";
-import { formatLessonsTable, runLessons } from "../lib/lessons/lessons_table.ts";
+import { formatLessonsTable, runLesson, runLessons } from "../lib/lessons/lessons_table.ts";
 import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
 import { parseServerArgs, UsageError } from "../lib/server/server_cli.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
@@ -223,6 +223,18 @@ Deno.test("runLessons: one row per counter model and Worker model, each answer a
     assert.equal(row.workersStarted, row.workerModel === "pool" ? 2 : 6);
   }
   assert.equal(formatLessonsTable(rows).split("\n").length, 2 + 6);
+});
+
+Deno.test("runLesson: a negative start gives a negative answer, read as the client reads it", async () => {
+  const row = await runLesson("locked", "pool", {
+    increments: 3,
+    start: -5n,
+    server: { minUnits: 1, maxUnits: 1, iterationsPerUnit: 1000 },
+  });
+  assert.equal(row.answer, "-2 (0 updates lost)");
+  assert.equal(row.value, -2n);
+  assert.equal(row.expected, -2n);
+  assert.equal(row.updatesLost, 0);
 });
 
 Deno.test("racy with one Worker loses nothing: its tasks run one after another", async () => {

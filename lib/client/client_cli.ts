@@ -11,12 +11,18 @@ import {
   ConnectionLostError,
   LineClient,
   type ProgressListener,
-  type Reply,
+  type ReplyLine,
   UnexpectedReplyError,
 } from "./line_client.ts";
-import { formatStats } from "./stats_text.ts";
+import { describeStats } from "./stats_text.ts";
 import { type ByteSource, LineReader } from "../wire/line_reader.ts";
-import { type Command, parseCommand, ProtocolError } from "../wire/protocol.ts";
+import {
+  closesConnection,
+  type Command,
+  isReplyTo,
+  parseCommand,
+  ProtocolError,
+} from "../wire/protocol.ts";
 
 /** Exit codes of the client. */
 export const EXIT = {
@@ -52,14 +58,6 @@ export const PROGRESS_MIN_INCREMENTS = 20;
 
 /** The longest line read from standard input; a longer one ends the client. */
 const MAX_INPUT_LINE_BYTES = 64 * 1024;
-
-/** Error codes after which the server closes the connection: the session is over. */
-const CLOSING_CODES: ReadonlySet<string> = new Set([
-  "busy",
-  "idle-timeout",
-  "line-too-long",
-  "shutting-down",
-]);
 
 /** The `--help` text. */
 export const CLIENT_USAGE =
@@ -213,12 +211,12 @@ async function oneShot(
   command: Command,
   io: ClientIo,
 ): Promise<number> {
-  const reply = await ask(client, line, command, io, new ProgressChoice());
+  const { line: text, reply } = await ask(client, line, command, io, new ProgressChoice());
   if (reply.kind === "error") {
-    await io.err(`threadcount client: the server answered: ${reply.line}\n`);
+    await io.err(`threadcount client: the server answered: ${text}\n`);
     return EXIT.serverError;
   }
-  await io.out(`${reply.text}\n`);
+  await io.out(`${text}\n`);
   return EXIT.ok;
 }
 
@@ -265,24 +263,24 @@ async function session(client: LineClient, io: ClientIo): Promise<number> {
     }
     if (command.kind === "empty") continue;
     if (command.kind === "stop") return ended(EXIT.ok);
-    const reply = await ask(client, line, command, io, progress);
-    if (reply.kind === "error") {
-      const closing = CLOSING_CODES.has(reply.code);
+    const answer = await ask(client, line, command, io, progress);
+    if (answer.reply.kind === "error") {
+      const closing = closesConnection(answer.reply.code);
       await io.err(
-        (interactive ? `The server says: ${reply.line}` : `threadcount client: ${reply.line}`) +
+        (interactive ? `The server says: ${answer.line}` : `threadcount client: ${answer.line}`) +
           (closing ? "; it closed the connection\n" : "\n"),
       );
       worst = Math.max(worst, EXIT.serverError);
       if (closing) return ended(EXIT.serverError);
       continue;
     }
-    await io.out(interactive ? shown(reply.text, command, io) : `${reply.text}\n`);
+    await io.out(interactive ? shown(answer, command, io) : `${answer.line}\n`);
   }
 }
 
 /** What the prompt shows for a reply: what was asked for, in words. */
-function shown(text: string, command: Command, io: ClientIo): string {
-  if (command.kind === "stats") return formatStats(JSON.parse(text));
+function shown({ line, reply }: ReplyLine, command: Command, io: ClientIo): string {
+  if (reply.kind === "stats") return describeStats(reply.stats);
   if (command.kind === "progress" && !command.on) return "Progress off: no progress bar.\n";
   if (command.kind === "counter") {
     return `Counter ${command.model}: each answer now says how many updates were lost.\n`;
@@ -292,7 +290,7 @@ function shown(text: string, command: Command, io: ClientIo): string {
       ? `Progress on: a request of ${PROGRESS_MIN_INCREMENTS} increments or more shows a bar.\n`
       : "Progress on, but the output is not a terminal: no bar is drawn.\n";
   }
-  return `Result: ${text}\n`;
+  return `Result: ${line}\n`;
 }
 
 /** Whether progress lines are on for this connection, and whether the user chose. */
@@ -321,17 +319,18 @@ async function ask(
   command: Command,
   io: ClientIo,
   progress: ProgressChoice,
-): Promise<Reply> {
+): Promise<ReplyLine> {
   const long = command.kind === "count" && command.increments >= PROGRESS_MIN_INCREMENTS;
   const wantsBar = long && canDraw(io);
   if (wantsBar && !progress.on && !progress.chosen && !progress.unknown) {
-    const reply = checked(
+    const answer = checked(
       client,
       { kind: "progress", on: true },
-      await client.request("PROGRESS ON"),
+      await client.ask("PROGRESS ON"),
     );
     // An older server does not know PROGRESS; any other error (busy, shutting down) is the answer.
-    if (reply.kind === "error" && reply.code !== "bad-request") return reply;
+    const { reply } = answer;
+    if (reply.kind === "error" && reply.code !== "bad-request") return answer;
     if (reply.kind === "error") progress.unknown = true;
     else progress.on = true;
   }
@@ -342,17 +341,17 @@ async function ask(
       display.update(done, total);
     }
     : undefined;
-  let reply: Reply;
+  let answer: ReplyLine;
   try {
-    reply = checked(client, command, await client.request(line, onProgress));
+    answer = checked(client, command, await client.ask(line, onProgress));
   } finally {
     display?.stop();
   }
-  if (command.kind === "progress" && reply.kind !== "error") {
+  if (command.kind === "progress" && answer.reply.kind !== "error") {
     progress.on = command.on;
     progress.chosen = true;
   }
-  return reply;
+  return answer;
 }
 
 /**
@@ -360,25 +359,9 @@ async function ask(
  *
  * @throws {UnexpectedReplyError} Otherwise: the address is some other service.
  */
-function checked(client: LineClient, command: Command, reply: Reply): Reply {
-  if (reply.kind === "error") return reply;
-  const text = reply.text;
-  let fits: boolean;
-  // After COUNTER, a count's answer says how many updates were lost: `22 (18 updates lost)`.
-  if (command.kind === "count") fits = /^[+-]?\d+( \(\d+ updates? lost\))?$/.test(text);
-  else if (command.kind === "progress") fits = text === `OK progress ${command.on ? "on" : "off"}`;
-  else if (command.kind === "counter") fits = text === `OK counter ${command.model}`;
-  else if (command.kind === "stats") fits = isJsonObject(text);
-  else fits = true;
-  if (!fits) throw new UnexpectedReplyError(client.address, text);
-  return reply;
-}
-
-function isJsonObject(text: string): boolean {
-  try {
-    const value = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value);
-  } catch {
-    return false;
+function checked(client: LineClient, command: Command, answer: ReplyLine): ReplyLine {
+  if (!isReplyTo(answer.reply, command)) {
+    throw new UnexpectedReplyError(client.address, answer.line);
   }
+  return answer;
 }

@@ -6,6 +6,7 @@
  */
 import { PORT } from "../../constCS.ts";
 import { LineReader } from "../wire/line_reader.ts";
+import { parseReply, type Reply } from "../wire/protocol.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
 
 /**
@@ -14,10 +15,18 @@ import { closeQuietly, writeAll } from "../wire/write_all.ts";
  */
 const MAX_REPLY_BYTES = 1024 * 1024;
 
-/** The answer to one request. */
-export type Reply =
+/** The answer to one request, as text: the reply line, or an error's parts. */
+export type Answer =
   | { kind: "value"; text: string }
   | { kind: "error"; code: string; message: string; line: string };
+
+/** The answer to one request, read: the reply line and what it says. */
+export interface ReplyLine {
+  /** The line, without its newline. */
+  line: string;
+  /** What it says; never a progress line (those go to the listener), never malformed. */
+  reply: Exclude<Reply, { kind: "progress" | "malformed" }>;
+}
 
 /** Thrown when the server cannot be reached; the message says how to start it. */
 export class CannotConnectError extends Error {
@@ -106,27 +115,6 @@ function formatAddress(hostname: string, port: number): string {
 export type ProgressListener = (done: number, total: number) => void;
 
 /**
- * Splits a reply line into a value or an error.
- *
- * @param line The reply line, without its newline.
- * @returns The reply.
- *
- * @example
- * ```ts
- * import { parseReply } from "./line_client.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(parseReply("12"), { kind: "value", text: "12" });
- * assert.equal(parseReply("ERR busy try later").kind, "error");
- * ```
- */
-export function parseReply(line: string): Reply {
-  const match = /^ERR (\S+) ?(.*)$/.exec(line);
-  if (match) return { kind: "error", code: match[1], message: match[2], line };
-  return { kind: "value", text: line };
-}
-
-/**
  * One connection to a server.
  *
  * @example
@@ -211,26 +199,42 @@ export class LineClient {
   }
 
   /**
-   * Sends a request and waits for its reply.
+   * Sends a request and reads its reply, with progress lines handed to `onProgress`.
    *
    * @param line The request, e.g. `2 10`.
    * @param onProgress Hears progress lines, if the session asked for them.
-   * @returns The reply.
+   * @returns The reply line and what it says.
    * @throws {ConnectionLostError} When the server closes before it answers.
-   * @throws {UnexpectedReplyError} When the reply cannot be read.
+   * @throws {UnexpectedReplyError} When the reply cannot be read, or is no threadcount reply.
    */
-  async request(line: string, onProgress?: ProgressListener): Promise<Reply> {
+  async ask(line: string, onProgress?: ProgressListener): Promise<ReplyLine> {
     await this.send(line);
     while (true) {
-      const reply = await this.readLine();
-      if (reply === null) throw new ConnectionLostError(this.#address);
-      const progress = /^PROGRESS (\d+) (\d+)$/.exec(reply);
-      if (progress) {
-        onProgress?.(Number(progress[1]), Number(progress[2]));
+      const text = await this.readLine();
+      if (text === null) throw new ConnectionLostError(this.#address);
+      const reply = parseReply(text);
+      if (reply.kind === "progress") {
+        onProgress?.(reply.done, reply.total);
         continue;
       }
-      return parseReply(reply);
+      if (reply.kind === "malformed") throw new UnexpectedReplyError(this.#address, text);
+      return { line: text, reply };
     }
+  }
+
+  /**
+   * Sends a request and waits for its reply, as text.
+   *
+   * @param line The request, e.g. `2 10`.
+   * @param onProgress Hears progress lines, if the session asked for them.
+   * @returns The reply line, or an error's parts.
+   * @throws {ConnectionLostError} When the server closes before it answers.
+   * @throws {UnexpectedReplyError} When the reply cannot be read, or is no threadcount reply.
+   */
+  async request(line: string, onProgress?: ProgressListener): Promise<Answer> {
+    const { line: text, reply } = await this.ask(line, onProgress);
+    if (reply.kind !== "error") return { kind: "value", text };
+    return { kind: "error", code: reply.code, message: reply.message, line: text };
   }
 
   /** The server's address as given, e.g. `localhost:50073`. */

@@ -25,18 +25,18 @@ const LINES: readonly { label: string; parts: readonly [field: string, word: str
  *
  * @example
  * ```ts
- * import { formatStats } from "./stats_text.ts";
+ * import { describeStats } from "./stats_text.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(
- *   formatStats({ clients_active: 1, clients_waiting: 0, uptime_s: 1.5, batches_sent: 4 }),
+ *   describeStats({ clients_active: 1, clients_waiting: 0, uptime_s: 1.5, batches_sent: 4 }),
  *   "Server load, up 1.5 s:\n" +
  *     "  clients     1 served, 0 waiting\n" +
  *     "  also        batches_sent 4\n",
  * );
  * ```
  */
-export function formatStats(stats: Readonly<Record<string, unknown>>): string {
+export function describeStats(stats: Readonly<Record<string, unknown>>): string {
   const shown = new Set<string>(["uptime_s"]);
   const uptime = typeof stats.uptime_s === "number" ? `, up ${stats.uptime_s} s` : "";
   let text = `Server load${uptime}:\n`;

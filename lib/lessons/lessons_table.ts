@@ -88,28 +88,36 @@ export async function runLesson(
   await using server = new ThreadcountServer(serverOptions, events);
   await server.workersReady;
   await using client = await LineClient.connect(server.addr);
-  const said = await client.request(`COUNTER ${counter}`);
-  if (said.kind !== "value") throw new Error(`the server refused COUNTER ${counter}: ${said.line}`);
+  const said = await client.ask(`COUNTER ${counter}`);
+  if (said.reply.kind !== "ok") {
+    throw new Error(`the server refused COUNTER ${counter}: ${said.line}`);
+  }
   const sentAt = performance.now();
-  const reply = await client.request(`${start} ${increments}`);
+  const answer = await client.ask(`${start} ${increments}`);
   const wallMs = performance.now() - sentAt;
-  if (reply.kind !== "value") throw new Error(`the server answered ${reply.line}`);
-  const stats = await client.request("STATS");
-  if (stats.kind !== "value") throw new Error(`the server answered ${stats.line}`);
-  const { workers_started, worker_start_ms } = JSON.parse(stats.text);
-  const match = /^(-?\d+) \((-?\d+) updates? lost\)$/.exec(reply.text);
-  if (!match) throw new Error(`unexpected answer ${JSON.stringify(reply.text)}`);
+  const { reply } = answer;
+  if (reply.kind === "error") throw new Error(`the server answered ${answer.line}`);
+  // After COUNTER, every answer says how many updates were lost.
+  if (reply.kind !== "value" || reply.updatesLost === undefined) {
+    throw new Error(`unexpected answer ${JSON.stringify(answer.line)}`);
+  }
+  const stats = await client.ask("STATS");
+  if (stats.reply.kind !== "stats") throw new Error(`the server answered ${stats.line}`);
+  const { workers_started: started, worker_start_ms: startMs } = stats.reply.stats;
+  if (typeof started !== "number" || typeof startMs !== "number") {
+    throw new Error(`STATS without workers_started and worker_start_ms: ${stats.line}`);
+  }
   return {
     counter,
     workerModel,
-    answer: reply.text,
-    value: BigInt(match[1]),
+    answer: answer.line,
+    value: reply.value,
     expected: start + BigInt(increments),
-    updatesLost: Number(match[2]),
+    updatesLost: reply.updatesLost,
     wallMs,
     utilisation: spinMs / (wallMs * server.options.workers),
-    workersStarted: workers_started,
-    workerStartMs: worker_start_ms,
+    workersStarted: started,
+    workerStartMs: startMs,
   };
 }
 

@@ -5,7 +5,17 @@
  * @module
  */
 import type { LineReader } from "../wire/line_reader.ts";
-import { type CountCommand, formatError, parseCommand, ProtocolError } from "../wire/protocol.ts";
+import {
+  type CountCommand,
+  formatBye,
+  formatError,
+  formatOk,
+  formatProgress,
+  formatStats,
+  formatValue,
+  parseCommand,
+  ProtocolError,
+} from "../wire/protocol.ts";
 import type { ByteSink } from "../wire/write_all.ts";
 import { type ReplySettled, ReplyWriter } from "../wire/reply_writer.ts";
 import { RequestCounter, type ValueReporter } from "./request_counter.ts";
@@ -250,14 +260,14 @@ export async function serveSession(
         case "empty":
           continue;
         case "stop":
-          await replies.send("BYE\n");
+          await replies.send(formatBye());
           return "STOP";
         case "stats":
-          await session.reply(`${JSON.stringify(context.stats())}\n`);
+          await session.reply(formatStats(context.stats()));
           continue;
         case "progress":
           session.progress = command.on;
-          await session.reply(`OK progress ${command.on ? "on" : "off"}\n`);
+          await session.reply(formatOk(command));
           continue;
         case "counter":
           if (command.model !== "parallel" && context.sharedCounters === false) {
@@ -271,7 +281,7 @@ export async function serveSession(
           }
           session.counter = command.model;
           session.askedCounter = true;
-          await session.reply(`OK counter ${command.model}\n`);
+          await session.reply(formatOk(command));
           continue;
         case "count": {
           const seconds = context.estimateSeconds(command.increments);
@@ -476,7 +486,7 @@ class Count implements JobOptions, RequestProgress {
     if (now - this.#lastProgressAt < limits.progressIntervalMs && done < this.increments) return;
     this.#lastProgressAt = now;
     // Awaited inside the critical section: a client that does not read holds back its own request.
-    return session.replies.send(`PROGRESS ${done} ${this.increments}\n`);
+    return session.replies.send(formatProgress(done, this.increments));
   }
 }
 
@@ -529,13 +539,11 @@ async function runCount(
       }
     }
     // The classic reply, unless the client asked for a counter model: then the lesson too.
-    const lost = session.askedCounter
-      ? ` (${counter.updatesLost} ${counter.updatesLost === 1 ? "update" : "updates"} lost)`
-      : "";
+    const lost = session.askedCounter ? counter.updatesLost : undefined;
     // The request ends when its reply reaches the socket: held for a pipelined burst, later.
     endsWithReply = true;
     await session.reply(
-      `${counter.value}${lost}\n`,
+      formatValue(counter.value, lost),
       (error) => end(error === undefined ? undefined : "client disconnected"),
     );
     return "answered";

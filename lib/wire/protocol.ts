@@ -1,10 +1,15 @@
 /**
- * The threadcount wire protocol as pure functions over text lines: parsing a
- * request line into a command and formatting replies. No sockets here.
+ * The threadcount wire protocol as pure functions over text lines, no sockets:
+ * parsing a request line into a command, here, and every reply, written and
+ * read, in `replies.ts`, exported from here too; {@linkcode isReplyTo} pairs
+ * the two.
  *
  * @module
  */
-import { type CounterModel, parseCounterModel } from "../counter/counter_model.ts";
+import { parseCounterModel } from "../counter/counter_model.ts";
+import { type ErrorCode, escapeUnprintable, type Reply, type Setting } from "./replies.ts";
+
+export * from "./replies.ts";
 
 /** A request to count `increments` times upward from `start`. */
 export interface CountCommand {
@@ -19,22 +24,8 @@ export type Command =
   | { kind: "empty" }
   | { kind: "stop" }
   | { kind: "stats" }
-  | { kind: "progress"; on: boolean }
-  /** `COUNTER racy|locked|parallel`: this connection's counter model, for its next counts. */
-  | { kind: "counter"; model: CounterModel };
-
-/** Codes of the `ERR <code> <message>` replies. */
-export type ErrorCode =
-  | "bad-request"
-  | "too-many-increments"
-  | "line-too-long"
-  | "bad-encoding"
-  | "busy"
-  | "idle-timeout"
-  | "shutting-down"
-  | "worker-failed"
-  | "too-much-work"
-  | "no-workers";
+  /** `PROGRESS ON|OFF` and `COUNTER racy|locked|parallel`, acknowledged with `OK`. */
+  | Setting;
 
 /** A line that could not be parsed, with the reply code and the message for the client. */
 export class ProtocolError extends Error {
@@ -155,35 +146,6 @@ function isBlank(code: number): boolean {
 }
 
 /**
- * Formats an error reply line, newline included.
- *
- * @param code The reply code.
- * @param message What went wrong and what to do instead.
- * @returns The line `ERR <code> <message>\n`.
- *
- * @example
- * ```ts
- * import { formatError } from "./protocol.ts";
- * import assert from "node:assert/strict";
- *
- * assert.equal(formatError("busy", "try again later"), "ERR busy try again later\n");
- * ```
- */
-export function formatError(code: ErrorCode, message: string): string {
-  // One line, and nothing a terminal would act on (a Worker's error may carry colour codes).
-  const oneLine = message.replace(/[\r\n]+/g, " ").replace(UNPRINTABLE, (c) => unicodeEscape(c));
-  return `ERR ${code} ${oneLine}\n`;
-}
-
-/** Characters a terminal acts on or that reorder text: escaped wherever client text is shown. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
-
-/** `\u001b` for ESC: as JSON writes it. */
-function unicodeEscape(char: string): string {
-  return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
-}
-
-/**
  * Quotes a piece of client input for an error message: JSON string escapes
  * (and `\uXXXX` for every control, format or separator character, such as
  * U+009B or U+202E, that JSON leaves raw), cut to `max` characters so a
@@ -203,5 +165,45 @@ function unicodeEscape(char: string): string {
  */
 export function quote(text: string, max = 60): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return JSON.stringify(cut).replace(UNPRINTABLE, (c) => unicodeEscape(c));
+  return escapeUnprintable(JSON.stringify(cut));
+}
+
+/**
+ * Tells whether a reply can answer a command: an error answers any; a count
+ * gets a value, `STATS` its JSON, a setting its `OK`, `STOP` its `BYE`.
+ * A client that gets any other reply is not talking to a threadcount server.
+ *
+ * @param reply The reply, as {@linkcode parseReply} read it.
+ * @param command The command it is meant to answer.
+ * @returns Whether it does.
+ *
+ * @example
+ * ```ts
+ * import { isReplyTo, parseCommand, parseReply } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const command = parseCommand("PROGRESS ON", { maxIncrements: 100 });
+ * assert.equal(isReplyTo(parseReply("OK progress on"), command), true);
+ * assert.equal(isReplyTo(parseReply("OK progress off"), command), false);
+ * assert.equal(isReplyTo(parseReply("12"), command), false);
+ * ```
+ */
+export function isReplyTo(reply: Reply, command: Command): boolean {
+  if (reply.kind === "error") return true;
+  switch (command.kind) {
+    case "count":
+      return reply.kind === "value";
+    case "stats":
+      return reply.kind === "stats";
+    case "stop":
+      return reply.kind === "bye";
+    case "empty":
+      return false; // the server answers nothing
+    case "progress":
+      return reply.kind === "ok" && reply.setting.kind === "progress" &&
+        reply.setting.on === command.on;
+    case "counter":
+      return reply.kind === "ok" && reply.setting.kind === "counter" &&
+        reply.setting.model === command.model;
+  }
 }
