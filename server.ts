@@ -4,7 +4,7 @@
  * @module
  */
 import { HOST, PORT, WORKERS } from "./constCS.ts";
-import { serveDashboard } from "./lib/observe/dashboard_server.ts";
+import { serveDashboard } from "./lib/observe/dashboard/dashboard_server.ts";
 import { EventLog } from "./lib/observe/event_log.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_cli.ts";
 import { ServerEvents } from "./lib/server/server_events.ts";
