@@ -4,12 +4,12 @@
  * @module
  */
 import { HOST, PORT, WORKERS } from "./constCS.ts";
-import { serveDashboard } from "./lib/observe/dashboard_server.ts";
+import { serveDashboard } from "./lib/observe/dashboard/dashboard_server.ts";
 import { EventLog } from "./lib/observe/event_log.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_cli.ts";
 import { ServerEvents } from "./lib/server/server_events.ts";
 import { ThreadcountServer } from "./lib/server/threadcount_server.ts";
-import { TraceWriter } from "./lib/observe/trace_writer.ts";
+import { TraceWriter } from "./lib/observe/trace/trace_writer.ts";
 import { exitCodeFor, listenForStopSignals, type StopSignal } from "./lib/server/signals.ts";
 
 /** Explains an error the user can fix, and exits. */

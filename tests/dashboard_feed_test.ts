@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import {
+  DASHBOARD_BARS_PER_UPDATE,
+  DASHBOARD_COLOUR_HOLD_MS,
   DASHBOARD_FINISHED_KEPT,
+  DASHBOARD_HISTORY_BARS,
   DASHBOARD_PALETTE_SIZE,
+} from "../lib/observe/dashboard/dashboard_bounds.ts";
+import {
   DashboardFeed,
   type DashboardFeedOptions,
-  type RequestSection,
-  shortNumber,
-} from "../lib/observe/dashboard_feed.ts";
-import { DASHBOARD_PALETTE } from "../lib/observe/dashboard_style.ts";
+} from "../lib/observe/dashboard/dashboard_feed.ts";
+import type { RequestSection } from "../lib/observe/dashboard/request_board.ts";
+import { shortNumber } from "../lib/observe/dashboard/short_number.ts";
+import { DASHBOARD_PALETTE } from "../lib/observe/dashboard/page_style.ts";
 import { idleStats } from "./_helpers.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
 
@@ -106,23 +111,25 @@ Deno.test("DashboardFeed colours clients in arrival order, all distinct while th
 });
 
 Deno.test("DashboardFeed keeps a leaving client's colour from newcomers while its bars may show", () => {
-  const feed = feedOf({ colourHoldMs: 60_000 });
+  const feed = feedOf();
   arrive(feed, 0, "served", 1_000);
   arrive(feed, 1, "served", 1_000);
   count(feed, "R1", conn(0), 0n, 1); // conn 0 draws a bar
   feed.takeUpdate();
-  feed.hear({ type: "closed", at: 2_000, conn: conn(0), reason: "STOP" });
+  const left = 2_000;
+  feed.hear({ type: "closed", at: left, conn: conn(0), reason: "STOP" });
   arrive(feed, 2, "served", 3_000); // conn 0's bar may still be on screen
-  arrive(feed, 3, "served", 62_001); // it is gone: its colour is free again
+  const later = left + DASHBOARD_COLOUR_HOLD_MS + 1;
+  arrive(feed, 3, "served", later); // it is gone: its colour is free again
   const colours = new Map(feed.snapshot().clients.colours.map(([c, colour]) => [c, colour]));
   assert.equal(colours.get(conn(2)), 2);
   assert.equal(colours.get(conn(3)), 0);
   // A client that drew nothing (turned away, or gone before counting) frees its colour at once.
-  feed.hear({ type: "accepted", at: 62_002, conn: conn(4), active: 3, waiting: 0 });
-  feed.hear({ type: "turned-away", at: 62_002, conn: conn(4), code: "busy", message: "" });
-  arrive(feed, 5, "waiting", 62_003);
-  feed.hear({ type: "closed", at: 62_004, conn: conn(5), reason: "end" });
-  arrive(feed, 6, "waiting", 62_005);
+  feed.hear({ type: "accepted", at: later + 1, conn: conn(4), active: 3, waiting: 0 });
+  feed.hear({ type: "turned-away", at: later + 1, conn: conn(4), code: "busy", message: "" });
+  arrive(feed, 5, "waiting", later + 2);
+  feed.hear({ type: "closed", at: later + 3, conn: conn(5), reason: "end" });
+  arrive(feed, 6, "waiting", later + 4);
   const after = new Map(feed.snapshot().clients.colours.map(([c, colour]) => [c, colour]));
   assert.equal(after.get(conn(6)), 3);
   assert.equal(after.has(conn(4)), false);
@@ -239,19 +246,26 @@ Deno.test("DashboardFeed turns numbers into text once per update, not once per i
 });
 
 Deno.test("DashboardFeed keeps a bounded recent window of bars for pages that connect", () => {
-  const feed = feedOf({ historyBars: 50, barsPerUpdate: 30 });
+  const feed = feedOf();
   arrive(feed, 0, "served");
-  count(feed, "R1", conn(0), 0n, 100);
+  count(feed, "R1", conn(0), 0n, DASHBOARD_BARS_PER_UPDATE + 70);
   const update = feed.takeUpdate();
-  assert.equal(update.bars.length, 30);
+  assert.equal(update.bars.length, DASHBOARD_BARS_PER_UPDATE);
   assert.equal(update.skipped, 70);
-  count(feed, "R2", conn(0), 0n, 40);
-  feed.takeUpdate();
+  // More updates, until more bars were sent than the window keeps.
+  let sent = DASHBOARD_BARS_PER_UPDATE;
+  let newest = "";
+  for (let r = 2; sent <= DASHBOARD_HISTORY_BARS; r++) {
+    count(feed, `R${r}`, conn(0), 0n, DASHBOARD_BARS_PER_UPDATE + 10);
+    feed.takeUpdate();
+    sent += DASHBOARD_BARS_PER_UPDATE;
+    newest = `R${r}#${DASHBOARD_BARS_PER_UPDATE}`;
+  }
   const { bars } = feed.snapshot();
-  assert.equal(bars.length, 50);
-  assert.deepEqual(bars.at(-1)?.[0], "R2#30"); // newest kept, oldest dropped
+  assert.equal(bars.length, DASHBOARD_HISTORY_BARS);
+  assert.deepEqual(bars.at(-1)?.[0], newest); // newest kept, oldest dropped
   // Bars older than the window are dropped too.
-  const old = feedOf({ historyMs: 1 });
+  const old = feedOf();
   arrive(old, 0, "served");
   old.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 1 });
   old.hear({
@@ -282,11 +296,9 @@ Deno.test("DashboardFeed sends the lanes when they change, as remote Workers joi
   assert.equal(feed.takeUpdate().lanes, undefined);
 });
 
-Deno.test("DashboardFeed rejects bounds that are not positive integers", () => {
+Deno.test("DashboardFeed rejects client slots that are not a positive integer", () => {
   for (const bad of [0, -1, 1.5, NaN, Infinity]) {
-    for (const name of ["historyBars", "finishedKept", "paletteSize", "maxClients"] as const) {
-      assert.throws(() => feedOf({ [name]: bad }), RangeError, `${name}: ${bad}`);
-    }
+    assert.throws(() => feedOf({ maxClients: bad }), RangeError, `maxClients: ${bad}`);
   }
 });
 

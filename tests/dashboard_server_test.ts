@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { serveDashboard } from "../lib/observe/dashboard_server.ts";
+import { serveDashboard } from "../lib/observe/dashboard/dashboard_server.ts";
 import { type ServerEventListener, ServerEvents } from "../lib/server/server_events.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
 import { idleStats, startServer } from "./_helpers.ts";

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { ITERATIONS_PER_UNIT } from "../constCS.ts";
-import { serveDashboard } from "../lib/observe/dashboard_server.ts";
-import type { DashboardSnapshot, DashboardUpdate } from "../lib/observe/dashboard_feed.ts";
+import { serveDashboard } from "../lib/observe/dashboard/dashboard_server.ts";
+import type {
+  DashboardSnapshot,
+  DashboardUpdate,
+} from "../lib/observe/dashboard/dashboard_views.ts";
+import { DASHBOARD_PALETTE } from "../lib/observe/dashboard/page_style.ts";
 import { RawClient, startServer } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -128,6 +132,15 @@ Deno.test({
         5,
         `colours repeat: ${served} ${waiting}`,
       );
+      // Each is painted in its palette colour, from the palette the page was sent.
+      const styles = await page.locator(".slots .box.taken .swatch").evaluateAll((nodes) =>
+        nodes.map((n) => n.getAttribute("style"))
+      );
+      served.forEach((colour, i) => {
+        const hex = DASHBOARD_PALETTE[Number(colour?.split("/")[0])];
+        const rgb = [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16)).join(", ");
+        assert.match(styles[i] ?? "", new RegExp(`background: rgb\\(${rgb}\\)`), `slot ${i + 1}`);
+      });
       const { port } = clients[3].conn.localAddr as Deno.NetAddr;
       assert.equal(
         await page.locator("[data-waiting]").first().getAttribute("data-waiting"),

@@ -25,14 +25,17 @@ const ROOT_MODULES = ["constCS.ts", "worker.ts"];
 
 const LIB = new URL("../lib/", import.meta.url);
 
-/** Every module under `lib/`, as `folder/name.ts`. */
+/** Every module under `lib/`, nested ones too, as `folder/…/name.ts` (or `.js`). */
 function libModules(): string[] {
   const modules: string[] = [];
-  for (const folder of Deno.readDirSync(LIB)) {
-    if (!folder.isDirectory) continue;
-    for (const file of Deno.readDirSync(new URL(`${folder.name}/`, LIB))) {
-      if (file.isFile && file.name.endsWith(".ts")) modules.push(`${folder.name}/${file.name}`);
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(new URL(dir, LIB))) {
+      if (entry.isDirectory) walk(`${dir}${entry.name}/`);
+      else if (entry.isFile && /\.[jt]s$/.test(entry.name)) modules.push(`${dir}${entry.name}`);
     }
+  };
+  for (const folder of Deno.readDirSync(LIB)) {
+    if (folder.isDirectory) walk(`${folder.name}/`);
   }
   return modules.sort();
 }
@@ -52,6 +55,7 @@ function importsByModule(): { from: string; folder: string; to: string }[] {
     for (const specifier of relativeImports(Deno.readTextFileSync(url))) {
       const target = new URL(specifier, url);
       const path = target.pathname.slice(new URL("..", LIB).pathname.length);
+      // A module's layer is its top folder under lib/, however deep it sits.
       found.push({ from: module, folder: module.split("/")[0], to: path });
     }
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TRACE_MIN_BYTES, TraceWriter } from "../lib/observe/trace_writer.ts";
+import { TRACE_MIN_BYTES, TraceWriter } from "../lib/observe/trace/trace_writer.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
 import { LineClient } from "../lib/client/line_client.ts";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
@@ -57,10 +57,13 @@ function repair(text: string): TraceEvent[] {
   return events;
 }
 
-/** Resolves at the writer's next write. */
-function nextWrite(): { onWritten: (bytes: number) => void; written: Promise<number> } {
-  const { promise, resolve } = Promise.withResolvers<number>();
-  return { onWritten: resolve, written: promise };
+/** Resolves once the file at `path` holds `count` increments, as a watcher sees it change. */
+async function holdsIncrements(watcher: Deno.FsWatcher, path: string, count: number) {
+  for await (const _change of watcher) {
+    const text = await Deno.readTextFile(path);
+    if (text.split(`"ph":"X"`).length - 1 === count) return;
+  }
+  throw new Error(`the watcher ended before ${path} held ${count} increments`);
 }
 
 Deno.test("--trace writes a Chrome trace: one complete event per increment, on its Worker's thread", async () => {
@@ -153,18 +156,19 @@ Deno.test("TraceWriter names each lane the first time it appears, with laneName"
 
 Deno.test("TraceWriter writes on its own timer, without close()", async () => {
   const path = await Deno.makeTempFile({ suffix: ".json" });
-  const { onWritten, written } = nextWrite();
-  const trace = await TraceWriter.open(path, { onWritten });
+  const watcher = Deno.watchFs(path);
+  const trace = await TraceWriter.open(path);
   try {
     for (let n = 1; n <= 3; n++) trace.hear(taskDone(n));
     // Far less than a write's worth of text, and no close(): only the timer writes it. (The
     // writer's timer is unref'd, as a server's must be; bounded()'s keeps the test alive, and
     // fails it rather than let it hang if no write ever comes.)
-    assert.ok(await bounded(written, "a write by the timer", 5_000) > 0);
+    await bounded(holdsIncrements(watcher, path, 3), "a write by the timer", 5_000);
     const text = await Deno.readTextFile(path);
     assert.ok(!text.endsWith("]\n"), "not closed yet");
     assert.equal(repair(text).filter((e) => e.ph === "X").length, 3);
   } finally {
+    watcher.close();
     await trace.close();
     await Deno.remove(path);
   }

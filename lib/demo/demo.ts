@@ -9,7 +9,7 @@ import {
   type Dashboard,
   type DashboardOptions,
   serveDashboard,
-} from "../observe/dashboard_server.ts";
+} from "../observe/dashboard/dashboard_server.ts";
 import { EventLog } from "../observe/event_log.ts";
 import { LineClient } from "../client/line_client.ts";
 import { ServerEvents } from "../server/server_events.ts";

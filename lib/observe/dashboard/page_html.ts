@@ -7,10 +7,14 @@
  *
  * @module
  */
-import { DASHBOARD_CSS, DASHBOARD_PALETTE } from "./dashboard_style.ts";
-import { DASHBOARD_SCRIPT } from "./dashboard_script.ts";
+import PAGE_MAIN from "./browser/page_main.js" with { type: "text" };
+import PAGE_STATE from "./browser/page_state.js" with { type: "text" };
+import PANELS from "./browser/panels.js" with { type: "text" };
+import WORKER_LANES from "./browser/worker_lanes.js" with { type: "text" };
+import { DASHBOARD_FINISHED_KEPT } from "./dashboard_bounds.ts";
+import { DASHBOARD_CSS, DASHBOARD_PALETTE } from "./page_style.ts";
 
-const BODY = String.raw`
+const BODY = `
 <header>
   <h1>threadcount · live</h1>
   <span class="address" id="address"></span>
@@ -55,11 +59,29 @@ const BODY = String.raw`
     <div class="rows" id="mutex"></div>
   </section>
   <section class="finished-list">
-    <h2>Finished requests · the last 20, newest first</h2>
+    <h2>Finished requests · the last ${DASHBOARD_FINISHED_KEPT}, newest first</h2>
     <div class="rows" id="finished"></div>
   </section>
 </main>
 `;
+
+/** The client colours, read by the page's script. */
+const PALETTE_JSON = JSON.stringify(DASHBOARD_PALETTE);
+
+/**
+ * Modules, each after those it imports, as one classic script: the page needs
+ * no request beyond its own. They import one another by name only
+ * (`import { a } from "./x.js";`), so without those lines and the `export`
+ * keywords they are the same program in one scope.
+ */
+function inlineModules(modules: string[]): string {
+  return modules
+    .map((source) => source.replace(/^import\s[^;]*;\n/gm, "").replace(/^export /gm, ""))
+    .join("\n");
+}
+
+/** The page's script. */
+const PAGE_SCRIPT = inlineModules([PAGE_STATE, WORKER_LANES, PANELS, PAGE_MAIN]);
 
 /** The page, served at `/` by the dashboard. */
 export const DASHBOARD_HTML = `<!doctype html>
@@ -70,9 +92,9 @@ export const DASHBOARD_HTML = `<!doctype html>
 <title>threadcount · live</title>
 <style>${DASHBOARD_CSS}</style>
 </head>
-<body>${BODY}<script>
-const PALETTE = ${JSON.stringify(DASHBOARD_PALETTE)};
-${DASHBOARD_SCRIPT}</script>
+<body>${BODY}<script id="palette" type="application/json">${PALETTE_JSON}</script>
+<script>
+${PAGE_SCRIPT}</script>
 </body>
 </html>
 `;

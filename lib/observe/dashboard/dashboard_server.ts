@@ -8,16 +8,13 @@
  *
  * @module
  */
-import { DASHBOARD_PORT, HOST } from "../../constCS.ts";
-import { DashboardFeed, type RequestSection } from "./dashboard_feed.ts";
-import { DASHBOARD_HTML } from "./dashboard_page.ts";
-import type { ServerEvents } from "../server/server_events.ts";
-import type { ServerOptions, ServerStats } from "../server/server_options.ts";
-
-/** Time between two updates, in ms. */
-export const DASHBOARD_INTERVAL_MS = 250;
-/** Updates a page may fall behind by before it is dropped rather than buffered without end. */
-export const DASHBOARD_MAX_BEHIND = 64;
+import { DASHBOARD_PORT, HOST } from "../../../constCS.ts";
+import type { ServerEvents } from "../../server/server_events.ts";
+import type { ServerOptions, ServerStats } from "../../server/server_options.ts";
+import { DASHBOARD_INTERVAL_MS, DASHBOARD_MAX_BEHIND } from "./dashboard_bounds.ts";
+import { DashboardFeed } from "./dashboard_feed.ts";
+import { DASHBOARD_HTML } from "./page_html.ts";
+import type { RequestSection } from "./request_board.ts";
 
 /** Options of {@linkcode serveDashboard}. */
 export interface DashboardOptions {
@@ -66,13 +63,15 @@ const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/;
  * @throws {RangeError} When `intervalMs` is not a positive number.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { serveDashboard } from "./dashboard_server.ts";
- * import { ThreadcountServer } from "../server/threadcount_server.ts";
+ * import { ThreadcountServer } from "../../server/threadcount_server.ts";
+ * import assert from "node:assert/strict";
  *
- * await using server = new ThreadcountServer({ port: 0 });
+ * await using server = new ThreadcountServer({ port: 0, workers: 1 });
  * await using dashboard = serveDashboard(server, { port: 0 });
- * console.log(`dashboard at ${dashboard.url}`);
+ * const page = await fetch(dashboard.url);
+ * assert.match(await page.text(), /threadcount · live/);
  * ```
  */
 export function serveDashboard(

@@ -1,0 +1,68 @@
+/**
+ * The dashboard page's entry: it draws the snapshot it gets on connecting,
+ * then each update, from the Server-Sent Events at `/events`.
+ *
+ * @module
+ */
+import {
+  endRequest,
+  renderClients,
+  renderFinished,
+  renderMutex,
+  renderRequest,
+  renderRequestsEmpty,
+  renderStats,
+} from "./panels.js";
+import { $, state } from "./page_state.js";
+import { addBar, buildAxis, buildLanes, frame, renderQueued } from "./worker_lanes.js";
+
+/** @typedef {import("../dashboard_views.ts").DashboardSnapshot} DashboardSnapshot */
+/** @typedef {import("../dashboard_views.ts").DashboardUpdate} DashboardUpdate */
+
+function connect() {
+  const source = new EventSource("/events");
+  source.addEventListener("snapshot", (event) => {
+    /** @type {DashboardSnapshot} */
+    const snap = JSON.parse(event.data);
+    state.offset = snap.now - Date.now();
+    $("address").textContent = "server " + snap.address;
+    for (const bar of state.bars.values()) bar.el.remove();
+    state.bars.clear();
+    buildLanes(snap.lanes);
+    renderClients(snap.clients);
+    for (const bar of snap.bars) addBar(bar);
+    renderQueued(snap.queued);
+    for (const row of state.requests.values()) row.remove();
+    state.requests.clear();
+    for (const view of snap.requests) renderRequest(view);
+    renderRequestsEmpty();
+    renderMutex(snap.mutex);
+    renderFinished(snap.finished);
+    renderStats(snap.stats);
+    $("status").textContent = "live";
+    $("status").className = "status live";
+  });
+  source.addEventListener("update", (event) => {
+    /** @type {DashboardUpdate} */
+    const update = JSON.parse(event.data);
+    state.offset = update.now - Date.now();
+    if (update.lanes) buildLanes(update.lanes);
+    if (update.clients) renderClients(update.clients);
+    for (const bar of update.bars) addBar(bar);
+    renderQueued(update.queued);
+    for (const request of update.ended) endRequest(request);
+    for (const view of update.requests) renderRequest(view);
+    renderRequestsEmpty();
+    renderMutex(update.mutex);
+    if (update.finished) renderFinished(update.finished);
+    renderStats(update.stats);
+  });
+  source.onerror = () => {
+    $("status").textContent = "reconnecting…";
+    $("status").className = "status";
+  };
+}
+
+buildAxis();
+connect();
+requestAnimationFrame(frame);

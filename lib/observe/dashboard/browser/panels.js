@@ -1,0 +1,192 @@
+/**
+ * The dashboard page's other panels: the figures, the client slots and
+ * waiting line (the Semaphore), the requests in flight, their critical
+ * sections (the Mutex) and the finished requests.
+ *
+ * @module
+ */
+import { $, connLabel, el, find, paint, state, swatch } from "./page_state.js";
+
+/** @typedef {import("../dashboard_views.ts").ClientsView} ClientsView */
+/** @typedef {import("../dashboard_views.ts").RequestView} RequestView */
+/** @typedef {import("../dashboard_views.ts").MutexView} MutexView */
+/** @typedef {import("../dashboard_views.ts").FinishedView} FinishedView */
+/** @typedef {import("../dashboard_views.ts").DashboardStats} DashboardStats */
+
+/** @param {ClientsView} clients */
+export function renderClients(clients) {
+  state.colours = new Map(clients.colours.map(([conn, index, cue]) => [conn, [index, cue]]));
+  const slots = $("slots");
+  slots.textContent = "";
+  let taken = 0;
+  clients.slots.forEach((conn, i) => {
+    const box = el("div", "box " + (conn ? "taken" : "free"));
+    box.dataset.slot = String(i);
+    if (conn) {
+      taken++;
+      box.dataset.conn = conn;
+      box.append(swatch(conn), document.createTextNode(":" + conn.split(":").pop()));
+      box.title = "slot " + (i + 1) + ": " + conn;
+    } else {
+      box.textContent = "free";
+    }
+    slots.appendChild(box);
+  });
+  $("slots-title").textContent = taken + " of " + clients.slots.length + " taken";
+  const line = $("waiting");
+  line.textContent = "";
+  clients.waiting.forEach((conn, i) => {
+    const li = el("li");
+    li.dataset.waiting = conn;
+    li.append(document.createTextNode((i + 1) + "."), swatch(conn), document.createTextNode(conn));
+    line.appendChild(li);
+  });
+  const more = clients.waitingCount - clients.waiting.length;
+  if (more > 0) line.appendChild(el("li", "", "+ " + more + " more"));
+  if (clients.waitingCount === 0) line.appendChild(el("span", "empty", "no one waits"));
+  $("waiting-title").textContent = "Waiting line (" + clients.waitingCount + ")";
+  for (const node of document.querySelectorAll(".swatch[data-owner]")) {
+    if (node instanceof HTMLElement) paint(node, node.dataset.owner ?? "");
+  }
+  for (const node of document.querySelectorAll(".progress > div[data-owner]")) {
+    if (node instanceof HTMLElement) paint(node, node.dataset.owner ?? "");
+  }
+}
+
+/** @param {RequestView} view */
+export function renderRequest(view) {
+  let row = state.requests.get(view.request);
+  if (!row) {
+    row = el("div", "request");
+    row.dataset.request = view.request;
+    const progress = el("div", "progress");
+    progress.appendChild(el("div"));
+    row.append(
+      el("span", "id", view.request),
+      connLabel(view.conn),
+      el("span", "numbers"),
+      progress,
+      el("span", "fraction"),
+    );
+    $("requests").appendChild(row);
+    state.requests.set(view.request, row);
+  }
+  const numbers = find(row, ".numbers");
+  numbers.textContent = "";
+  numbers.append(
+    el("span", "", view.start),
+    document.createTextNode(" → "),
+    el("b", "value", view.value),
+    document.createTextNode(" / "),
+    el("span", "", view.target),
+  );
+  numbers.title = view.start + " + " + view.total + " increments: now " + view.value;
+  const share = view.total === 0 ? 1 : view.done / view.total;
+  const bar = find(row, ".progress > div");
+  bar.dataset.owner = view.conn;
+  bar.style.width = (share * 100).toFixed(1) + "%";
+  paint(bar, view.conn);
+  find(row, ".fraction").textContent = view.done + " / " + view.total + " (" +
+    Math.floor(share * 100) + "%)";
+}
+/** @param {string} request */
+export function endRequest(request) {
+  const row = state.requests.get(request);
+  if (row) row.remove();
+  state.requests.delete(request);
+}
+export function renderRequestsEmpty() {
+  $("requests-empty").hidden = state.requests.size > 0;
+}
+
+/** @param {MutexView[] | undefined} mutex */
+export function renderMutex(mutex) {
+  const box = $("mutex");
+  box.textContent = "";
+  if (!mutex) {
+    box.appendChild(el("span", "empty", "this server does not report its critical sections"));
+    return;
+  }
+  if (mutex.length === 0) box.appendChild(el("span", "empty", "no request in flight"));
+  for (const m of mutex) {
+    const row = el("div", "mutex");
+    row.dataset.mutex = m.request;
+    const port = el("span", "conn");
+    port.append(swatch(m.conn), document.createTextNode(":" + m.conn.split(":").pop()));
+    port.title = m.conn;
+    row.append(
+      el("span", "id", m.request),
+      port,
+      el(
+        "span",
+        "waited",
+        m.sections + (m.sections === 1 ? " section, " : " sections, ") + m.waited + " waited",
+      ),
+      el("span", "lock" + (m.held ? " held" : ""), m.held ? "running" : "free"),
+    );
+    box.appendChild(row);
+  }
+}
+
+/** @param {FinishedView[]} finished */
+export function renderFinished(finished) {
+  const box = $("finished");
+  box.textContent = "";
+  if (finished.length === 0) box.appendChild(el("span", "empty", "none yet"));
+  for (const f of finished) {
+    const row = el("div", "finished" + (f.failed === undefined ? "" : " failed"));
+    row.dataset.finished = f.request;
+    const numbers = el("span", "numbers");
+    if (f.failed === undefined) {
+      numbers.append(
+        el("span", "", f.start),
+        document.createTextNode(" + " + f.total + " → "),
+        el("b", "result", f.result),
+      );
+    } else {
+      numbers.textContent = f.start + " + " + f.total + ": failed (" + f.failed + ")";
+    }
+    row.append(
+      el("span", "id", f.request),
+      connLabel(f.conn),
+      numbers,
+      el(
+        "span",
+        "time",
+        f.ms >= 1000 ? (f.ms / 1000).toFixed(2) + " s" : f.ms.toFixed(0) + " ms",
+      ),
+    );
+    box.appendChild(row);
+  }
+}
+
+/** @param {DashboardStats} stats */
+export function renderStats(stats) {
+  /**
+   * @param {string} name
+   * @param {string} text
+   */
+  const set = (name, text) => {
+    find(document, '[data-stat="' + name + '"]').textContent = text;
+  };
+  set("tasks-done", String(stats.tasks_done));
+  set("tasks-per-s", String(stats.tasks_per_s));
+  set("utilisation", Math.round(stats.utilisation * 100) + "%");
+  set("tasks-queued", String(stats.tasks_queued));
+  set("requests-in-flight", String(stats.requests_in_flight ?? state.requests.size));
+  set("clients-active", String(stats.clients_active));
+  set("clients-waiting", String(stats.clients_waiting));
+  // With --nats: the worker nodes, and whether the broker is reachable.
+  const fleet = $("fleet");
+  if (stats.nodes === undefined) return;
+  fleet.hidden = false;
+  const lost = stats.fleet_connected === 0;
+  fleet.classList.toggle("lost", lost);
+  fleet.textContent = lost
+    ? "fleet lost: the broker is unreachable; " +
+      (stats.workers > 0
+        ? "serving on local Workers"
+        : "no local Workers (--workers 0): requests wait, then ERR no-workers")
+    : "fleet: " + stats.nodes + (stats.nodes === 1 ? " node, " : " nodes, ") +
+      stats.remote_workers + (stats.remote_workers === 1 ? " remote Worker" : " remote Workers");
+}
