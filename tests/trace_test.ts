@@ -163,7 +163,7 @@ Deno.test("TraceWriter writes on its own timer, without close()", async () => {
     // Far less than a write's worth of text, and no close(): only the timer writes it. (The
     // writer's timer is unref'd, as a server's must be; bounded()'s keeps the test alive, and
     // fails it rather than let it hang if no write ever comes.)
-    await bounded(holdsIncrements(watcher, path, 3), "a write by the timer", 5_000);
+    await bounded(holdsIncrements(watcher, path, 3), "a write by the timer");
     const text = await Deno.readTextFile(path);
     assert.ok(!text.endsWith("]\n"), "not closed yet");
     assert.equal(repair(text).filter((e) => e.ph === "X").length, 3);

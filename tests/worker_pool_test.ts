@@ -23,14 +23,35 @@ Deno.test("WorkerPool runs every task once and reports it", async () => {
 });
 
 Deno.test("two Workers really run at once: spin intervals on different Workers overlap", async () => {
-  // Each task spins about 10 ms here: long next to a message round trip.
-  using pool = new WorkerPool({ size: 2, iterationsPerUnit: 10_000_000 });
+  // Each task spins about 1 ms here; each Worker has about 100 ms of them.
+  using pool = new WorkerPool({ size: 2, iterationsPerUnit: 1_000_000 });
+  await pool.ready; // else the first Worker to load may run every task before the other loads
+  const dispatchedTo: number[] = [];
+  let dispatchedBeforeAnyReport = -1;
   const reports: TaskReport[] = [];
-  await pool.run({ tasks: 6, drawUnits: () => 1, onDone: (r) => reports.push(...r) });
+  await pool.run({
+    tasks: 200,
+    drawUnits: () => 1,
+    onDispatch: (_no, worker) => dispatchedTo.push(worker),
+    onDone: (r) => {
+      if (reports.length === 0) dispatchedBeforeAnyReport = dispatchedTo.length;
+      reports.push(...r);
+    },
+  });
+  assert.equal(reports.length, 200);
+  // The pool gives both Workers tasks before either reports one: each has work at the same time.
+  assert.deepEqual(new Set(dispatchedTo.slice(0, dispatchedBeforeAnyReport)), new Set([0, 1]));
+  // And the Workers run them at once: a task on one starts before one on the other ends, and
+  // ends after it starts. No task needs to be long for this: each Worker has tasks all through
+  // the job, so it holds unless the two threads never run together in it (time-slicing on one
+  // core overlaps too: a task stopped mid-spin spans the other's).
   const overlapping = reports.some((a) =>
     reports.some((b) => a.worker !== b.worker && a.startedAt < b.endedAt && b.startedAt < a.endedAt)
   );
-  assert.ok(overlapping, `no overlap in ${JSON.stringify(reports)}`);
+  assert.ok(
+    overlapping,
+    `no overlap in 200 tasks; the first: ${JSON.stringify(reports.slice(0, 4))}`,
+  );
 });
 
 Deno.test("WorkerPool takes tasks round-robin by job: a small job is not stuck behind a large one", async () => {

@@ -42,6 +42,9 @@ export interface WorkerIncident {
   tasksRequeued: number;
 }
 
+/** Work, in additions, that one batch may carry, unless `maxQueuedWork` says otherwise. */
+export const DEFAULT_MAX_QUEUED_WORK = 2_000_000;
+
 /** Options of {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
   /** How many Workers to run. */
@@ -52,8 +55,8 @@ export interface WorkerPoolOptions {
   moduleUrl?: URL | string;
   /**
    * Work, in additions, that one batch may carry: enough to make the hand-off worth it,
-   * small enough that a new job's task gets its turn soon. Defaults to 2 000 000 (about
-   * 2 ms here). A batch always carries at least one task.
+   * small enough that a new job's task gets its turn soon. Defaults to
+   * {@linkcode DEFAULT_MAX_QUEUED_WORK} (about 2 ms here). A batch always carries at least one task.
    */
   maxQueuedWork?: number;
   /**
@@ -141,7 +144,7 @@ export class WorkerPool {
       size,
       iterationsPerUnit,
       moduleUrl = new URL("../../worker.ts", import.meta.url),
-      maxQueuedWork = 2_000_000,
+      maxQueuedWork = DEFAULT_MAX_QUEUED_WORK,
       maxBatch = 256,
       maxAttempts = 3,
     } = options;

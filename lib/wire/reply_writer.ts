@@ -57,7 +57,8 @@ export type ReplySettled = (error?: unknown) => void;
  *     return Promise.resolve(p.length);
  *   },
  * };
- * const replies = new ReplyWriter(sink);
+ * // Held up to a minute, not the default 2 ms: the clock never splits the holds below.
+ * const replies = new ReplyWriter(sink, { maxHoldMs: 60_000 });
  * await replies.hold("3\n");
  * await replies.hold("5\n");
  * await replies.send("BYE\n");
