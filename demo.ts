@@ -8,7 +8,7 @@
 import { DASHBOARD_PORT, PORT } from "./constCS.ts";
 import { runDemo } from "./lib/demo/demo.ts";
 import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_cli.ts";
-import { exitCodeFor, listenForStopSignals } from "./lib/server/signals.ts";
+import { exitCodeFor, listenForStopSignals } from "./lib/cli/stop_signals.ts";
 
 if (import.meta.main) {
   // --hold is the demo's own flag; every other flag is the server's.

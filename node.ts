@@ -5,7 +5,7 @@
  * @module
  */
 import { runNode } from "./lib/fleet/node_cli.ts";
-import { exitCodeFor, listenForStopSignals } from "./lib/server/signals.ts";
+import { exitCodeFor, listenForStopSignals } from "./lib/cli/stop_signals.ts";
 
 if (import.meta.main) {
   const stop = new AbortController();

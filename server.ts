@@ -10,7 +10,7 @@ import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_c
 import { ServerEvents } from "./lib/server/server_events.ts";
 import { ThreadcountServer } from "./lib/server/threadcount_server.ts";
 import { TraceWriter } from "./lib/observe/trace_writer.ts";
-import { exitCodeFor, listenForStopSignals, type StopSignal } from "./lib/server/signals.ts";
+import { exitCodeFor, listenForStopSignals, type StopSignal } from "./lib/cli/stop_signals.ts";
 
 /** Explains an error the user can fix, and exits. */
 function fail(message: string, code = 1): never {
