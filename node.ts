@@ -4,8 +4,8 @@
  *
  * @module
  */
+import { listenForStopSignals } from "./lib/cli/stop_signals.ts";
 import { runNode } from "./lib/fleet/node_cli.ts";
-import { exitCodeFor, listenForStopSignals } from "./lib/server/signals.ts";
 
 if (import.meta.main) {
   const stop = new AbortController();
@@ -16,7 +16,6 @@ if (import.meta.main) {
       console.error(`threadcount node: ${name}, stopping (press Ctrl-C again to exit at once)`);
       stop.abort(name);
     },
-    onForce: (name) => Deno.exit(exitCodeFor(name)),
   });
   const code = await runNode(Deno.args, {
     log: (line) => console.error(line),

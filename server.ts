@@ -6,16 +6,17 @@
 import { HOST, PORT, WORKERS } from "./constCS.ts";
 import { serveDashboard } from "./lib/observe/dashboard/dashboard_server.ts";
 import { EventLog } from "./lib/observe/event_log.ts";
-import { parseServerArgs, SERVER_USAGE, UsageError } from "./lib/server/server_cli.ts";
+import { SERVER_COMMAND, serverCommandLine } from "./lib/server/server_cli.ts";
 import { ServerEvents } from "./lib/server/server_events.ts";
 import { ThreadcountServer } from "./lib/server/threadcount_server.ts";
 import { TraceWriter } from "./lib/observe/trace/trace_writer.ts";
-import { exitCodeFor, listenForStopSignals, type StopSignal } from "./lib/server/signals.ts";
+import { readCommandLine } from "./lib/cli/flags.ts";
+import { exitCodeFor, listenForStopSignals, type StopSignal } from "./lib/cli/stop_signals.ts";
 
 /** Explains an error the user can fix, and exits. */
-function fail(message: string, code = 1): never {
-  console.error(`threadcount server: ${message}`);
-  Deno.exit(code);
+function fail(message: string): never {
+  console.error(`${SERVER_COMMAND.name}: ${message}`);
+  Deno.exit(1);
 }
 
 /** Says what to do about an error from listening on an address. */
@@ -34,17 +35,7 @@ function explainListenError(error: unknown, what: string, host: string, port: nu
 }
 
 if (import.meta.main) {
-  let commandLine;
-  try {
-    commandLine = parseServerArgs(Deno.args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    fail(error.message, 2);
-  }
-  if (commandLine.help) {
-    console.log(SERVER_USAGE);
-    Deno.exit(0);
-  }
+  const commandLine = serverCommandLine(readCommandLine(SERVER_COMMAND, Deno.args).flags);
   const shutdown = new AbortController();
   let forcedExit: (signal: StopSignal) => void = (signal) => Deno.exit(exitCodeFor(signal));
   const signals = listenForStopSignals({
@@ -78,7 +69,7 @@ if (import.meta.main) {
         workers,
         // Remote Workers of the fleet are lanes too: one thread each, named `node/worker k`.
         laneName: (index) => server?.laneNames()[index] ?? `worker ${index}`,
-        maxBytes: commandLine.traceMaxMb * 2 ** 20,
+        maxBytes: commandLine.traceMaxBytes,
         onDropped: (count) => say(`trace: ${count} increments dropped, the disk could not keep up`),
         onStopped: (reason) => say(`trace: ${reason}`),
       });

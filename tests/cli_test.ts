@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { ITERATIONS_PER_UNIT } from "../constCS.ts";
-import { parseCommandLine, UsageError } from "../lib/cli/flags.ts";
+import { type CommandSpec, type Flags, parseCommandLine, UsageError } from "../lib/cli/flags.ts";
+import { formatFlagTable } from "../lib/cli/flag_docs.ts";
+import { CLIENT_COMMAND } from "../lib/client/client_cli.ts";
+import { NODE_COMMAND } from "../lib/fleet/node_cli.ts";
+import { SERVER_COMMAND } from "../lib/server/server_cli.ts";
 import {
   LESSONS_COMMAND,
   MAX_LESSON_INCREMENTS,
@@ -125,4 +129,36 @@ Deno.test("lessons: each flag takes its bounds and refuses what lies beyond", as
       );
     }
   });
+});
+
+/**
+ * The first Markdown table after the line that starts with `lead` in `markdown`.
+ *
+ * @throws {Error} When there is no such line, or no table after it.
+ */
+function tableAfter(markdown: string, lead: string): string {
+  const lines = markdown.split("\n");
+  const at = lines.findIndex((line) => line.startsWith(lead));
+  const start = lines.findIndex((line, i) => i > at && line.startsWith("|"));
+  if (at < 0 || start < 0) throw new Error(`no table after "${lead}"`);
+  const end = lines.findIndex((line, i) => i > start && !line.startsWith("|"));
+  return lines.slice(start, end < 0 ? undefined : end).join("\n");
+}
+
+Deno.test("the README's flag tables are the ones the commands' specs make", async (t) => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const tables: [string, CommandSpec<Flags>][] = [
+    ["## Server flags", SERVER_COMMAND],
+    ["Client flags", CLIENT_COMMAND],
+    ["Node flags", NODE_COMMAND],
+  ];
+  for (const [lead, command] of tables) {
+    await t.step(command.name, () => {
+      assert.equal(
+        tableAfter(readme, lead),
+        formatFlagTable(command),
+        `the README's table after "${lead}" is not the spec's: paste formatFlagTable's`,
+      );
+    });
+  }
 });

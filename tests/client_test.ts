@@ -156,7 +156,7 @@ Deno.test("client bad input: explained, exit 2, and the good lines still answere
     for (
       const [args, pattern] of [
         [["--port", "nope"], /--port must be a whole number/],
-        [["--host", ""], /--host needs an address/],
+        [["--host", ""], /--host needs a value/],
         [["1", "2", "3"], /expected START INCREMENTS/],
         [["--colour"], /^threadcount client: Unknown option '--colour'; see --help\n$/],
       ] as const

@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
 import {
   booleanFlag,
+  choiceFlag,
   type CommandSpec,
   type Flags,
-  helpText,
-  integerFlag,
-  megabytesFlag,
   parseCommandLine,
-  secondsFlag,
   stringFlag,
   UsageError,
 } from "../lib/cli/flags.ts";
+import { integerFlag, megabytesFlag, secondsFlag } from "../lib/cli/number_flags.ts";
 
 /** A command with one flag of each kind, as the server's would be. */
 const COMMAND = {
@@ -210,31 +208,59 @@ Deno.test("parseCommandLine() refuses a spec that defines --help itself", () => 
   assert.throws(() => parseCommandLine(command, []), TypeError);
 });
 
-Deno.test("helpText() lists every flag with its value, range and default, aligned and wrapped", () => {
-  const long = "word ".repeat(30).trim();
-  const text = helpText({
-    ...COMMAND,
-    flags: { ...COMMAND.flags, verbose: booleanFlag(long) },
-    epilogue: "Exit codes: 0 done, 2 bad usage.",
+Deno.test("parseCommandLine(): a negative number is an argument, in its place, not a flag", () => {
+  const command = { ...COMMAND, positionals: true };
+  const line = parseCommandLine(command, ["-5", "--workers", "3", "-2", "--quiet", "7"]);
+  assert.deepEqual([line.positionals, line.flags.workers], [["-5", "-2", "7"], 3]);
+  assert.deepEqual(parseCommandLine(command, ["--seed", "-5", "-6"]).positionals, ["-6"]);
+  assertRefused(["-5"], "Unexpected argument '-5'; see --help");
+  assertRefused(["-x"], "Unknown option '-x'; see --help");
+});
+
+Deno.test("choiceFlag() takes one of its names, in any case, and names them when refused", () => {
+  const model = choiceFlag({
+    choices: ["racy", "locked", "parallel"],
+    description: "the counter",
+    default: "parallel",
   });
-  const lines = text.split("\n");
-  assert.deepEqual(lines, [
-    "Usage: deno task test-command [flags]",
-    "",
-    "A command for the tests.",
-    "",
-    "  --workers N         Worker threads (1 to 64; default 2)",
-    "  --seed N            seed (-2147483648 to 2147483647)",
-    "  --grace SECONDS     time to finish (default 10)",
-    "  --trace-max-mb MB   largest trace (default 256)",
-    "  --trace FILE        where to write a trace",
-    "  --dashboard [PORT]  serve a dashboard (0 to 65535)",
-    "  --quiet             log less",
-    "  --verbose           word word word word word word word word word word word word word word word",
-    "                      word word word word word word word word word word word word word word word",
-    "  -h, --help          show this text",
-    "",
-    "Exit codes: 0 done, 2 bad usage.",
-  ]);
-  assert.ok(lines.every((line) => line.length <= 100));
+  const command = { name: "t", usage: "t", flags: { counter: model } };
+  const parse = (...args: string[]) => parseCommandLine(command, args).flags.counter;
+  assert.equal(parse(), "parallel");
+  assert.equal(parse("--counter", "RACY"), "racy");
+  assert.equal(model.value, "racy|locked|parallel");
+  for (const text of ["fast", "", "rac"]) {
+    assert.throws(
+      () => parse(`--counter=${text}`),
+      new UsageError(
+        `--counter must be racy, locked or parallel: received ${JSON.stringify(text)}`,
+      ),
+    );
+  }
+  assert.throws(
+    () => choiceFlag({ choices: ["a", "b"], description: "x", default: "c" as "a" }),
+    new RangeError(`'default' must be one of the choices: received "c"`),
+  );
+});
+
+Deno.test("parseCommandLine() runs the spec's check after every flag's own, and not for --help", () => {
+  const checked: unknown[] = [];
+  const flags = { ...COMMAND.flags, verbose: booleanFlag("more") };
+  const command = {
+    name: "t",
+    usage: "t",
+    flags,
+    check(values) {
+      checked.push(values.workers);
+      if (values.quiet && values.verbose) throw new UsageError("choose one");
+    },
+  } satisfies CommandSpec<typeof flags>;
+  assert.equal(parseCommandLine(command, ["--quiet", "--workers", "3"]).flags.quiet, true);
+  assert.throws(
+    () => parseCommandLine(command, ["--quiet", "--verbose"]),
+    new UsageError("choose one"),
+  );
+  // A flag's own check comes first: the spec's check sees only values each flag took.
+  assert.throws(() => parseCommandLine(command, ["--workers", "0"]), /--workers must be/);
+  assert.equal(parseCommandLine(command, ["--quiet", "--verbose", "-h"]).help, true);
+  assert.deepEqual(checked, [3, 2]);
 });

@@ -18,6 +18,7 @@ import { parseNatsUrl } from "../lib/fleet/nats_connection.ts";
 import { NoWorkersWatch } from "../lib/fleet/no_workers.ts";
 import { NoWorkersError } from "../lib/pool/job_queue.ts";
 import { parseNodeArgs } from "../lib/fleet/node_cli.ts";
+import { UsageError } from "../lib/cli/flags.ts";
 
 const bytesOf = (numbers: number[]) => encodeBatch(new Float64Array(numbers));
 
@@ -106,6 +107,15 @@ Deno.test("parseNodeArgs() checks --workers", () => {
     assert.throws(() => parseNodeArgs([`--workers=${bad}`]), /--workers must be/);
   }
   assert.throws(() => parseNodeArgs(["--bogus"]), /see --help/);
+});
+
+Deno.test("parseNodeArgs() makes --name a subject token, and refuses one with nothing left", () => {
+  assert.equal(parseNodeArgs(["--name", "lab-pc.school"]).name, "lab-pc-school");
+  assert.equal(parseNodeArgs([]).name, undefined);
+  assert.throws(
+    () => parseNodeArgs(["--name", "..."]),
+    new UsageError('--name: a node name needs a letter or digit: received "..."'),
+  );
 });
 
 Deno.test("MalformedMessages counts every one and reports at most once an interval", () => {

@@ -11,13 +11,13 @@ const LAYERS: Record<string, string[]> = {
   cli: [],
   counter: [],
   wire: ["counter"],
-  client: ["wire"],
+  client: ["cli", "wire"],
   pool: ["counter"],
-  server: ["counter", "wire", "pool"],
-  fleet: ["wire", "pool", "server"],
+  server: ["cli", "counter", "wire", "pool"],
+  fleet: ["cli", "wire", "pool", "server"],
   observe: ["wire", "server", "fleet"],
   lessons: ["cli", "counter", "client", "server"],
-  demo: ["client", "server", "observe"],
+  demo: ["cli", "client", "server", "observe"],
 };
 
 /** Modules at the top of the repository that `lib/` may load: the defaults and the Worker. */

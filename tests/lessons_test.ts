@@ -5,7 +5,8 @@ import { CounterCell } from "../lib/counter/counter_cell.ts";
 import { PerIncrementRunner } from "../lib/pool/per_increment_runner.ts";
 import { formatLessonsTable, runLesson, runLessons } from "../lib/lessons/lessons_table.ts";
 import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
-import { parseServerArgs, UsageError } from "../lib/server/server_cli.ts";
+import { parseCommandLine, UsageError } from "../lib/cli/flags.ts";
+import { SERVER_COMMAND, serverOptions } from "../lib/server/server_cli.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
 import { formatEvent } from "../lib/observe/event_log.ts";
 
@@ -222,12 +223,14 @@ Deno.test("COUNTER and the server flags: models parsed, bad ones explained", () 
     assert.match(error.message, /COUNTER racy, COUNTER locked or COUNTER parallel/);
     return true;
   });
-  const { options: parsed } = parseServerArgs(["--counter", "racy", "--model", "per-increment"]);
+  const serverFlags = (...args: string[]) =>
+    serverOptions(parseCommandLine(SERVER_COMMAND, args).flags);
+  const parsed = serverFlags("--counter", "racy", "--model", "per-increment");
   assert.equal(parsed.counterModel, "racy");
   assert.equal(parsed.workerModel, "per-increment");
-  assert.equal(parseServerArgs([]).options.counterModel, undefined);
-  assert.throws(() => parseServerArgs(["--counter", "fast"]), UsageError);
-  assert.throws(() => parseServerArgs(["--model", "threads"]), /--model: unknown Worker model/);
+  assert.equal(serverFlags().counterModel, "parallel");
+  assert.throws(() => serverFlags("--counter", "fast"), UsageError);
+  assert.throws(() => serverFlags("--model", "threads"), /--model must be pool or per-increment/);
 });
 
 Deno.test("runLessons: one row per counter model and Worker model, each answer accounted for", async () => {

@@ -1,11 +1,13 @@
 /**
  * One spec for a command line: the flags `node:util`'s `parseArgs` reads, the
- * checks and unit conversions of their values, and the `--help` text, all from
- * the same table, so the help cannot drift from what is accepted.
+ * checks of their values and of how they go together, and the `--help` text
+ * and the docs' flag table (`flag_docs.ts`), all from the same table, so that
+ * neither can drift from what is accepted. Number flags are in `number_flags.ts`.
  *
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { codeSpan, helpText } from "./flag_docs.ts";
 
 /** Thrown for a command line that cannot be used; the message says what was expected. */
 export class UsageError extends Error {
@@ -16,15 +18,18 @@ export class UsageError extends Error {
   }
 }
 
-/** One flag: how its value is read and how the help describes it. */
+/** One flag: how its value is read and how the help and the docs describe it. */
 export interface Flag<T> {
   /** The value's name in the help (`N`, `FILE`); a flag without one is a switch. */
   readonly value?: string;
-  /** What the flag does; the help wraps it. */
+  /**
+   * What the flag does, in Markdown: the docs' table shows it as written, the
+   * help wraps it and shows code spans without their backticks.
+   */
   readonly description: string;
   /** The value when the flag is not given. */
   readonly default: T;
-  /** How the help shows the default; no default is shown without it. */
+  /** How the help and the docs show the default, in Markdown; none is shown without it. */
   readonly defaultText?: string;
   /** What the help says the flag accepts (`1 to 1024`); a number flag with a `max` says its range. */
   readonly accepts?: string;
@@ -60,6 +65,13 @@ export interface CommandSpec<F extends Flags> {
   readonly flags: F;
   /** Whether arguments that are not flags are accepted; they are refused otherwise. */
   readonly positionals?: boolean;
+  /**
+   * Checks how the flags go together (`--quiet` with `--verbose`), once each
+   * has been read; not run for `--help`.
+   *
+   * @throws {UsageError} For flags that do not go together.
+   */
+  check?(flags: FlagValues<F>): void;
 }
 
 /** What a command line asked for. */
@@ -72,30 +84,8 @@ export interface CommandLine<F extends Flags> {
   help: boolean;
 }
 
-/** Options of {@linkcode integerFlag}, {@linkcode secondsFlag} and {@linkcode megabytesFlag}. */
-export interface NumberFlagOptions<D> {
-  /** The value's name in the help (`N`, `SECONDS` and `MB` unless given). */
-  value?: string;
-  /** What the flag does. */
-  description: string;
-  /** The value when the flag is not given, in the unit the code uses (ms, bytes). */
-  default?: D;
-  /** How the help shows the default (for one that is not a plain number). */
-  defaultText?: string;
-  /** The text read when the flag is given with no value; without it, a value is required. */
-  bare?: string;
-  /** The smallest value accepted, in the unit typed. Defaults to 0. */
-  min?: number;
-  /** The largest value accepted, in the unit typed; shown in the help when given. */
-  max?: number;
-}
-
-/** The help's width, in columns. */
-const HELP_WIDTH = 100;
 /** Exit code for a command line that cannot be used. */
 const USAGE_EXIT_CODE = 2;
-/** The longest timer JavaScript keeps, in seconds: a longer timeout would fire at once. */
-const MAX_TIMER_SECONDS = 2_147_483;
 
 /**
  * A switch: `true` when given, `false` otherwise.
@@ -117,6 +107,18 @@ export function booleanFlag(description: string): Flag<boolean> {
   return { description, default: false, parse: () => true };
 }
 
+/** Options of {@linkcode stringFlag}. */
+export interface StringFlagOptions<D> {
+  /** The value's name in the help (`FILE`). */
+  value: string;
+  /** What the flag does. */
+  description: string;
+  /** The value when the flag is not given. */
+  default?: D;
+  /** How the help shows the default; the default itself, as code, unless given. */
+  defaultText?: string;
+}
+
 /**
  * A flag whose value is text, not empty.
  *
@@ -135,14 +137,14 @@ export function booleanFlag(description: string): Flag<boolean> {
  * ```
  */
 export function stringFlag<D extends string | undefined = undefined>(
-  options: { value: string; description: string; default?: D },
+  options: StringFlagOptions<D>,
 ): Flag<string | D> {
   const { value, description } = options;
   return {
     value,
     description,
     default: options.default as D,
-    defaultText: options.default,
+    defaultText: options.defaultText ?? codeSpan(options.default),
     parse: (text, flag) => {
       if (text === "") throw new UsageError(`${flag} needs a value: ${flag} ${value}`);
       return text;
@@ -150,92 +152,76 @@ export function stringFlag<D extends string | undefined = undefined>(
   };
 }
 
-/**
- * A flag whose value is a whole number in a range.
- *
- * @param options Its value's name, description, default and range.
- * @returns The flag.
- * @throws {RangeError} When `min` is above `max`.
- *
- * @example
- * ```ts
- * import { integerFlag, parseCommandLine, UsageError } from "./flags.ts";
- * import assert from "node:assert/strict";
- *
- * const workers = integerFlag({ description: "Worker threads", default: 2, min: 1, max: 64 });
- * const command = { name: "demo", usage: "demo", flags: { workers } };
- * assert.equal(parseCommandLine(command, ["--workers", "8"]).flags.workers, 8);
- * assert.throws(() => parseCommandLine(command, ["--workers", "0"]), UsageError);
- * ```
- */
-export function integerFlag<D extends number | undefined = undefined>(
-  options: NumberFlagOptions<D>,
-): Flag<number | D> {
-  return numberFlag(options, WHOLE);
+/** Options of {@linkcode choiceFlag}. */
+export interface ChoiceFlagOptions<T extends string> {
+  /** The names it accepts, in the order the help lists them. */
+  choices: readonly T[];
+  /** What the flag does. */
+  description: string;
+  /** The choice when the flag is not given. */
+  default: T;
 }
 
 /**
- * A flag typed in seconds, fractions allowed, read as whole milliseconds.
+ * A flag whose value is one of a few names, in any letter case; the help
+ * names its value by them (`--model pool|per-increment`).
  *
- * @param options Its description, default (in ms) and range (in seconds).
+ * @param options The names, the description and the default.
  * @returns The flag.
- * @throws {RangeError} When `min` is above `max`.
+ * @throws {RangeError} When the default is not one of the choices.
  *
  * @example
  * ```ts
- * import { parseCommandLine, secondsFlag } from "./flags.ts";
+ * import { choiceFlag, parseCommandLine } from "./flags.ts";
  * import assert from "node:assert/strict";
  *
- * const grace = secondsFlag({ description: "time to finish", default: 10_000 });
- * const command = { name: "demo", usage: "demo", flags: { grace } };
- * assert.equal(parseCommandLine(command, ["--grace", "0.5"]).flags.grace, 500);
- * assert.equal(parseCommandLine(command, []).flags.grace, 10_000);
+ * const model = choiceFlag({ choices: ["pool", "per-increment"], description: "how", default: "pool" });
+ * const command = { name: "demo", usage: "demo", flags: { model } };
+ * assert.equal(parseCommandLine(command, ["--model", "Per-Increment"]).flags.model, "per-increment");
+ * assert.equal(model.value, "pool|per-increment");
  * ```
  */
-export function secondsFlag<D extends number | undefined = undefined>(
-  options: NumberFlagOptions<D>,
-): Flag<number | D> {
-  return numberFlag(options, SECONDS);
-}
-
-/**
- * A flag typed in whole megabytes (MiB), read as bytes.
- *
- * @param options Its description, default (in bytes) and range (in MiB).
- * @returns The flag.
- * @throws {RangeError} When `min` is above `max`.
- *
- * @example
- * ```ts
- * import { megabytesFlag, parseCommandLine } from "./flags.ts";
- * import assert from "node:assert/strict";
- *
- * const most = megabytesFlag({ description: "largest trace", min: 1, max: 1024 });
- * const command = { name: "demo", usage: "demo", flags: { "trace-max-mb": most } };
- * assert.equal(parseCommandLine(command, ["--trace-max-mb", "2"]).flags["trace-max-mb"], 2 ** 21);
- * ```
- */
-export function megabytesFlag<D extends number | undefined = undefined>(
-  options: NumberFlagOptions<D>,
-): Flag<number | D> {
-  return numberFlag(options, MEGABYTES);
+export function choiceFlag<T extends string>(options: ChoiceFlagOptions<T>): Flag<T> {
+  const { choices, description } = options;
+  if (!choices.includes(options.default)) {
+    throw new RangeError(
+      `'default' must be one of the choices: received ${JSON.stringify(options.default)}`,
+    );
+  }
+  const listed = `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
+  return {
+    value: choices.join("|"),
+    description,
+    default: options.default,
+    defaultText: codeSpan(options.default),
+    parse: (text, flag) => {
+      const choice = choices.find((name) => name.toLowerCase() === text.toLowerCase());
+      if (choice === undefined) {
+        throw new UsageError(`${flag} must be ${listed}: received ${JSON.stringify(text)}`);
+      }
+      return choice;
+    },
+  };
 }
 
 /**
  * Reads a command line against its spec.
  *
  * A value may follow its flag (`--seed -5`, even when it starts with a dash) or
- * join it (`--seed=-5`); the last of a repeated flag wins.
+ * join it (`--seed=-5`); the last of a repeated flag wins. A negative number
+ * that is no flag's value (`-5`) is an argument, not a flag.
  *
  * @param command The spec.
  * @param args The arguments, e.g. `Deno.args`.
  * @returns Each flag's value, the positionals, and whether help was asked for (then
  *   every flag has its default).
- * @throws {UsageError} For an unknown flag, a missing or bad value, or an unexpected argument.
+ * @throws {UsageError} For an unknown flag, a missing or bad value, an unexpected argument,
+ *   or flags that the spec's `check` refuses together.
  *
  * @example
  * ```ts
- * import { integerFlag, parseCommandLine } from "./flags.ts";
+ * import { parseCommandLine } from "./flags.ts";
+ * import { integerFlag } from "./number_flags.ts";
  * import assert from "node:assert/strict";
  *
  * const command = {
@@ -260,20 +246,18 @@ export function parseCommandLine<F extends Flags>(
   for (const [name, flag] of Object.entries(flags)) {
     options[name] = { type: flag.value === undefined ? "boolean" : "string" };
   }
-  const joined = joinValues(args, flags);
+  const { flagArgs, positionals } = splitArgs(args, flags);
   let parsed;
   try {
-    parsed = parseArgs({
-      args: joined,
-      options,
-      strict: true,
-      allowPositionals: command.positionals ?? false,
-    });
+    parsed = parseArgs({ args: flagArgs, options, strict: true, allowPositionals: false });
   } catch (error) {
     // node:util's advice (about `--`) does not fit these commands: keep its first sentence.
     throw new UsageError(`${(error as Error).message.split(/\.\s/)[0]}; see --help`);
   }
   const help = parsed.values.help === true;
+  if (!help && !command.positionals && positionals.length > 0) {
+    throw new UsageError(`Unexpected argument '${positionals[0]}'; see --help`);
+  }
   const values: Record<string, unknown> = {};
   for (const [name, flag] of Object.entries(flags)) {
     const given = parsed.values[name];
@@ -282,53 +266,8 @@ export function parseCommandLine<F extends Flags>(
       ? flag.default
       : flag.parse(given === true ? "" : String(given), `--${name}`);
   }
-  return { flags: values as FlagValues<F>, positionals: parsed.positionals, help };
-}
-
-/**
- * The `--help` text of a command: its usage line, what it says about itself,
- * and a line or more for each flag, with its default.
- *
- * @param command The spec.
- * @returns The text, with no newline at the end.
- *
- * @example
- * ```ts
- * import { booleanFlag, helpText } from "./flags.ts";
- * import assert from "node:assert/strict";
- *
- * const text = helpText({
- *   name: "bench",
- *   usage: "deno task bench [flags]",
- *   flags: { quick: booleanFlag("a shorter run") },
- * });
- * assert.match(text, /^Usage: deno task bench \[flags\]\n/);
- * assert.match(text, /\n {2}--quick +a shorter run\n/);
- * ```
- */
-export function helpText<F extends Flags>(command: CommandSpec<F>): string {
-  const rows: [string, string][] = Object.entries(command.flags).map(([name, flag]) => {
-    const value = flag.value === undefined
-      ? ""
-      : flag.bare === undefined
-      ? ` ${flag.value}`
-      : ` [${flag.value}]`;
-    const notes = [flag.accepts, flag.defaultText && `default ${flag.defaultText}`]
-      .filter((note) => note);
-    const said = notes.length === 0 ? "" : ` (${notes.join("; ")})`;
-    return [`--${name}${value}`, flag.description + said];
-  });
-  rows.push(["-h, --help", "show this text"]);
-  const column = Math.max(...rows.map(([left]) => left.length)) + 4;
-  const lines = [`Usage: ${command.usage}`, ""];
-  if (command.about !== undefined) lines.push(command.about, "");
-  for (const [left, description] of rows) {
-    const wrapped = wrap(description, HELP_WIDTH - column);
-    lines.push(`  ${left.padEnd(column - 2)}${wrapped[0]}`);
-    for (const line of wrapped.slice(1)) lines.push(" ".repeat(column) + line);
-  }
-  if (command.epilogue !== undefined) lines.push("", command.epilogue);
-  return lines.join("\n");
+  if (!help) command.check?.(values as FlagValues<F>);
+  return { flags: values as FlagValues<F>, positionals, help };
 }
 
 /**
@@ -370,114 +309,41 @@ export function readCommandLine<F extends Flags>(
   return line;
 }
 
-/** How a kind of number is typed, and how it converts to the unit the code uses. */
-interface NumberKind {
-  /** The value's name in the help, unless the flag names it. */
-  value: string;
-  /** What the value must be, as an error message says it. */
-  what: string;
-  /** The text a value may have. */
-  pattern: RegExp;
-  /** Code units per typed unit. */
-  scale: number;
-  /** The largest value, in typed units, when the flag sets none. */
-  max: number;
-}
-
-const WHOLE: NumberKind = {
-  value: "N",
-  what: "a whole number",
-  pattern: /^[+-]?\d+$/,
-  scale: 1,
-  max: Number.MAX_SAFE_INTEGER,
-};
-const SECONDS: NumberKind = {
-  value: "SECONDS",
-  what: "a number of seconds",
-  pattern: /^[+-]?(\d+\.?\d*|\.\d+)$/,
-  scale: 1000,
-  max: MAX_TIMER_SECONDS,
-};
-const MEGABYTES: NumberKind = {
-  value: "MB",
-  what: "a whole number of MB",
-  pattern: /^[+-]?\d+$/,
-  scale: 2 ** 20,
-  max: Math.floor(Number.MAX_SAFE_INTEGER / 2 ** 20),
-};
-
-function numberFlag<D extends number | undefined>(
-  options: NumberFlagOptions<D>,
-  kind: NumberKind,
-): Flag<number | D> {
-  const { min = 0, max = kind.max } = options;
-  if (!(min <= max)) {
-    throw new RangeError(`'min' must be at most 'max': received ${min} and ${max}`);
-  }
-  const fallback = options.default === undefined ? undefined : options.default / kind.scale;
-  return {
-    value: options.value ?? kind.value,
-    description: options.description,
-    default: options.default as D,
-    defaultText: options.defaultText ?? (fallback === undefined ? undefined : String(fallback)),
-    // A range with no upper bound of its own goes without saying in the help.
-    accepts: options.max === undefined ? undefined : `${min} to ${max}`,
-    bare: options.bare,
-    parse: (text, flag) => {
-      const typed = Number(text);
-      if (!kind.pattern.test(text.trim()) || !(typed >= min && typed <= max)) {
-        throw new UsageError(
-          `${flag} must be ${kind.what} from ${min} to ${max}: received ${JSON.stringify(text)}`,
-        );
-      }
-      return Math.round(typed * kind.scale);
-    },
-  };
-}
-
 /**
- * Joins each flag that takes a value to the argument after it (`--seed -5` to
- * `--seed=-5`), which parseArgs would otherwise take for a flag; a flag whose
+ * Parts the arguments into what parseArgs reads (each value joined to its
+ * flag, `--seed -5` to `--seed=-5`, which parseArgs would otherwise take for a
+ * flag) and the positionals, in order: arguments that do not start with a
+ * dash, negative numbers, `-` alone, and everything after `--`. A flag whose
  * value may be left out takes the next argument only when it is not a flag.
  */
-function joinValues(args: readonly string[], flags: Flags): string[] {
-  const joined: string[] = [];
+function splitArgs(
+  args: readonly string[],
+  flags: Flags,
+): { flagArgs: string[]; positionals: string[] } {
+  const flagArgs: string[] = [];
+  const positionals: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") {
-      joined.push(...args.slice(i));
+      positionals.push(...args.slice(i + 1));
       break;
     }
     const flag = arg.startsWith("--") && Object.hasOwn(flags, arg.slice(2))
       ? flags[arg.slice(2)]
       : undefined;
     const next = args[i + 1];
-    if (flag?.value === undefined) {
-      joined.push(arg);
+    if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) {
+      positionals.push(arg);
+    } else if (flag?.value === undefined) {
+      flagArgs.push(arg);
     } else if (flag.bare !== undefined && (next === undefined || /^-(?!\d)/.test(next))) {
-      joined.push(`${arg}=${flag.bare}`);
+      flagArgs.push(`${arg}=${flag.bare}`);
     } else if (next === undefined) {
       throw new UsageError(`${arg} needs a value: ${arg} ${flag.value}`);
     } else {
-      joined.push(`${arg}=${next}`);
+      flagArgs.push(`${arg}=${next}`);
       i++;
     }
   }
-  return joined;
-}
-
-/** Splits text into lines of at most `width` columns, at spaces (a longer word stays whole). */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/)) {
-    if (line !== "" && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === "" ? word : `${line} ${word}`;
-    }
-  }
-  lines.push(line);
-  return lines;
+  return { flagArgs, positionals };
 }

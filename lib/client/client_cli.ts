@@ -4,8 +4,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { HOST, PORT, PROMPT } from "../../constCS.ts";
+import { type CommandSpec, parseCommandLine, stringFlag, UsageError } from "../cli/flags.ts";
+import { helpText } from "../cli/flag_docs.ts";
+import { integerFlag, MAX_PORT } from "../cli/number_flags.ts";
 import {
   CannotConnectError,
   ConnectionLostError,
@@ -59,23 +61,36 @@ export const PROGRESS_MIN_INCREMENTS = 20;
 /** The longest line read from standard input; a longer one ends the client. */
 const MAX_INPUT_LINE_BYTES = 64 * 1024;
 
-/** The `--help` text. */
-export const CLIENT_USAGE =
-  `Usage: deno task client [--host HOST] [--port PORT] [START INCREMENTS | STATS]
+const CLIENT_FLAGS = {
+  host: stringFlag({
+    value: "HOST",
+    description: "server address. `deno task client` reaches only this machine (127.0.0.1, " +
+      "`localhost`, ::1); for another host run " +
+      "`deno run --allow-net=HOST:PORT client.ts --host HOST --port PORT`",
+    default: HOST,
+  }),
+  port: integerFlag({
+    value: "PORT",
+    description: "server port",
+    default: PORT,
+    min: 1,
+    max: MAX_PORT,
+  }),
+};
 
-  With START INCREMENTS: sends that one request, prints the result, exits.
-  With STATS: prints the server's load as one line of JSON, exits.
-  With input piped in: one request per line, one reply per line (STATS as JSON).
-  Otherwise: asks for requests at a prompt; STATS shows the server's load, a request
-  of ${PROGRESS_MIN_INCREMENTS} increments or more shows a progress bar (PROGRESS OFF hides it,
-  PROGRESS ON shows it again); STOP or Ctrl-D ends.
-
-  --host HOST   server address (default ${HOST}). \`deno task client\` reaches only this
-                machine (127.0.0.1, localhost, ::1); for another host run
-                deno run --allow-net=HOST:PORT client.ts --host HOST --port PORT
-  --port PORT   server port (default ${PORT})
-
-Exit codes:
+/** The client's command line. */
+export const CLIENT_COMMAND = {
+  name: "threadcount client",
+  usage: "deno task client [--host HOST] [--port PORT] [START INCREMENTS | STATS]",
+  about: `With START INCREMENTS: sends that one request, prints the result, exits.
+With STATS: prints the server's load as one line of JSON, exits.
+With input piped in: one request per line, one reply per line (STATS as JSON).
+Otherwise: asks for requests at a prompt; STATS shows the server's load, a request of
+${PROGRESS_MIN_INCREMENTS} increments or more shows a progress bar (PROGRESS OFF hides it, PROGRESS ON
+shows it again); STOP or Ctrl-D ends.`,
+  flags: CLIENT_FLAGS,
+  positionals: true,
+  epilogue: `Exit codes:
   0  done: every request answered; at the prompt, the session ended with STOP or Ctrl-D
      (typos and refused requests on the way are explained, and do not change it)
   1  the server answered an error (one-shot; piped: to any line), or ended the session
@@ -83,8 +98,8 @@ Exit codes:
   2  bad usage or input (piped: any line that is not a request), a host the command may
      not reach, or output that cannot be written
   3  cannot connect, the connection was lost, or the server is not a threadcount server
-  Piped, the highest code that applies to any line.
-`;
+  Piped, the highest code that applies to any line.`,
+} satisfies CommandSpec<typeof CLIENT_FLAGS>;
 
 /**
  * Runs the client.
@@ -98,11 +113,12 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
   try {
     ({ address, request, help } = parseClientArgs(args));
   } catch (error) {
-    await io.err(`threadcount client: ${(error as Error).message}\n`);
+    if (!(error instanceof UsageError)) throw error;
+    await io.err(`${CLIENT_COMMAND.name}: ${error.message}\n`);
     return EXIT.badInput;
   }
   if (help) {
-    await io.out(CLIENT_USAGE);
+    await io.out(`${helpText(CLIENT_COMMAND)}\n`);
     return EXIT.ok;
   }
   let command: Command | undefined;
@@ -147,53 +163,23 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
   }
 }
 
+/**
+ * The address, and the request of a one-shot run. Numbers are request words,
+ * even negative ones (`-5 3`), unless they are a flag's value.
+ */
 function parseClientArgs(args: string[]) {
-  // Numbers are request words, even negative ones, unless they are a flag's value.
-  const flagArgs: string[] = [];
-  const requestWords: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if ((args[i] === "--host" || args[i] === "--port") && i + 1 < args.length) {
-      flagArgs.push(args[i], args[++i]);
-    } else if (/^[+-]?\d+$/.test(args[i])) {
-      requestWords.push(args[i]);
-    } else {
-      flagArgs.push(args[i]);
-    }
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: flagArgs,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        host: { type: "string", default: HOST },
-        port: { type: "string", default: String(PORT) },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    // node:util's own advice (about `--`) does not apply here: keep its first sentence.
-    throw new Error(`${(error as Error).message.split(". ")[0]}; see --help`);
-  }
-  const { values, positionals } = parsed;
-  const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) {
-    throw new Error(`--port must be a whole number from 1 to 65535: received "${values.port}"`);
-  }
-  if (values.host === "") throw new Error(`--host needs an address, e.g. --host ${HOST}`);
-  requestWords.push(...positionals);
-  const isStats = requestWords.length === 1 && requestWords[0].toUpperCase() === "STATS";
-  if (requestWords.length !== 0 && requestWords.length !== 2 && !isStats) {
-    throw new Error(
+  const { flags, positionals, help } = parseCommandLine(CLIENT_COMMAND, args);
+  const isStats = positionals.length === 1 && positionals[0].toUpperCase() === "STATS";
+  if (!help && positionals.length !== 0 && positionals.length !== 2 && !isStats) {
+    throw new UsageError(
       `expected START INCREMENTS (two whole numbers, e.g. "2 10") or STATS, ` +
-        `got "${requestWords.join(" ")}"; see --help`,
+        `got "${positionals.join(" ")}"; see --help`,
     );
   }
   return {
-    address: { hostname: values.host, port },
-    request: requestWords.length > 0 ? requestWords.join(" ") : undefined,
-    help: values.help,
+    address: { hostname: flags.host, port: flags.port },
+    request: positionals.length > 0 ? positionals.join(" ") : undefined,
+    help,
   };
 }
 

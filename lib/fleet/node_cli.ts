@@ -4,33 +4,80 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { FLEET_HEARTBEAT_MS, FLEET_MAX_QUEUED_BATCHES, NATS_URL, WORKERS } from "../../constCS.ts";
+import {
+  FLEET_HEARTBEAT_MS,
+  FLEET_MAX_QUEUED_BATCHES,
+  MAX_WORKERS,
+  NATS_URL,
+  WORKERS,
+} from "../../constCS.ts";
+import {
+  type CommandSpec,
+  type Flag,
+  parseCommandLine,
+  stringFlag,
+  UsageError,
+} from "../cli/flags.ts";
+import { helpText } from "../cli/flag_docs.ts";
+import { integerFlag } from "../cli/number_flags.ts";
 import { FleetNode } from "./fleet_node.ts";
 import { nodeName } from "./fleet_wire.ts";
 import { connectNats } from "./nats_connection.ts";
 
-/** The `--help` text. */
-export const NODE_USAGE = `Usage: deno task node [flags]
+/** `--name`: made safe as a subject token, as {@linkcode nodeName} does. */
+const nameFlag: Flag<string | undefined> = {
+  value: "NAME",
+  description: "the node's name on dashboards and traces; characters other than letters, " +
+    "digits, `_` and `-` become `-`",
+  default: undefined,
+  defaultText: "`HOSTNAME-PID`",
+  parse: (text, flag) => {
+    try {
+      return nodeName(text);
+    } catch (error) {
+      throw new UsageError(`${flag}: ${(error as Error).message}`);
+    }
+  },
+};
 
-A worker node: runs the server's increments on this machine's cores, reached through NATS.
-Start as many as you like, on as many machines, at any time; stop them at any time.
+const NODE_FLAGS = {
+  nats: stringFlag({
+    value: "URL",
+    description: "the NATS broker; credentials may ride in it: " +
+      "`nats://USER:PASSWORD@HOST:4222` or `nats://TOKEN@HOST:4222`; a cluster is several URLs " +
+      "separated by commas",
+    default: NATS_URL,
+  }),
+  "nats-creds": stringFlag({
+    value: "FILE",
+    description: "a NATS `.creds` file (JWT + NKey) for brokers that ask for one; add " +
+      "`--allow-read=FILE` to the deno command",
+  }),
+  workers: integerFlag({
+    description: "Worker threads",
+    default: WORKERS,
+    defaultText: "the number of CPUs",
+    min: 1,
+    max: MAX_WORKERS,
+  }),
+  name: nameFlag,
+};
 
-  --nats URL          the NATS broker (default ${NATS_URL}); credentials may ride in it:
-                      nats://USER:PASSWORD@HOST:4222 or nats://TOKEN@HOST:4222; a cluster is
-                      several URLs separated by commas
-  --nats-creds FILE   a NATS .creds file (JWT + NKey) for brokers that ask for one
-                      (add --allow-read=FILE to the deno command)
-  --workers N         Worker threads (default: the number of CPUs, ${WORKERS} here)
-  --name NAME         the node's name on dashboards and traces (default: HOSTNAME-PID)
-  --help              show this text
-`;
+/** The node's command line. */
+export const NODE_COMMAND = {
+  name: "threadcount node",
+  usage: "deno task node [flags]",
+  about: "A worker node: runs the server's increments on this machine's cores, reached through " +
+    "NATS.\nStart as many as you like, on as many machines, at any time; stop them at any time.",
+  flags: NODE_FLAGS,
+} satisfies CommandSpec<typeof NODE_FLAGS>;
 
 /** What the node's command line asks for. */
 export interface NodeCommandLine {
   natsUrl: string;
   credsFile?: string;
   workers: number;
+  /** Its name, made safe; `HOSTNAME-PID` unless given. */
   name?: string;
   help: boolean;
 }
@@ -40,7 +87,7 @@ export interface NodeCommandLine {
  *
  * @param args The arguments, e.g. `Deno.args`.
  * @returns The settings.
- * @throws {TypeError} For an unknown flag or a bad value; the message says what to type.
+ * @throws {UsageError} For an unknown flag or a bad value; the message says what to type.
  *
  * @example
  * ```ts
@@ -53,40 +100,13 @@ export interface NodeCommandLine {
  * ```
  */
 export function parseNodeArgs(args: string[]): NodeCommandLine {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        nats: { type: "string", default: NATS_URL },
-        "nats-creds": { type: "string" },
-        workers: { type: "string" },
-        name: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (error) {
-    throw new TypeError(`${(error as Error).message}; see --help`);
-  }
-  let workers = WORKERS;
-  if (values.workers !== undefined) {
-    workers = Number(values.workers);
-    if (!/^\d+$/.test(values.workers) || workers < 1 || workers > 1024) {
-      throw new TypeError(
-        `--workers must be a whole number from 1 to 1024: received ${
-          JSON.stringify(values.workers)
-        }`,
-      );
-    }
-  }
+  const { flags, help } = parseCommandLine(NODE_COMMAND, args);
   return {
-    natsUrl: values.nats,
-    credsFile: values["nats-creds"],
-    workers,
-    name: values.name,
-    help: values.help,
+    natsUrl: flags.nats,
+    credsFile: flags["nats-creds"],
+    workers: flags.workers,
+    name: flags.name,
+    help,
   };
 }
 
@@ -111,18 +131,19 @@ export interface NodeIo {
  */
 export async function runNode(args: string[], io: NodeIo): Promise<number> {
   let line: NodeCommandLine;
-  let name: string;
   try {
     line = parseNodeArgs(args);
-    name = nodeName(line.name ?? `${io.hostname()}-${Deno.pid}`);
   } catch (error) {
-    io.log(`threadcount node: ${(error as Error).message}`);
+    if (!(error instanceof UsageError)) throw error;
+    io.log(`${NODE_COMMAND.name}: ${error.message}`);
     return 2;
   }
   if (line.help) {
-    io.out(NODE_USAGE);
+    io.out(helpText(NODE_COMMAND));
     return 0;
   }
+  // The process id has digits: the name always keeps a letter or digit.
+  const name = line.name ?? nodeName(`${io.hostname()}-${Deno.pid}`);
   let nc;
   try {
     nc = await connectNats(line.natsUrl, { credsFile: line.credsFile, name: `node ${name}` });

@@ -4,7 +4,8 @@
  * @module
  */
 import { ITERATIONS_PER_UNIT, MAX_UNITS, MAX_WORKERS, MIN_UNITS } from "../../constCS.ts";
-import { type CommandSpec, type Flags, integerFlag } from "../cli/flags.ts";
+import type { CommandSpec, Flags } from "../cli/flags.ts";
+import { integerFlag } from "../cli/number_flags.ts";
 import { LESSON_INCREMENTS, LESSON_WORKERS } from "./lessons_table.ts";
 
 /**

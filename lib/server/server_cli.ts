@@ -1,265 +1,320 @@
 /**
- * The server's command line: flags to {@linkcode ServerOptions}, with
- * messages that say what was expected.
+ * The server's command line: its flags, from which `--help` and the README's
+ * table come, and what they ask for, as {@linkcode ServerOptions} and the
+ * parts `server.ts` plugs in (dashboard, trace, fleet, log).
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { DASHBOARD_PORT, FLEET_WAIT_SECONDS, HOST, TRACE_MAX_MB } from "../../constCS.ts";
-import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./server_options.ts";
-import { parseCounterModel, parseWorkerModel } from "../counter/counter_model.ts";
+import {
+  DASHBOARD_PORT,
+  FLEET_WAIT_SECONDS,
+  HOST,
+  MAX_WORKERS,
+  TRACE_MAX_MB,
+} from "../../constCS.ts";
+import {
+  booleanFlag,
+  choiceFlag,
+  type CommandSpec,
+  type Flag,
+  type FlagValues,
+  stringFlag,
+  UsageError,
+} from "../cli/flags.ts";
+import { integerFlag, MAX_PORT, megabytesFlag, secondsFlag } from "../cli/number_flags.ts";
+import { COUNTER_MODELS, WORKER_MODELS } from "../counter/counter_model.ts";
+import { DEFAULT_SERVER_OPTIONS, dropUndefined, type ServerOptions } from "./server_options.ts";
 
-/** What the command line asks for. */
+/** The longest `--max-line-bytes`: 64 MiB, a line buffer a server can still hold for a client. */
+const MAX_LINE_BYTES_LIMIT = 64 * 2 ** 20;
+/** The most `--read-ahead-bytes`: 1 GiB. */
+const MAX_READ_AHEAD_BYTES = 2 ** 30;
+/** The seed is a 32-bit integer. */
+const SEED_RANGE = { min: -(2 ** 31), max: 2 ** 31 - 1 };
+
+const defaults = DEFAULT_SERVER_OPTIONS;
+
+const openFiles = integerFlag({
+  description: "the limit on open files (`ulimit -n`), checked at start-up against " +
+    "`--max-clients` + `--max-waiting`; `deno task server` passes it, since Deno reads " +
+    "`/proc/self/limits` only with `--allow-all`",
+  min: 1,
+});
+/** `ulimit -n` prints a number or `unlimited`. */
+const openFileLimit: Flag<number | undefined> = {
+  ...openFiles,
+  accepts: "a number, or `unlimited`",
+  parse: (text, flag) => text === "unlimited" ? Infinity : openFiles.parse(text, flag),
+};
+
+/** The flags that set {@linkcode ServerOptions}: the server's, and the demo's server's. */
+export const SERVER_OPTION_FLAGS = {
+  host: stringFlag({
+    value: "HOST",
+    description: "address to listen on. `0.0.0.0` lets every machine that can reach yours " +
+      "connect; `deno task server` allows only 127.0.0.1, so that takes, on purpose, " +
+      "`deno run -q -P=worker --allow-net=0.0.0.0 server.ts --host 0.0.0.0`, where `-P=worker` " +
+      "is the Worker's read permissions from `deno.json`",
+    default: defaults.hostname,
+  }),
+  port: integerFlag({
+    value: "PORT",
+    description: "TCP port; 0 picks any free one",
+    default: defaults.port,
+    max: MAX_PORT,
+  }),
+  "max-clients": integerFlag({
+    description: "clients served at once; the rest wait in line",
+    default: defaults.maxClients,
+    min: 1,
+  }),
+  "max-waiting": integerFlag({
+    description: "clients that may wait; one more gets `ERR busy` and is closed",
+    default: defaults.maxWaiting,
+  }),
+  workers: integerFlag({
+    description: "Worker threads in the pool; 0, with `--nats`, leaves the counting to the " +
+      "fleet's nodes",
+    default: defaults.workers,
+    defaultText: "the number of CPUs",
+    max: MAX_WORKERS,
+  }),
+  "min-units": integerFlag({
+    description: "fewest work units drawn per increment",
+    default: defaults.minUnits,
+  }),
+  "max-units": integerFlag({
+    description: "most work units drawn per increment, at least `--min-units`",
+    default: defaults.maxUnits,
+  }),
+  "iterations-per-unit": integerFlag({
+    description: "additions per work unit",
+    default: defaults.iterationsPerUnit,
+  }),
+  "max-increments": integerFlag({
+    description: "largest `<increments>` of a request",
+    default: defaults.maxIncrements,
+  }),
+  "max-line-bytes": integerFlag({
+    description: "longest request line, in bytes",
+    default: defaults.maxLineBytes,
+    min: 16,
+    max: MAX_LINE_BYTES_LIMIT,
+  }),
+  "read-ahead-bytes": integerFlag({
+    description: "most input read ahead of the request being served, so that a client that " +
+      "pipelines and hangs up is seen at once",
+    default: defaults.readAheadBytes,
+    max: MAX_READ_AHEAD_BYTES,
+  }),
+  "idle-timeout": secondsFlag({
+    description: "while others wait: how long a served client may go without a request with " +
+      "work (`STATS`, `PROGRESS`, empty lines and `0 0` do not count), or leave a reply unread",
+    default: defaults.idleTimeoutMs,
+  }),
+  "max-request-seconds": secondsFlag({
+    description: "most work one request may ask for, in seconds of the whole pool's time, " +
+      "estimated before it starts; more is answered `ERR too-much-work`",
+    default: defaults.maxRequestSeconds * 1000,
+  }),
+  grace: secondsFlag({
+    description: "time requests in flight get to finish on shutdown",
+    default: defaults.graceMs,
+  }),
+  seed: integerFlag({
+    description: "seed of the work-unit generator: runs repeat exactly",
+    ...SEED_RANGE,
+  }),
+  counter: choiceFlag({
+    choices: COUNTER_MODELS,
+    description: "each request's counter: `racy` is the original's race (updates are lost), " +
+      "`locked` is right but the Workers take turns, `parallel` is right and parallel; a " +
+      "client may choose its own with `COUNTER`",
+    default: defaults.counterModel,
+  }),
+  model: choiceFlag({
+    choices: WORKER_MODELS,
+    description: "a `pool` of Workers started once, or a new Worker `per-increment`, as the " +
+      "original did",
+    default: defaults.workerModel,
+  }),
+  "open-file-limit": openFileLimit,
+};
+
+/** The options flags: each {@linkcode SERVER_OPTION_FLAGS}' value. */
+export type ServerOptionFlags = FlagValues<typeof SERVER_OPTION_FLAGS>;
+
+const SERVER_FLAGS = {
+  ...SERVER_OPTION_FLAGS,
+  dashboard: integerFlag({
+    value: "PORT",
+    description: `serve the live dashboard at http://${HOST}:PORT/`,
+    defaultText: "off",
+    bare: String(DASHBOARD_PORT),
+    max: MAX_PORT,
+  }),
+  trace: stringFlag({
+    value: "FILE",
+    description: "write a Chrome/Perfetto trace of every increment to FILE, at least every " +
+      "250 ms; `deno task server` may write under `traces/`",
+    defaultText: "off",
+  }),
+  "trace-max-mb": megabytesFlag({
+    description: "stop tracing, with one log line, when the trace file reaches this size",
+    default: TRACE_MAX_MB * 2 ** 20,
+    min: 1,
+  }),
+  nats: stringFlag({
+    value: "URL",
+    description: "also count on the worker nodes of this NATS broker (`deno task node`); " +
+      "credentials may ride in it: `nats://USER:PASSWORD@HOST:4222` or " +
+      "`nats://TOKEN@HOST:4222`; see Many machines in the README",
+    defaultText: "off",
+  }),
+  "nats-creds": stringFlag({
+    value: "FILE",
+    description: "a NATS `.creds` file, for brokers that ask for one",
+  }),
+  "fleet-wait": secondsFlag({
+    description: "with `--workers 0`, how long a request waits for a node before " +
+      "`ERR no-workers`",
+    default: FLEET_WAIT_SECONDS * 1000,
+  }),
+  quiet: booleanFlag("log only start-up, errors and shutdown"),
+  verbose: booleanFlag("log every event, however fast they come"),
+};
+
+/** `deno task server`'s command line. */
+export const SERVER_COMMAND = {
+  name: "threadcount server",
+  usage: "deno task server [flags]",
+  flags: SERVER_FLAGS,
+  check(flags) {
+    checkServerOptionFlags(flags);
+    if (flags.workers === 0 && flags.nats === undefined) {
+      throw new UsageError(
+        "--workers 0 (no Worker of its own) needs --nats URL, whose worker nodes count instead",
+      );
+    }
+    if (flags.quiet && flags.verbose) {
+      throw new UsageError("--quiet and --verbose cannot go together; choose one");
+    }
+  },
+} satisfies CommandSpec<typeof SERVER_FLAGS>;
+
+/** What the server's command line asks for. */
 export interface ServerCommandLine {
   options: Partial<ServerOptions>;
   /** Port of the live dashboard, when `--dashboard` is given. */
   dashboardPort?: number;
   /** Where to write a trace, when `--trace` is given. */
   tracePath?: string;
-  /** Most megabytes of trace before tracing stops. */
-  traceMaxMb: number;
+  /** Most bytes of trace before tracing stops. */
+  traceMaxBytes: number;
   /** The fleet's NATS broker, when `--nats` is given. */
   natsUrl?: string;
   /** A NATS `.creds` file, when `--nats-creds` is given. */
   natsCreds?: string;
   /** With `--workers 0`, how long a request waits for a worker node, in ms (`--fleet-wait`). */
-  fleetWaitMs?: number;
+  fleetWaitMs: number;
   quiet: boolean;
   verbose: boolean;
-  help: boolean;
 }
-
-/** Thrown for a command line that cannot be used; the message says what to type instead. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** The `--help` text. */
-export const SERVER_USAGE = `Usage: deno task server [flags]
-
-  --host HOST                 address to listen on (default ${DEFAULT_SERVER_OPTIONS.hostname};
-                              0.0.0.0 lets every machine that can reach this one connect)
-  --port PORT                 TCP port, 0 for any free one (default ${DEFAULT_SERVER_OPTIONS.port})
-  --max-clients N             clients served at once; others wait in line (default ${DEFAULT_SERVER_OPTIONS.maxClients})
-  --max-waiting N             clients that may wait; more get ERR busy (default ${DEFAULT_SERVER_OPTIONS.maxWaiting})
-  --workers N                 Worker threads (default: the number of CPUs, ${DEFAULT_SERVER_OPTIONS.workers} here)
-  --min-units N               fewest work units per increment (default ${DEFAULT_SERVER_OPTIONS.minUnits})
-  --max-units N               most work units per increment (default ${DEFAULT_SERVER_OPTIONS.maxUnits})
-  --iterations-per-unit N     additions per work unit (default ${DEFAULT_SERVER_OPTIONS.iterationsPerUnit})
-  --max-increments N          largest <increments> of a request (default ${DEFAULT_SERVER_OPTIONS.maxIncrements})
-  --max-line-bytes N          longest request line (default ${DEFAULT_SERVER_OPTIONS.maxLineBytes})
-  --read-ahead-bytes N        most input read ahead of the request being served, so that a
-                              client that pipelines and hangs up is seen at once (default ${DEFAULT_SERVER_OPTIONS.readAheadBytes})
-  --idle-timeout SECONDS      while others wait, close a client that sends no request with work
-                              (STATS, PROGRESS, empty lines and 0 0 do not count) or leaves a
-                              reply unread this long (default ${
-  DEFAULT_SERVER_OPTIONS.idleTimeoutMs / 1000
-})
-  --max-request-seconds N     refuse a request whose work would keep every Worker busy longer,
-                              estimated before it starts: ERR too-much-work (default ${DEFAULT_SERVER_OPTIONS.maxRequestSeconds})
-  --grace SECONDS             time requests get to finish on shutdown (default ${
-  DEFAULT_SERVER_OPTIONS.graceMs / 1000
-})
-  --seed N                    seed the work-unit generator: runs repeat exactly
-  --counter MODEL             the counter of each request (a client may send COUNTER MODEL):
-                              parallel (right and parallel), racy (the original's race: updates
-                              are lost) or locked (right, but the Workers take turns)
-                              (default ${DEFAULT_SERVER_OPTIONS.counterModel})
-  --model pool|per-increment  a pool of Workers started once, or a new Worker per increment
-                              as the original did (default ${DEFAULT_SERVER_OPTIONS.workerModel})
-  --open-file-limit N         the limit on open files (ulimit -n) to check --max-clients and
-                              --max-waiting against at start-up; deno task server passes it
-  --dashboard [PORT]          serve a live dashboard at http://${HOST}:PORT/ (default ${DASHBOARD_PORT})
-  --trace FILE                write a Chrome/Perfetto trace of every increment to FILE, at
-                              least every 250 ms (deno task server may write under traces/)
-  --trace-max-mb N            stop tracing, with one log line, when the file reaches N MB
-                              (default ${TRACE_MAX_MB})
-  --nats URL                  also count on the worker nodes of this NATS broker (deno task
-                              node); credentials may ride in it: nats://USER:PASSWORD@HOST:4222
-                              or nats://TOKEN@HOST:4222 (see the README, "Many machines")
-  --nats-creds FILE           a NATS .creds file, for brokers that ask for one
-  --fleet-wait SECONDS        with --workers 0, how long a request waits for a node before
-                              ERR no-workers (default ${FLEET_WAIT_SECONDS})
-  --quiet                     log only start-up, errors and shutdown
-  --verbose                   log every event, however fast they come
-  --help                      show this text
-`;
 
 /**
- * Parses the server's flags.
+ * Checks the rules between the options flags: `--max-units` is at least `--min-units`.
  *
- * @param args The arguments, e.g. `Deno.args`.
- * @returns The options and switches.
- * @throws {UsageError} For an unknown flag or a value out of range.
+ * @param flags The options flags' values.
+ * @throws {UsageError} When they do not go together.
  *
  * @example
  * ```ts
- * import { parseServerArgs } from "./server_cli.ts";
+ * import { checkServerOptionFlags, SERVER_OPTION_FLAGS } from "./server_cli.ts";
+ * import { parseCommandLine, UsageError } from "../cli/flags.ts";
  * import assert from "node:assert/strict";
  *
- * const { options } = parseServerArgs(["--port", "0", "--workers", "2"]);
+ * const command = { name: "t", usage: "t", flags: SERVER_OPTION_FLAGS };
+ * const { flags } = parseCommandLine(command, ["--min-units", "5", "--max-units", "2"]);
+ * assert.throws(() => checkServerOptionFlags(flags), UsageError);
+ * ```
+ */
+export function checkServerOptionFlags(flags: ServerOptionFlags): void {
+  if (flags["max-units"] < flags["min-units"]) {
+    throw new UsageError(
+      `--max-units (${flags["max-units"]}) must be at least --min-units ` +
+        `(${flags["min-units"]}); see --help`,
+    );
+  }
+}
+
+/**
+ * The server options the options flags set.
+ *
+ * @param flags The options flags' values.
+ * @returns The options; those with no value (`seed`, `openFileLimit`) left out.
+ *
+ * @example
+ * ```ts
+ * import { SERVER_COMMAND, serverOptions } from "./server_cli.ts";
+ * import { parseCommandLine } from "../cli/flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { flags } = parseCommandLine(SERVER_COMMAND, ["--idle-timeout", "1.5", "--seed", "-5"]);
+ * assert.equal(serverOptions(flags).idleTimeoutMs, 1500);
+ * assert.equal(serverOptions(flags).seed, -5);
+ * ```
+ */
+export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> {
+  return dropUndefined({
+    hostname: flags.host,
+    port: flags.port,
+    maxClients: flags["max-clients"],
+    maxWaiting: flags["max-waiting"],
+    workers: flags.workers,
+    minUnits: flags["min-units"],
+    maxUnits: flags["max-units"],
+    iterationsPerUnit: flags["iterations-per-unit"],
+    maxIncrements: flags["max-increments"],
+    maxLineBytes: flags["max-line-bytes"],
+    readAheadBytes: flags["read-ahead-bytes"],
+    idleTimeoutMs: flags["idle-timeout"],
+    graceMs: flags.grace,
+    maxRequestSeconds: flags["max-request-seconds"] / 1000,
+    seed: flags.seed,
+    openFileLimit: flags["open-file-limit"],
+    counterModel: flags.counter,
+    workerModel: flags.model,
+  });
+}
+
+/**
+ * What the server's flags ask for.
+ *
+ * @param flags The values of {@linkcode SERVER_COMMAND}'s flags.
+ * @returns The server's options and the parts around it.
+ *
+ * @example
+ * ```ts
+ * import { SERVER_COMMAND, serverCommandLine } from "./server_cli.ts";
+ * import { parseCommandLine } from "../cli/flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { flags } = parseCommandLine(SERVER_COMMAND, ["--port", "0", "--workers", "2"]);
+ * const { options } = serverCommandLine(flags);
  * assert.equal(options.port, 0);
  * assert.equal(options.workers, 2);
  * ```
  */
-export function parseServerArgs(args: string[]): ServerCommandLine {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: withDashboardPort(args),
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        "max-clients": { type: "string" },
-        "max-waiting": { type: "string" },
-        workers: { type: "string" },
-        "min-units": { type: "string" },
-        "max-units": { type: "string" },
-        "iterations-per-unit": { type: "string" },
-        "max-increments": { type: "string" },
-        "max-line-bytes": { type: "string" },
-        "idle-timeout": { type: "string" },
-        grace: { type: "string" },
-        "max-request-seconds": { type: "string" },
-        "read-ahead-bytes": { type: "string" },
-        "open-file-limit": { type: "string" },
-        seed: { type: "string" },
-        counter: { type: "string" },
-        model: { type: "string" },
-        dashboard: { type: "string" },
-        trace: { type: "string" },
-        "trace-max-mb": { type: "string" },
-        nats: { type: "string" },
-        "nats-creds": { type: "string" },
-        "fleet-wait": { type: "string" },
-        quiet: { type: "boolean", default: false },
-        verbose: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}; see --help`);
-  }
-  if (values.workers?.trim() === "0" && values.nats === undefined) {
-    throw new UsageError(
-      "--workers 0 (no Worker of its own) needs --nats URL, whose worker nodes count instead",
-    );
-  }
-  const options: Partial<ServerOptions> = {
-    hostname: values.host,
-    port: integer(values.port, "--port", 0, 65535),
-    maxClients: integer(values["max-clients"], "--max-clients", 1),
-    maxWaiting: integer(values["max-waiting"], "--max-waiting", 0),
-    // 0: no Worker of its own, only the fleet's; that needs --nats.
-    workers: integer(values.workers, "--workers", values.nats === undefined ? 1 : 0, 1024),
-    minUnits: integer(values["min-units"], "--min-units", 0),
-    maxUnits: integer(values["max-units"], "--max-units", 0),
-    iterationsPerUnit: integer(values["iterations-per-unit"], "--iterations-per-unit", 0),
-    maxIncrements: integer(values["max-increments"], "--max-increments", 0),
-    maxLineBytes: integer(values["max-line-bytes"], "--max-line-bytes", 16, 64 * 1024 * 1024),
-    readAheadBytes: integer(values["read-ahead-bytes"], "--read-ahead-bytes", 0, 1024 ** 3),
-    idleTimeoutMs: seconds(values["idle-timeout"], "--idle-timeout"),
-    graceMs: seconds(values.grace, "--grace"),
-    maxRequestSeconds: maybeMs(seconds(values["max-request-seconds"], "--max-request-seconds")),
-    seed: integer(values.seed, "--seed", -(2 ** 31), 2 ** 31 - 1),
-    openFileLimit: openFiles(values["open-file-limit"]),
-    counterModel: model(values.counter, "--counter", parseCounterModel),
-    workerModel: model(values.model, "--model", parseWorkerModel),
-  };
-  const minUnits = options.minUnits ?? DEFAULT_SERVER_OPTIONS.minUnits;
-  const maxUnits = options.maxUnits ?? DEFAULT_SERVER_OPTIONS.maxUnits;
-  if (maxUnits < minUnits) {
-    throw new UsageError(
-      `--max-units (${maxUnits}) must be at least --min-units (${minUnits}); see --help`,
-    );
-  }
-  if (values.quiet && values.verbose) {
-    throw new UsageError("--quiet and --verbose cannot go together; choose one");
-  }
-  if (values.trace === "") throw new UsageError("--trace needs a file name, e.g. traces/run.json");
-  for (const key of Object.keys(options) as (keyof ServerOptions)[]) {
-    if (options[key] === undefined) delete options[key];
-  }
+export function serverCommandLine(flags: FlagValues<typeof SERVER_FLAGS>): ServerCommandLine {
   return {
-    options,
-    dashboardPort: integer(values.dashboard, "--dashboard", 0, 65535),
-    tracePath: values.trace,
-    traceMaxMb: integer(values["trace-max-mb"], "--trace-max-mb", 1, 1024 * 1024) ?? TRACE_MAX_MB,
-    natsUrl: values.nats,
-    natsCreds: values["nats-creds"],
-    fleetWaitMs: seconds(values["fleet-wait"], "--fleet-wait"),
-    quiet: values.quiet,
-    verbose: values.verbose,
-    help: values.help,
+    options: serverOptions(flags),
+    dashboardPort: flags.dashboard,
+    tracePath: flags.trace,
+    traceMaxBytes: flags["trace-max-mb"],
+    natsUrl: flags.nats,
+    natsCreds: flags["nats-creds"],
+    fleetWaitMs: flags["fleet-wait"],
+    quiet: flags.quiet,
+    verbose: flags.verbose,
   };
-}
-
-/** `--dashboard` takes an optional port: give it one explicitly, so parseArgs can read it. */
-function withDashboardPort(args: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] !== "--dashboard") {
-      out.push(args[i]);
-    } else if (/^\d+$/.test(args[i + 1] ?? "")) {
-      out.push(`--dashboard=${args[++i]}`);
-    } else {
-      out.push(`--dashboard=${DASHBOARD_PORT}`);
-    }
-  }
-  return out;
-}
-
-function integer(
-  text: string | undefined,
-  flag: string,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
-    throw new UsageError(
-      `${flag} must be a whole number from ${min} to ${max}: received ${JSON.stringify(text)}`,
-    );
-  }
-  return value;
-}
-
-function model<T>(
-  text: string | undefined,
-  flag: string,
-  parse: (text: string) => T,
-): T | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return parse(text);
-  } catch (error) {
-    throw new UsageError(`${flag}: ${(error as Error).message}; see --help`);
-  }
-}
-
-/** `ulimit -n` prints a number or "unlimited". */
-function openFiles(text: string | undefined): number | undefined {
-  if (text === "unlimited") return Infinity;
-  return integer(text, "--open-file-limit", 1);
-}
-
-function maybeMs(ms: number | undefined): number | undefined {
-  return ms === undefined ? undefined : ms / 1000;
-}
-
-function seconds(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > 2 ** 31 / 1000) {
-    throw new UsageError(
-      `${flag} must be a number of seconds, 0 or more: received ${JSON.stringify(text)}`,
-    );
-  }
-  return Math.round(value * 1000);
 }

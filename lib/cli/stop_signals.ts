@@ -1,19 +1,20 @@
 /**
- * Stop signals as terminals, task runners and supervisors send them: the
+ * Stop signals as terminals, task runners and supervisors send them, for every
+ * entry point that runs until stopped (the server, the node, the demo): the
  * first SIGINT or SIGTERM asks for a graceful stop, copies of it that arrive
  * together are the same request, and a second one later forces an exit.
  *
  * A terminal's Ctrl-C goes to every process of the foreground process group,
  * and `deno task` forwards its own copy to its child; `kill -- -PGID` and
  * systemd (`KillMode=control-group`) do the same with SIGTERM. So one press
- * reaches the server two or three times within a millisecond, and must not
+ * reaches a process two or three times within a millisecond, and must not
  * count as "pressed twice".
  *
  * @module
  */
 import { SIGNAL_COPY_WINDOW_MS } from "../../constCS.ts";
 
-/** The signals that stop the server. */
+/** The signals that stop a process. */
 export type StopSignal = "SIGINT" | "SIGTERM";
 
 /** The number of each stop signal, for the exit code 128 + n. */
@@ -27,7 +28,7 @@ const SIGNAL_NUMBERS: Record<StopSignal, number> = { SIGINT: 2, SIGTERM: 15 };
  *
  * @example
  * ```ts
- * import { exitCodeFor } from "./signals.ts";
+ * import { exitCodeFor } from "./stop_signals.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(exitCodeFor("SIGINT"), 130);
@@ -48,7 +49,7 @@ export type SignalMeaning = "stop" | "copy" | "force";
  *
  * @example
  * ```ts
- * import { StopRequests } from "./signals.ts";
+ * import { StopRequests } from "./stop_signals.ts";
  * import assert from "node:assert/strict";
  *
  * const requests = new StopRequests({ copyWindowMs: 300 });
@@ -95,8 +96,11 @@ export class StopRequests {
 export interface StopSignalOptions {
   /** Called once, for the first signal: stop gracefully. */
   onStop: (signal: StopSignal) => void;
-  /** Called for a signal after the copy window: exit now (with {@linkcode exitCodeFor}). */
-  onForce: (signal: StopSignal) => void;
+  /**
+   * Called for a signal after the copy window: exit now. Defaults to exiting
+   * with {@linkcode exitCodeFor} the signal.
+   */
+  onForce?: (signal: StopSignal) => void;
   /** See {@linkcode StopRequests}. Defaults to `SIGNAL_COPY_WINDOW_MS`. */
   copyWindowMs?: number;
 }
@@ -109,18 +113,21 @@ export interface StopSignalOptions {
  * @returns A handle whose disposal removes the listeners.
  *
  * @example
- * ```ts ignore
- * import { exitCodeFor, listenForStopSignals } from "./signals.ts";
+ * ```ts
+ * import { listenForStopSignals } from "./stop_signals.ts";
  *
  * const stop = new AbortController();
- * using _signals = listenForStopSignals({
- *   onStop: (signal) => stop.abort(signal),
- *   onForce: (signal) => Deno.exit(exitCodeFor(signal)),
- * });
+ * {
+ *   // Ctrl-C stops the work below gracefully; pressed again, the process exits at once.
+ *   using _signals = listenForStopSignals({ onStop: (signal) => stop.abort(signal) });
+ * }
  * ```
  */
 export function listenForStopSignals(options: StopSignalOptions): Disposable {
-  const { copyWindowMs = SIGNAL_COPY_WINDOW_MS } = options;
+  const {
+    copyWindowMs = SIGNAL_COPY_WINDOW_MS,
+    onForce = (signal) => Deno.exit(exitCodeFor(signal)),
+  } = options;
   const requests = new StopRequests({ copyWindowMs });
   let stoppedAt: number | undefined;
   const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
@@ -130,7 +137,7 @@ export function listenForStopSignals(options: StopSignalOptions): Disposable {
         stoppedAt = performance.now();
         options.onStop(signal);
       } else if (meaning === "force") {
-        options.onForce(signal);
+        onForce(signal);
       }
     };
     Deno.addSignalListener(signal, listener);
