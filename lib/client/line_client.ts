@@ -118,11 +118,20 @@ export type ProgressListener = (done: number, total: number) => void;
  * One connection to a server.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { LineClient } from "./line_client.ts";
  *
- * await using client = await LineClient.connect({ hostname: "127.0.0.1", port: 50073 });
- * console.log(await client.request("2 10")); // { kind: "value", text: "12" }
+ * // A stand-in for the server: it answers one request with 12 and closes.
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const served = listener.accept().then(async (conn) => {
+ *   await conn.read(new Uint8Array(64));
+ *   await conn.write(new TextEncoder().encode("12\n"));
+ *   conn.close();
+ * });
+ * await using client = await LineClient.connect(listener.addr);
+ * assert.deepEqual(await client.request("2 10"), { kind: "value", text: "12" });
+ * await served;
  * ```
  */
 export class LineClient {

@@ -15,7 +15,7 @@ import type { ProgressDisplay } from "./client_cli.ts";
  * @returns The display; `update` moves it, `stop` removes it.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { terminalProgress } from "./progress_bar.ts";
  *
  * const bar = terminalProgress(1000);

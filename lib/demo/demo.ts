@@ -58,11 +58,17 @@ export type DemoTranscript = string[][];
  * @returns Each client's replies, in order.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { runDemo } from "./demo.ts";
  *
- * const transcript = await runDemo({ server: { port: 0 } });
- * console.log(transcript[0]); // ["12", "45"]
+ * const lines: string[] = [];
+ * const transcript = await runDemo({
+ *   server: { port: 0, workers: 2, iterationsPerUnit: 1000 },
+ *   write: (line) => lines.push(line),
+ * });
+ * assert.deepEqual(transcript[0], ["12", "45"]);
+ * assert.equal(lines.at(-1), "[demo]     stopped");
  * ```
  */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoTranscript> {
