@@ -22,8 +22,8 @@ import { MalformedMessages } from "./malformed_messages.ts";
 import { RemoteLane } from "./remote_lane.ts";
 
 /**
- * Work, in additions, one batch to a remote Worker may carry: three default units (about 25 ms
- * here). A remote batch costs four thread wake-ups in three processes (server, broker, node)
+ * Work, in additions, one batch to a remote Worker may carry: three default units. A remote
+ * batch costs four thread wake-ups in three processes (server, broker, node)
  * against one for a local Worker; fuller messages keep that from eating the Workers' cores.
  */
 export const REMOTE_BATCH_WORK = 24_000_000;
