@@ -9,7 +9,8 @@ import {
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
 import { ThreadcountServer } from "../lib/server/threadcount_server.ts";
 import type { ServerOptions, ServerStats } from "../lib/server/server_options.ts";
-import type { SessionContext, SessionLimits } from "../lib/server/session.ts";
+import type { SessionContext, SessionLimits } from "../lib/server/session_context.ts";
+import { RequestLedger } from "../lib/server/request_ledger.ts";
 import type { WorkerPool } from "../lib/pool/worker_pool.ts";
 
 /** Tiny work, so the suite is fast: one unit is 2 000 additions. */
@@ -133,14 +134,13 @@ export async function bounded<T>(promise: Promise<T>, what: string, ms = 60_000)
 
 /**
  * The parts a session needs, without a server around it, for tests that drive
- * `serveSession` over a fake connection: a real pool, no work estimate, no limits in the way.
+ * a `Session` over a fake connection: a real pool, no work estimate, no limits in the way.
  */
 export function sessionContext(
   pool: WorkerPool,
   stop: AbortSignal,
   options: { limits?: Partial<SessionLimits>; events?: ServerEvents } = {},
 ): SessionContext {
-  let id = 0;
   return {
     pool,
     events: options.events ?? new ServerEvents(),
@@ -152,10 +152,9 @@ export function sessionContext(
       ...options.limits,
     },
     drawUnits: () => 0,
-    nextRequestId: () => ++id,
+    ledger: new RequestLedger(),
     estimateSeconds: () => 0,
     stats: idleStats,
-    begin: () => ({ [Symbol.dispose]: () => {} }),
     draining: stop,
     stopping: stop,
   };

@@ -54,13 +54,3 @@ Deno.test("ConnectionGate: a slot disposed of twice frees one slot, not two", as
   gate.close();
   await assert.rejects(third.slot, GateClosedError);
 });
-
-Deno.test("ConnectionGate: an aborted signal still takes a waiting client out of line", async () => {
-  const gate = new ConnectionGate({ maxActive: 1, maxWaiting: 1 });
-  using _first = await gate.enter();
-  const hangUp = new AbortController();
-  const waiting = gate.enter({ signal: hangUp.signal });
-  hangUp.abort(new Error("hung up"));
-  await assert.rejects(waiting, /hung up/);
-  assert.equal(gate.waiting, 0);
-});

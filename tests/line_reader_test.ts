@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ByteSource, LineReader } from "../lib/wire/line_reader.ts";
+import { bounded } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -150,10 +151,11 @@ Deno.test("LineReader pushes back: it stops reading while unread lines fill its 
   assert.deepEqual(await reader.next(), { kind: "end" });
 });
 
-Deno.test("LineReader.ended aborts when the source ends, even while nobody reads", async () => {
+Deno.test("LineReader's onEnd is called when the source ends, even while nobody reads", async () => {
   const source = scriptedSource(["2 10\n"]);
-  const reader = new LineReader(source, { maxLineBytes: 64 });
-  await new Promise<void>((resolve) => reader.ended.addEventListener("abort", () => resolve()));
+  const ended = Promise.withResolvers<void>();
+  const reader = new LineReader(source, { maxLineBytes: 64, onEnd: ended.resolve });
+  await bounded(ended.promise, "onEnd");
   assert.ok(reader.atEnd);
   assert.deepEqual(await reader.next(), { kind: "line", text: "2 10" });
 });

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { ReplyWriter } from "../lib/wire/reply_writer.ts";
 import { LineReader } from "../lib/wire/line_reader.ts";
-import {
-  serveSession,
-  type SessionContext,
-  type SessionInput,
-  type SessionLimits,
-} from "../lib/server/session.ts";
+import { Session } from "../lib/server/session.ts";
+import type { SessionContext, SessionLimits } from "../lib/server/session_context.ts";
 import { ServerEvents } from "../lib/server/server_events.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 import { bounded, idleStats, sessionContext } from "./_helpers.ts";
@@ -137,15 +133,19 @@ Deno.test("the write clock runs while a write waits for the client, a queued one
 });
 
 /**
- * A client on a fake connection: it sends `requests` in one burst, then either closes its
- * side at once or when `close()` is called; what the session writes is recorded.
+ * A client on a fake connection: it sends `requests` in one burst, then closes its side
+ * once it has read `closeAfterReplies` reply lines, or when `close()` is called; what the
+ * session writes is recorded.
  */
-function burstClient(requests: string[], options: { happenings?: string[]; closeAtOnce: boolean }) {
+function burstClient(
+  requests: string[],
+  options: { happenings?: string[]; closeAfterReplies?: number },
+) {
   const sink = recordingSink(options.happenings);
   const burst = new TextEncoder().encode(requests.map((r) => `${r}\n`).join(""));
   const closed = Promise.withResolvers<null>();
-  if (options.closeAtOnce) closed.resolve(null);
   let sent = false;
+  let replies = 0;
   return {
     writes: sink.writes,
     burstBytes: burst.length,
@@ -156,41 +156,32 @@ function burstClient(requests: string[], options: { happenings?: string[]; close
       p.set(burst);
       return Promise.resolve(burst.length);
     },
-    write: (p: Uint8Array) => sink.write(p),
+    write(p: Uint8Array) {
+      const written = sink.write(p);
+      replies += sink.writes.at(-1)!.split("\n").length - 1;
+      if (replies >= (options.closeAfterReplies ?? Infinity)) closed.resolve(null);
+      return written;
+    },
   };
 }
 
 /**
- * A session on a client's fake connection. With `goneAtEnd`, the end of the client's input
- * is its leave, as the server sees it: its count is cancelled. Without, the session ends
- * when it has answered the burst.
+ * A session on a client's fake connection. The end of the client's input is its leave, as
+ * the server sees it: its count is cancelled.
  */
-function session(
-  client: ReturnType<typeof burstClient>,
-  context: SessionContext,
-  options: { goneAtEnd: boolean },
-) {
+function session(client: ReturnType<typeof burstClient>, context: SessionContext) {
   const reader = new LineReader(client, {
     maxLineBytes: 64,
     chunkBytes: client.burstBytes,
-    onEnd: () => {
-      if (options.goneAtEnd) input.handle?.job?.cancel(new Error("client disconnected"));
-    },
+    onEnd: () => session.cancel(new Error("client disconnected")),
   });
-  const input: SessionInput = {
-    reader,
-    gone: {
-      get aborted() {
-        return options.goneAtEnd && reader.atEnd;
-      },
-    },
-  };
-  return serveSession(client, "test", context, input);
+  const session = new Session({ sink: client, reader, peer: "test" }, context);
+  return session.serve();
 }
 
 /**
- * Serves one fake connection whose client sends `requests` in one burst, then closes its
- * side; returns what the session wrote, write by write.
+ * Serves one fake connection whose client sends `requests` in one burst, reads a reply to
+ * each, then closes; returns what the session wrote, write by write.
  */
 async function serveBurst(
   requests: string[],
@@ -201,10 +192,13 @@ async function serveBurst(
   } = {},
 ) {
   using pool = new WorkerPool({ size: 2, iterationsPerUnit: 0 });
-  const client = burstClient(requests, { happenings: options.happenings, closeAtOnce: true });
+  const client = burstClient(requests, {
+    happenings: options.happenings,
+    closeAfterReplies: requests.length,
+  });
   const stop = new AbortController();
   const context = sessionContext(pool, stop.signal, options);
-  assert.equal(await session(client, context, { goneAtEnd: false }), "end of input");
+  assert.equal(await session(client, context), "end of input");
   return client.writes;
 }
 
@@ -245,7 +239,7 @@ Deno.test("pipelined requests: a held reply goes out within the hold time while 
   const events = new ServerEvents();
   happeningsOf(events, happenings);
   const written = Promise.withResolvers<void>();
-  const client = burstClient(["0 0", "1 1"], { happenings, closeAtOnce: false });
+  const client = burstClient(["0 0", "1 1"], { happenings });
   const write = client.write;
   client.write = (p) => (written.resolve(), write(p));
   // A pool whose job runs until it is cancelled, as a job waiting behind others' work would.
@@ -260,7 +254,7 @@ Deno.test("pipelined requests: a held reply goes out within the hold time while 
     events,
     limits: { replyHoldMs: 1 },
   });
-  const serving = session(client, context, { goneAtEnd: true });
+  const serving = session(client, context);
   await bounded(written.promise, "the held reply's write", 10_000);
   client.close(); // R2 is abandoned: its client is gone
   assert.equal(await serving, "client disconnected");
@@ -278,7 +272,7 @@ Deno.test("pipelined requests: a client that half-closes after a burst still get
   const events = new ServerEvents();
   happeningsOf(events, happenings);
   using pool = new WorkerPool({ size: 2, iterationsPerUnit: 0 });
-  const client = burstClient(["STATS", "0 0", "1 1000000"], { happenings, closeAtOnce: false });
+  const client = burstClient(["STATS", "0 0", "1 1000000"], { happenings });
   const stop = new AbortController();
   const context = sessionContext(pool, stop.signal, {
     events,
@@ -288,7 +282,7 @@ Deno.test("pipelined requests: a client that half-closes after a burst still get
   events.subscribe((event) => {
     if (event.type === "counting" && event.request === "R2") client.close();
   });
-  assert.equal(await session(client, context, { goneAtEnd: true }), "client disconnected");
+  assert.equal(await session(client, context), "client disconnected");
   assert.deepEqual(happenings, [
     "counting R1",
     "counting R2",

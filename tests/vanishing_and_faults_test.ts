@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { serveSession } from "../lib/server/session.ts";
+import { Session } from "../lib/server/session.ts";
 import { LineReader } from "../lib/wire/line_reader.ts";
 import { REPLY_HOLD_BYTES } from "../lib/wire/reply_writer.ts";
 import { DEFAULT_MAX_QUEUED_WORK, WorkerPool } from "../lib/pool/worker_pool.ts";
@@ -122,10 +122,9 @@ Deno.test("backpressure: a client that pipelines and reads nothing makes the ses
   };
   const stop = new AbortController();
   const context = sessionContext(pool, stop.signal);
-  const reader = new LineReader(conn, { maxLineBytes: 64 });
   // The client never hangs up: the session ends because the server stops.
-  const gone = new AbortController().signal;
-  const session = serveSession(conn, "test", context, { reader, gone });
+  const reader = new LineReader(conn, { maxLineBytes: 64 });
+  const session = new Session({ sink: conn, reader, peer: "test" }, context).serve();
   // The fake connection answers at once: a macrotask runs only after every read and write
   // that can happen (each a microtask) has happened.
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));

@@ -20,7 +20,7 @@ export interface ConnectionGateOptions {
   maxWaiting: number;
 }
 
-/** Thrown by {@linkcode ConnectionGate.enter} when too many clients wait already. */
+/** The refusal of {@linkcode ConnectionGate.admit} when too many clients wait already. */
 export class GateFullError extends Error {
   /** @param waiting Clients waiting when this one was refused. */
   constructor(waiting: number) {
@@ -29,7 +29,7 @@ export class GateFullError extends Error {
   }
 }
 
-/** Thrown for callers, waiting or new, once the gate has closed. */
+/** The refusal of new clients, and the rejection of waiting ones, once the gate has closed. */
 export class GateClosedError extends Error {
   constructor() {
     super("the server is shutting down");
@@ -58,8 +58,6 @@ export type Admission =
 interface Waiter {
   resolve: (slot: Disposable) => void;
   reject: (reason: unknown) => void;
-  /** Removes the abort listener. */
-  forget: () => void;
 }
 
 /**
@@ -119,11 +117,9 @@ export class ConnectionGate {
    * Decides at once what happens to a new client: a slot now, a place in
    * line, or a refusal.
    *
-   * @param options `signal` takes a waiting client out of the line when it
-   *   aborts (say, the client hung up); its `slot` then rejects with the reason.
    * @returns The admission.
    */
-  admit(options: { signal?: AbortSignal } = {}): Admission {
+  admit(): Admission {
     if (this.#closed) return { kind: "refused", error: new GateClosedError() };
     if (this.#active < this.#maxActive) {
       this.#active++;
@@ -132,38 +128,16 @@ export class ConnectionGate {
     if (this.#line.length >= this.#maxWaiting) {
       return { kind: "refused", error: new GateFullError(this.#line.length) };
     }
-    const { signal } = options;
-    if (signal?.aborted) return { kind: "refused", error: new GateClosedError() };
     const { promise, resolve, reject } = Promise.withResolvers<Disposable>();
-    const waiter: Waiter = { resolve, reject, forget: () => {} };
+    const waiter: Waiter = { resolve, reject };
     const leave = (reason: unknown) => {
       const at = this.#line.indexOf(waiter);
       if (at < 0) return; // served or turned away already
       this.#line.splice(at, 1);
-      waiter.forget();
       reject(reason);
     };
-    if (signal) {
-      const onAbort = () => leave(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      waiter.forget = () => signal.removeEventListener("abort", onAbort);
-    }
     this.#line.push(waiter);
     return { kind: "waiting", position: this.#line.length, slot: promise, leave };
-  }
-
-  /**
-   * Takes a slot, waiting in line for one if all are taken.
-   *
-   * @param options `signal` leaves the line when it aborts.
-   * @returns The slot; dispose of it (`using`) to hand it to the next in line.
-   * @throws {GateFullError} At once, when `maxWaiting` clients wait already.
-   * @throws {GateClosedError} When the gate is or becomes closed before a slot frees.
-   */
-  enter(options: { signal?: AbortSignal } = {}): Promise<Disposable> {
-    const admission = this.admit(options);
-    if (admission.kind === "refused") return Promise.reject(admission.error);
-    return admission.kind === "served" ? Promise.resolve(admission.slot) : admission.slot;
   }
 
   /** Turns away everyone waiting ({@linkcode GateClosedError}) and every later caller. */
@@ -171,10 +145,7 @@ export class ConnectionGate {
     this.#closed = true;
     const line = this.#line;
     this.#line = [];
-    for (const waiter of line) {
-      waiter.forget();
-      waiter.reject(new GateClosedError());
-    }
+    for (const waiter of line) waiter.reject(new GateClosedError());
   }
 
   #slot(): Disposable {
@@ -185,7 +156,6 @@ export class ConnectionGate {
     const next = this.#line.shift();
     if (next) {
       // The slot passes straight to the first in line: no one can overtake it.
-      next.forget();
       next.resolve(this.#slot());
     } else {
       this.#active--;

@@ -59,3 +59,39 @@ export function isOutOfDescriptors(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return code === "EMFILE" || code === "ENFILE" || /\(os error 2[34]\)/.test(error.message);
 }
+
+/** What needs descriptors, for {@linkcode descriptorShortfall}. */
+export interface DescriptorNeeds {
+  /** The limit on open files; none when unknown. */
+  limit?: number;
+  maxClients: number;
+  maxWaiting: number;
+  workers: number;
+}
+
+/**
+ * Says when the descriptor limit cannot hold every client that may connect: one
+ * descriptor each, and some for stdio, the listener, the reserve, the Workers, the
+ * dashboard and the trace.
+ *
+ * @param needs The limit, and what needs descriptors.
+ * @returns A notice for the log, or undefined when the limit is enough or unknown.
+ *
+ * @example
+ * ```ts
+ * import { descriptorShortfall } from "./descriptor_limit.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const needs = { maxClients: 100, maxWaiting: 1000, workers: 4 };
+ * assert.match(descriptorShortfall({ ...needs, limit: 256 })!, /ulimit -n 4096/);
+ * assert.equal(descriptorShortfall({ ...needs, limit: 65536 }), undefined);
+ * ```
+ */
+export function descriptorShortfall(needs: DescriptorNeeds): string | undefined {
+  const { limit, maxClients, maxWaiting, workers } = needs;
+  const needed = maxClients + maxWaiting + workers + 64;
+  if (limit === undefined || limit >= needed) return undefined;
+  return `the limit on open files is ${limit}, below the about ${needed} that ` +
+    `--max-clients ${maxClients} and --max-waiting ${maxWaiting} need: clients past it get ` +
+    `ERR busy. Raise it (ulimit -n ${Math.max(needed, 4096)}) or lower --max-waiting.`;
+}

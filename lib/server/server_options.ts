@@ -64,8 +64,13 @@ export interface ServerOptions {
   counterModel: CounterModel;
   /** `pool` of Workers started once, or a new Worker `per-increment`. */
   workerModel: WorkerModel;
-  /** The Worker module (tests pass fixtures). */
-  workerUrl?: URL | string;
+  /**
+   * The Worker module that runs the increments, as an absolute URL (say, `new
+   * URL("./my_worker.ts", import.meta.url)`), to run your own: it must answer the pool's
+   * messages as `worker.ts` does (`lib/pool/worker_messages.ts`), and the read permission must
+   * grant it. Defaults to the project's `worker.ts`.
+   */
+  workerModule?: URL | string;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
   /**
@@ -121,6 +126,89 @@ export interface ServerStats extends Partial<RemoteWorkerStatsFields> {
   workers_started: number;
   /** Pool: until every Worker was ready; per-increment: every Worker's start-up, summed. */
   worker_start_ms: number;
+}
+
+/**
+ * Fills in the defaults and checks every option, and how they go together,
+ * before a server opens anything.
+ *
+ * @param options What differs from {@linkcode DEFAULT_SERVER_OPTIONS}; `undefined` keeps a default.
+ * @returns The options in force.
+ * @throws {RangeError} When an option is out of range, or two cannot go together.
+ * @throws {TypeError} When `workerModule` is not a URL.
+ *
+ * @example
+ * ```ts
+ * import { resolveServerOptions } from "./server_options.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(resolveServerOptions({ port: 0 }).port, 0);
+ * assert.throws(() => resolveServerOptions({ maxClients: 0 }), RangeError);
+ * ```
+ */
+export function resolveServerOptions(options: Partial<ServerOptions> = {}): ServerOptions {
+  const resolved: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...dropUndefined(options) };
+  const { workerModel, counterModel, remoteWorkers } = resolved;
+  requireInteger(resolved, "port", 0, 65535);
+  requireInteger(resolved, "maxClients", 1);
+  requireInteger(resolved, "maxWaiting", 0);
+  requireInteger(resolved, "workers", workerModel === "per-increment" ? 1 : 0);
+  requireInteger(resolved, "minUnits", 0);
+  requireInteger(resolved, "maxUnits", resolved.minUnits);
+  requireInteger(resolved, "iterationsPerUnit", 0);
+  requireInteger(resolved, "maxIncrements", 0);
+  requireInteger(resolved, "maxLineBytes", 1);
+  requireInteger(resolved, "readAheadBytes", 0);
+  for (const name of ["idleTimeoutMs", "graceMs", "silenceMs", "progressIntervalMs"] as const) {
+    requireNumber(resolved, name);
+  }
+  requireNumber(resolved, "maxRequestSeconds");
+  requireInteger(resolved, "replyHoldBytes", 0);
+  requireNumber(resolved, "replyHoldMs");
+  const { workerModule } = resolved;
+  if (workerModule !== undefined && URL.parse(workerModule) === null) {
+    throw new TypeError(`'workerModule' must be an absolute URL: received ${workerModule}`);
+  }
+  if (remoteWorkers && workerModel !== "pool") {
+    throw new RangeError(
+      "remote Workers (--nats) join the pool model only: drop --model per-increment, or --nats",
+    );
+  }
+  if (remoteWorkers && counterModel !== "parallel") {
+    throw new RangeError(
+      `--counter ${counterModel} needs every increment on this machine (its counter ` +
+        "lives in memory shared with the local Workers): drop --counter, or --nats",
+    );
+  }
+  return resolved;
+}
+
+type NumberOption = {
+  [K in keyof ServerOptions]-?: ServerOptions[K] extends number ? K : never;
+}[keyof ServerOptions];
+
+function requireInteger(
+  options: ServerOptions,
+  name: NumberOption,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): void {
+  const value = options[name];
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const expected = max !== Number.MAX_SAFE_INTEGER
+      ? `an integer from ${min} to ${max}`
+      : min === 1
+      ? "a positive integer"
+      : `an integer of ${min} or more`;
+    throw new RangeError(`'${name}' must be ${expected}: received ${value}`);
+  }
+}
+
+function requireNumber(options: ServerOptions, name: NumberOption): void {
+  const value = options[name];
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(`'${name}' must be a number of 0 or more: received ${value}`);
+  }
 }
 
 /**

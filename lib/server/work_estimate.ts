@@ -23,8 +23,9 @@ const TASK_OVERHEAD_SECONDS = 1e-6;
 
 /**
  * Makes an estimator: it times the busy loop here, on this thread (the
- * fastest of a dozen short runs, about 15 ms at start-up), and scales by the mean units of an increment. The
- * estimate is of the work alone, on an idle machine: a loaded one takes longer.
+ * fastest of a dozen short runs, once, at start-up), and scales by the mean
+ * units of an increment. The estimate is of the work alone, on an idle
+ * machine: a loaded one takes longer.
  *
  * @param model The work model and the pool's size.
  * @returns A function from a number of increments to seconds of the whole pool's time.
@@ -44,9 +45,9 @@ export function workEstimator(model: WorkModel): (increments: number) => number 
   const sample = Math.min(iterationsPerUnit, 1_000_000);
   let secondsPerAddition = 0;
   if (sample > 0) {
-    // The fastest of a dozen short runs: the first few are not optimised yet (ten to twenty
-    // times slower), and a busy machine may take the CPU away in the middle of one; neither
-    // should make the estimate larger. About 15 ms at most, once, at start-up.
+    // The fastest of a dozen short runs: the first few are not optimised yet, and a busy
+    // machine may take the CPU away in the middle of one; neither should make the estimate
+    // larger. Each run is a fifth of a unit's additions, at most a million.
     const runs = 12;
     const each = Math.max(1, Math.floor(sample / 5));
     let fastest = Infinity;
@@ -60,4 +61,25 @@ export function workEstimator(model: WorkModel): (increments: number) => number 
   const secondsPerIncrement = ((minUnits + maxUnits) / 2) * iterationsPerUnit *
       secondsPerAddition + TASK_OVERHEAD_SECONDS;
   return (increments) => (increments * secondsPerIncrement) / workers;
+}
+
+/**
+ * Writes an estimated duration for a person: seconds, minutes or hours.
+ *
+ * @param seconds The duration.
+ * @returns `42 s`, `7.5 min`, `3.2 h`.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./work_estimate.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatDuration(41.2), "42 s");
+ * assert.equal(formatDuration(450), "7.5 min");
+ * ```
+ */
+export function formatDuration(seconds: number): string {
+  if (seconds < 120) return `${Math.ceil(seconds)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }

@@ -45,7 +45,7 @@ export interface LineReaderOptions {
    * chunkBytes`; never less than that.
    */
   readAheadBytes?: number;
-  /** Called once when the source ends: lighter than {@linkcode LineReader.ended} for a server. */
+  /** Called once when the source reaches its end or fails, even while nobody reads. */
   onEnd?: () => void;
 }
 
@@ -62,7 +62,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /**
  * Reads lines from a byte source, one {@linkcode LineEvent} per call of
  * {@linkcode LineReader.next}. It reads ahead while the caller works (so
- * {@linkcode LineReader.ended} reports a vanished peer at once) but never holds
+ * `onEnd` reports a vanished peer at once) but never holds
  * more than about one line limit plus one chunk: past that it stops reading,
  * which pushes back on a client that sends faster than it is served.
  *
@@ -107,7 +107,6 @@ export class LineReader {
   /** The classic framing's silence timer, while a partial line waits. */
   #silence?: ReturnType<typeof setTimeout>;
   #interrupted = false;
-  #ended?: AbortController;
   #onEnd?: () => void;
 
   /**
@@ -129,15 +128,6 @@ export class LineReader {
     this.#capacity = Math.max(options.readAheadBytes ?? 0, maxLineBytes + 2 + chunkBytes);
     this.#buffer = new Uint8Array(Math.min(INITIAL_BYTES, this.#capacity));
     this.#fill();
-  }
-
-  /** Aborts when the source reaches its end or fails: the peer is gone or done sending. */
-  get ended(): AbortSignal {
-    if (!this.#ended) {
-      this.#ended = new AbortController();
-      if (this.#atEnd) this.#ended.abort(new Error("the peer closed the connection"));
-    }
-    return this.#ended.signal;
   }
 
   /**
@@ -320,7 +310,6 @@ export class LineReader {
     this.#reading = false;
     if (count === null) {
       this.#atEnd = true;
-      this.#ended?.abort(new Error("the peer closed the connection"));
       this.#onEnd?.();
     } else {
       this.#end += count;

@@ -25,11 +25,6 @@ export interface ReplyWriterOptions {
    * client cannot be written to any more (whatever is held then is dropped).
    */
   onWriteFailed?: (error: unknown) => void;
-  /**
-   * Where the writer keeps {@linkcode ReplyWriter.writingSince}, for an owner that wants it
-   * as a field of its own (a server's sweep reads it from many sessions).
-   */
-  clock?: { writingSince: number | undefined };
 }
 
 /**
@@ -78,7 +73,8 @@ export class ReplyWriter {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The write in flight, if any: the next one starts after it. */
   #writing: Promise<void> | undefined;
-  #clock: { writingSince: number | undefined };
+  /** When the write in flight started (`performance.now()`). */
+  #writingSince: number | undefined;
 
   /**
    * @param sink Where the replies go: the client's connection.
@@ -89,7 +85,6 @@ export class ReplyWriter {
     this.#maxHeldBytes = options.maxHeldBytes ?? REPLY_HOLD_BYTES;
     this.#maxHoldMs = options.maxHoldMs ?? REPLY_HOLD_MS;
     this.#onWriteFailed = options.onWriteFailed;
-    this.#clock = options.clock ?? { writingSince: undefined };
   }
 
   /**
@@ -98,7 +93,7 @@ export class ReplyWriter {
    * start.
    */
   get writingSince(): number | undefined {
-    return this.#clock.writingSince;
+    return this.#writingSince;
   }
 
   /** Whether replies are held, unwritten. */
@@ -152,15 +147,14 @@ export class ReplyWriter {
     const settles = this.#settles;
     this.#held = "";
     this.#settles = [];
-    const clock = this.#clock;
-    clock.writingSince = performance.now();
+    this.#writingSince = performance.now();
     const writing = writeAll(this.#sink, text).then(
       () => {
-        this.#writing = clock.writingSince = undefined;
+        this.#writing = this.#writingSince = undefined;
         for (const settled of settles) settled();
       },
       (error) => {
-        this.#writing = clock.writingSince = undefined;
+        this.#writing = this.#writingSince = undefined;
         this.#onWriteFailed?.(error);
         for (const settled of settles) settled(error);
         // Nothing more can be written: what was held meanwhile is dropped, its timer stopped.

@@ -1,0 +1,278 @@
+/**
+ * Every connection a server has accepted and not yet closed, and what happens
+ * to each: a slot and a session, a place in line, or `ERR busy`.
+ *
+ * @module
+ */
+import { type ConnectionGate, GateFullError } from "./connection_gate.ts";
+import { LineReader } from "../wire/line_reader.ts";
+import { formatError } from "../wire/protocol.ts";
+import { closeQuietly, writeAll } from "../wire/write_all.ts";
+import type { ServerEvents } from "./server_events.ts";
+import { Session } from "./session.ts";
+import type { Interruption, SessionContext } from "./session_context.ts";
+import type { ServerOptions } from "./server_options.ts";
+import type { SweptConnection } from "./idle_sweep.ts";
+
+/** Options of {@linkcode Connections}. */
+export interface ConnectionsOptions {
+  /** Decides who is served, who waits, and who is turned away. */
+  gate: ConnectionGate;
+  events: ServerEvents;
+  /** What each session is given. */
+  context: SessionContext;
+  /** The line reader's limits. */
+  limits: Pick<ServerOptions, "maxLineBytes" | "silenceMs" | "readAheadBytes">;
+}
+
+/**
+ * The connections of a server, from accept to close. Each is read from the
+ * start, so that a waiting client's hang-up is seen; it gets a
+ * {@linkcode Session} when a slot is free.
+ *
+ * @example
+ * ```ts
+ * import { Connections } from "./connections.ts";
+ * import { ConnectionGate } from "./connection_gate.ts";
+ * import { ServerEvents } from "./server_events.ts";
+ * import type { SessionContext } from "./session_context.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // A gate that has closed, as on shutdown: every new client is turned away.
+ * const gate = new ConnectionGate({ maxActive: 1, maxWaiting: 0 });
+ * gate.close();
+ * const connections = new Connections({
+ *   gate,
+ *   events: new ServerEvents(),
+ *   context: {} as SessionContext, // no session starts
+ *   limits: { maxLineBytes: 64, silenceMs: 0, readAheadBytes: 0 },
+ * });
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * connections.take(await listener.accept());
+ * const reply = new Uint8Array(100);
+ * const length = await client.read(reply);
+ * assert.match(new TextDecoder().decode(reply.subarray(0, length!)), /^ERR shutting-down /);
+ * await connections.allClosed();
+ * ```
+ */
+export class Connections {
+  #gate: ConnectionGate;
+  #events: ServerEvents;
+  #context: SessionContext;
+  #limits: ConnectionsOptions["limits"];
+  #open = new Set<Connection>();
+  /** Resolves when the last connection closes, once someone waits for it. */
+  #allClosed?: PromiseWithResolvers<void>;
+
+  /** @param options The gate, the events and what sessions are given. */
+  constructor(options: ConnectionsOptions) {
+    this.#gate = options.gate;
+    this.#events = options.events;
+    this.#context = options.context;
+    this.#limits = options.limits;
+  }
+
+  /** Connections open now: waiting, served or being turned away. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /**
+   * The connections open now, as the idle sweep sees them.
+   *
+   * @returns Each connection: its session while it is served, and a way to close its socket.
+   */
+  list(): Iterable<SweptConnection> {
+    return this.#open.values();
+  }
+
+  /**
+   * Takes a new connection: a slot, a place in line, or ERR busy. Never waits.
+   *
+   * @param conn The accepted connection.
+   */
+  take(conn: Deno.TcpConn): void {
+    const events = this.#events;
+    const gate = this.#gate;
+    const connection = new Connection(conn, this.#limits);
+    this.#open.add(connection);
+    const { peer } = connection;
+    try {
+      conn.setNoDelay(true);
+    } catch { /* the client is already gone; reading will tell */ }
+    const { active, waiting } = gate;
+    events.emit({ type: "accepted", at: Date.now(), conn: peer, active, waiting });
+    const admission = gate.admit();
+    if (admission.kind === "served") {
+      this.#serve(connection, admission.slot);
+    } else if (admission.kind === "refused") {
+      this.#turnAway(connection, admission.error);
+    } else {
+      events.emit({ type: "waiting", at: Date.now(), conn: peer, position: admission.position });
+      connection.wait(admission.leave);
+      admission.slot.then(
+        (slot) => this.#serve(connection, slot),
+        (error) => {
+          if (connection.gone) this.#close(connection, "hung up while waiting");
+          else this.#turnAway(connection, error);
+        },
+      );
+    }
+  }
+
+  /**
+   * Wakes every session from its wait for a line.
+   *
+   * @param reason Why.
+   */
+  interruptAll(reason: Interruption): void {
+    for (const connection of this.#open) connection.session?.interrupt(reason);
+  }
+
+  /**
+   * Abandons every session's count in hand.
+   *
+   * @param reason Why.
+   */
+  cancelAll(reason: unknown): void {
+    for (const connection of this.#open) connection.session?.cancel(reason);
+  }
+
+  /** Closes every socket: their sessions end as their reads and writes fail. */
+  closeAll(): void {
+    for (const connection of this.#open) connection.close();
+  }
+
+  /**
+   * Waits for every connection open now, and any opened meanwhile, to close.
+   *
+   * @returns A promise that resolves once none is open.
+   */
+  allClosed(): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve();
+    this.#allClosed ??= Promise.withResolvers();
+    return this.#allClosed.promise;
+  }
+
+  #serve(connection: Connection, slot: Disposable): void {
+    const session = new Session(
+      { sink: connection.conn, reader: connection.reader, peer: connection.peer },
+      this.#context,
+    );
+    connection.serve(slot, session);
+    this.#events.emit({
+      type: "served",
+      at: Date.now(),
+      conn: connection.peer,
+      active: this.#gate.active,
+      waiting: this.#gate.waiting,
+    });
+    // One callback for both outcomes: a reason (a string) or what was thrown.
+    const ended = (outcome: unknown) => this.#close(connection, outcome);
+    session.serve().then(ended, ended);
+  }
+
+  /** Answers ERR busy or ERR shutting-down, then closes. */
+  async #turnAway(connection: Connection, refusal: unknown): Promise<void> {
+    const [code, message] = refusal instanceof GateFullError
+      ? ["busy", `the server is at capacity (${refusal.message}); try again later`] as const
+      : ["shutting-down", "the server is shutting down; reconnect in a moment"] as const;
+    const { peer } = connection;
+    this.#events.emit({ type: "turned-away", at: Date.now(), conn: peer, code, message });
+    try {
+      await writeAll(connection.conn, formatError(code, message));
+      this.#close(connection, `turned away: ${code}`);
+    } catch (error) {
+      this.#close(connection, error);
+    }
+  }
+
+  /**
+   * Closes a connection: frees its slot for the next in line, says why in the log.
+   *
+   * @param outcome Why: a reason for the log, or what was thrown.
+   */
+  #close(connection: Connection, outcome: unknown): void {
+    const reason = typeof outcome === "string"
+      ? outcome
+      : outcome instanceof Error
+      ? `${outcome.name}: ${outcome.message}`
+      : String(outcome);
+    connection.release();
+    this.#open.delete(connection);
+    this.#events.emit({ type: "closed", at: Date.now(), conn: connection.peer, reason });
+    if (this.#open.size === 0) this.#allClosed?.resolve();
+  }
+}
+
+/**
+ * One accepted connection: its socket, its reader, and where it stands (waiting, with a way
+ * out of line; or served, with a slot and a session).
+ */
+class Connection implements SweptConnection {
+  readonly conn: Deno.TcpConn;
+  /** The client's address, for events. */
+  readonly peer: string;
+  /** Reads from the start, before the client has a slot, so a waiting client's hang-up is seen. */
+  readonly reader: LineReader;
+  #slot?: Disposable;
+  #session?: Session;
+  /** Takes it out of the gate's line, while it waits. */
+  #leaveLine?: (reason: unknown) => void;
+
+  constructor(conn: Deno.TcpConn, limits: ConnectionsOptions["limits"]) {
+    this.conn = conn;
+    this.peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    const { maxLineBytes, silenceMs, readAheadBytes } = limits;
+    this.reader = new LineReader(conn, {
+      maxLineBytes,
+      silenceMs,
+      readAheadBytes,
+      onEnd: () => this.#onEnd(),
+    });
+  }
+
+  /** Its session, while it is served. */
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  /** Whether the client has gone: its input ended or failed. */
+  get gone(): boolean {
+    return this.reader.atEnd;
+  }
+
+  /** It waits in line; `leave` takes it out. */
+  wait(leave: (reason: unknown) => void): void {
+    this.#leaveLine = leave;
+  }
+
+  /** It is served: it holds `slot` until released. */
+  serve(slot: Disposable, session: Session): void {
+    this.#leaveLine = undefined;
+    this.#slot = slot;
+    this.#session = session;
+  }
+
+  /** Frees its slot and closes its socket. */
+  release(): void {
+    this.#leaveLine = undefined;
+    this.#session = undefined;
+    this.#slot?.[Symbol.dispose]();
+    this.#slot = undefined;
+    this.close();
+  }
+
+  /** Closes its socket (again, harmlessly). */
+  close(): void {
+    closeQuietly(this.conn);
+  }
+
+  /** The client has gone (its input ended or failed): out of the line, its count cancelled. */
+  #onEnd(): void {
+    const reason = new Error("client disconnected");
+    this.#leaveLine?.(reason);
+    this.#session?.cancel(reason);
+  }
+}
