@@ -171,7 +171,7 @@ Deno.test("--max-request-seconds: work of hours is refused at once with the esti
     minUnits: 1,
     maxUnits: 10,
     iterationsPerUnit: 8_000_000,
-    maxRequestSeconds: 600,
+    maxRequestMs: 600_000,
   });
   await using client = await connect(server);
   const reply = await client.request("0 1000000");
@@ -267,7 +267,7 @@ Deno.test("out of file descriptors: clients past the limit get ERR busy, none is
 
 Deno.test("when the grace period ends, every session's count in hand is cancelled and answered", async () => {
   // Work that outlasts the grace period by far: a million increments a client.
-  await using server = startServer({ graceMs: 50, maxRequestSeconds: 100_000 });
+  await using server = startServer({ graceMs: 50, maxRequestMs: 100_000_000 });
   const { recorder } = server;
   const clients = await Promise.all([connect(server), connect(server), connect(server)]);
   try {

@@ -59,7 +59,7 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     readAheadBytes: 0,
     idleTimeoutMs: 250,
     graceMs: 2000,
-    maxRequestSeconds: 1.5,
+    maxRequestMs: 1500,
     openFileLimit: Infinity,
     counterModel: "locked",
     workerModel: "per-increment",

@@ -19,7 +19,7 @@ Deno.test("resolveServerOptions() refuses an option out of range, naming it", as
     [{ minUnits: 5, maxUnits: 4 }, /'maxUnits' must be an integer of 5 or more: received 4/],
     [{ workerModel: "per-increment", workers: 0 }, /'workers' must be a positive integer/],
     [{ idleTimeoutMs: -5 }, /'idleTimeoutMs' must be a number of 0 or more: received -5/],
-    [{ maxRequestSeconds: NaN }, /'maxRequestSeconds' must be a number of 0 or more/],
+    [{ maxRequestMs: NaN }, /'maxRequestMs' must be a number of 0 or more/],
   ];
   for (const bad of [0, -1, 1.5, NaN, Infinity]) {
     cases.push([{ maxClients: bad }, /'maxClients' must be a positive integer/]);

@@ -115,7 +115,7 @@ export const SERVER_OPTION_FLAGS = {
   "max-request-seconds": secondsFlag({
     description: "most work one request may ask for, in seconds of the whole pool's time, " +
       "estimated before it starts; more is answered `ERR too-much-work`",
-    default: defaults.maxRequestSeconds * 1000,
+    default: defaults.maxRequestMs,
   }),
   grace: secondsFlag({
     description: "time requests in flight get to finish on shutdown",
@@ -279,7 +279,7 @@ export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> 
     readAheadBytes: flags["read-ahead-bytes"],
     idleTimeoutMs: flags["idle-timeout"],
     graceMs: flags.grace,
-    maxRequestSeconds: flags["max-request-seconds"] / 1000,
+    maxRequestMs: flags["max-request-seconds"],
     seed: flags.seed,
     openFileLimit: flags["open-file-limit"],
     counterModel: flags.counter,

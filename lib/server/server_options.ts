@@ -39,8 +39,8 @@ export interface ServerOptions {
    * request, and how long a reply may wait for it to read, in ms.
    */
   idleTimeoutMs: number;
-  /** Most work one request may ask for, in seconds of the whole pool's time (estimated). */
-  maxRequestSeconds: number;
+  /** Most work one request may ask for, in ms of the whole pool's time (estimated). */
+  maxRequestMs: number;
   /**
    * The limit on open files the server runs under (`ulimit -n`), to check at
    * start-up against `maxClients + maxWaiting`. Read from `/proc/self/limits`
@@ -94,7 +94,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   maxLineBytes: constants.MAX_LINE_BYTES,
   readAheadBytes: constants.READ_AHEAD_BYTES,
   idleTimeoutMs: constants.IDLE_TIMEOUT_SECONDS * 1000,
-  maxRequestSeconds: constants.MAX_REQUEST_SECONDS,
+  maxRequestMs: constants.MAX_REQUEST_SECONDS * 1000,
   graceMs: constants.GRACE_SECONDS * 1000,
   silenceMs: constants.CLASSIC_SILENCE_MS,
   progressIntervalMs: 200,
@@ -162,7 +162,7 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Serv
   for (const name of ["idleTimeoutMs", "graceMs", "silenceMs", "progressIntervalMs"] as const) {
     requireNumber(resolved, name);
   }
-  requireNumber(resolved, "maxRequestSeconds");
+  requireNumber(resolved, "maxRequestMs");
   requireInteger(resolved, "replyHoldBytes", 0);
   requireNumber(resolved, "replyHoldMs");
   const { workerModule } = resolved;

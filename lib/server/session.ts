@@ -291,12 +291,12 @@ export class Session implements CountClient {
   /** A count: refused at once when it is too much work. */
   #count(command: CountCommand): Promise<Outcome> {
     const { limits } = this.#context;
-    const seconds = this.#context.estimateSeconds(command.increments);
-    if (seconds > limits.maxRequestSeconds) {
+    const ms = this.#context.estimateMs(command.increments);
+    if (ms > limits.maxRequestMs) {
       return this.#sendError(
         "too-much-work",
         `${command.increments} increments would keep every Worker busy for about ` +
-          `${formatDuration(seconds)}; the limit is ${formatDuration(limits.maxRequestSeconds)} ` +
+          `${formatDuration(ms)}; the limit is ${formatDuration(limits.maxRequestMs)} ` +
           "a request (--max-request-seconds): ask for fewer increments",
       );
     }

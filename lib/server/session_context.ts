@@ -18,7 +18,7 @@ export interface SessionLimits {
   /** Least time between two progress lines, in ms. */
   progressIntervalMs: number;
   /** Most work one request may ask for, in seconds of the whole pool's time (estimated). */
-  maxRequestSeconds: number;
+  maxRequestMs: number;
   /** Most bytes of replies held for a pipelining client's next ones (default: `REPLY_HOLD_BYTES` of reply_writer.ts). */
   replyHoldBytes?: number;
   /** Most ms a reply is held for a pipelining client's next ones (default: `REPLY_HOLD_MS` of reply_writer.ts). */
@@ -36,7 +36,7 @@ export interface SessionContext extends CountContext {
   sharedCounters?: boolean;
   limits: SessionLimits;
   /** Estimated seconds of the whole pool's time that `increments` increments take. */
-  estimateSeconds: (increments: number) => number;
+  estimateMs: (increments: number) => number;
   /** The `STATS` reply, as an object to send as JSON. */
   stats: () => ServerStats;
   /** Aborts when the server starts shutting down: finish the request in hand, take no more. */

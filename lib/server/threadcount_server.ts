@@ -100,7 +100,7 @@ export class ThreadcountServer {
         ledger: this.#ledger,
         limits: resolved,
         drawUnits: () => drawUnits(),
-        estimateSeconds: workEstimator({ ...resolved, workers: this.#pool.size }),
+        estimateMs: workEstimator({ ...resolved, workers: this.#pool.size }),
         stats: () => this.stats(),
         draining: this.#draining.signal,
         stopping: this.#stopping.signal,

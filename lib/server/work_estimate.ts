@@ -18,8 +18,8 @@ export interface WorkModel {
   workers: number;
 }
 
-/** What one increment costs besides its units (dispatch, report, critical section), in seconds. */
-const TASK_OVERHEAD_SECONDS = 1e-6;
+/** What one increment costs besides its units (dispatch, report, critical section), in ms. */
+const TASK_OVERHEAD_MS = 1e-3;
 
 /**
  * Makes an estimator: it times the busy loop here, on this thread (the
@@ -28,7 +28,7 @@ const TASK_OVERHEAD_SECONDS = 1e-6;
  * machine: a loaded one takes longer.
  *
  * @param model The work model and the pool's size.
- * @returns A function from a number of increments to seconds of the whole pool's time.
+ * @returns A function from a number of increments to ms of the whole pool's time.
  *
  * @example
  * ```ts
@@ -36,14 +36,14 @@ const TASK_OVERHEAD_SECONDS = 1e-6;
  * import assert from "node:assert/strict";
  *
  * const estimate = workEstimator({ minUnits: 1, maxUnits: 1, iterationsPerUnit: 0, workers: 2 });
- * assert.ok(estimate(1_000_000) < 5);
+ * assert.ok(estimate(1_000_000) < 5_000);
  * ```
  */
 export function workEstimator(model: WorkModel): (increments: number) => number {
   const { minUnits, maxUnits, iterationsPerUnit } = model;
   const workers = Math.max(1, model.workers);
   const sample = Math.min(iterationsPerUnit, 1_000_000);
-  let secondsPerAddition = 0;
+  let msPerAddition = 0;
   if (sample > 0) {
     // The fastest of a dozen short runs: the first few are not optimised yet, and a busy
     // machine may take the CPU away in the middle of one; neither should make the estimate
@@ -56,17 +56,17 @@ export function workEstimator(model: WorkModel): (increments: number) => number 
       spin(1, each);
       fastest = Math.min(fastest, performance.now() - started);
     }
-    secondsPerAddition = fastest / 1000 / each;
+    msPerAddition = fastest / each;
   }
-  const secondsPerIncrement = ((minUnits + maxUnits) / 2) * iterationsPerUnit *
-      secondsPerAddition + TASK_OVERHEAD_SECONDS;
-  return (increments) => (increments * secondsPerIncrement) / workers;
+  const msPerIncrement = ((minUnits + maxUnits) / 2) * iterationsPerUnit * msPerAddition +
+    TASK_OVERHEAD_MS;
+  return (increments) => (increments * msPerIncrement) / workers;
 }
 
 /**
  * Writes an estimated duration for a person: seconds, minutes or hours.
  *
- * @param seconds The duration.
+ * @param ms The duration, in ms.
  * @returns `42 s`, `7.5 min`, `3.2 h`.
  *
  * @example
@@ -74,11 +74,12 @@ export function workEstimator(model: WorkModel): (increments: number) => number 
  * import { formatDuration } from "./work_estimate.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(formatDuration(41.2), "42 s");
- * assert.equal(formatDuration(450), "7.5 min");
+ * assert.equal(formatDuration(41_200), "42 s");
+ * assert.equal(formatDuration(450_000), "7.5 min");
  * ```
  */
-export function formatDuration(seconds: number): string {
+export function formatDuration(ms: number): string {
+  const seconds = ms / 1000;
   if (seconds < 120) return `${Math.ceil(seconds)} s`;
   if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
