@@ -107,7 +107,11 @@ Deno.test("the task ring refuses what it cannot hold or open", async (t) => {
   const bad: [string, unknown][] = [
     ["nothing", undefined],
     ["no shared memory", { ...good, buffer: new ArrayBuffer(good.buffer.byteLength) }],
-    ["a capacity not a power of two", { ...good, capacity: 3 }],
+    [
+      "a capacity not a power of two",
+      // Memory of the right size for three rows: 6 control words, then 3 × (2 + 4) numbers.
+      { ...good, capacity: 3, buffer: new SharedArrayBuffer(6 * 4 + 3 * 6 * 8) },
+    ],
     ["memory of another size", { ...good, buffer: new SharedArrayBuffer(64) }],
     ["no work model", { ...good, iterationsPerUnit: "10" }],
   ];

@@ -115,7 +115,6 @@ export class WorkerHost {
     this.#started++;
     this.#worker = worker;
     this.#startedAt = performance.now();
-    this.#startMs = undefined;
     worker.onmessage = (event: MessageEvent<unknown>) => {
       if (this.#worker !== worker) return;
       if (event.data === WORKER_READY && this.#startMs === undefined) {
