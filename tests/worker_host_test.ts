@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { WorkerHost } from "../lib/pool/worker_host.ts";
 import { REPORT_STRIDE, taskBatch } from "../lib/pool/worker_messages.ts";
 import { expectFaultCase } from "./fixtures/fault_case.ts";
+import { bounded } from "./_helpers.ts";
 
 Deno.test("WorkerHost starts a Worker, hears it ready, hands on its messages, and replaces it", async () => {
   let ready = Promise.withResolvers<void>();
@@ -26,11 +27,11 @@ Deno.test("WorkerHost starts a Worker, hears it ready, hands on its messages, an
     host.start();
     assert.throws(() => host.start(), /runs already/);
     assert.equal(host.ready, false, "not before it says so");
-    await ready.promise;
+    await bounded(ready.promise, "the Worker's ready");
     assert.ok(host.ready);
     assert.ok(host.startMs! > 0, "its start-up is measured");
     host.postMessage(taskBatch([{ id: 7, units: 1 }], 10));
-    const report = await message.promise;
+    const report = await bounded(message.promise, "the Worker's report");
     assert.ok(report instanceof Float64Array && report.length === REPORT_STRIDE);
     assert.equal(report[0], 7, "the Worker's report, not its ready");
 
@@ -40,7 +41,7 @@ Deno.test("WorkerHost starts a Worker, hears it ready, hands on its messages, an
     assert.equal(host.generation, 1);
     assert.equal(host.ready, false);
     assert.equal(host.startMs, undefined);
-    await ready.promise;
+    await bounded(ready.promise, "the new Worker's ready");
     assert.deepEqual(names, ["test-0", "test-1"]);
   } finally {
     host.stop();
