@@ -32,8 +32,9 @@ const log = (text: string) => {
 const SERVER_TASK_FLAGS: string[] = (() => {
   const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
   const words: string[] = config.tasks.server.command.split(/\s+/);
-  // Deno's flags: those before the script (the script's own, such as --open-file-limit, follow it).
-  return words.slice(0, words.indexOf("server.ts")).filter((word) => word.startsWith("--"));
+  // Deno's flags: those before the script (the script's own, such as --open-file-limit, follow
+  // it), the short ones too (-P=worker, the Worker's read permissions).
+  return words.slice(0, words.indexOf("server.ts")).filter((word) => word.startsWith("-"));
 })();
 
 /** A server under test, in its own process. */
@@ -619,11 +620,13 @@ async function startNats(): Promise<{ url: string; stop: () => Promise<void> } |
   return undefined;
 }
 
-/** The node task's `--allow-read`, from deno.json: the files the Worker module needs. */
+/** The node task's permission set, from deno.json (`-P=worker`): the files the Worker module needs. */
 const NODE_READ_FLAG: string = (() => {
   const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
   const words: string[] = config.tasks.node.command.split(/\s+/);
-  return words.find((word) => word.startsWith("--allow-read="))!;
+  const flag = words.find((word) => word.startsWith("-P="));
+  if (!flag) throw new Error(`the node task names no permission set (-P=…): ${words.join(" ")}`);
+  return flag;
 })();
 
 /** Worker nodes (`node.ts`), one Worker each, as `deno task node` runs them. */
