@@ -5,7 +5,9 @@
 import { LineReader } from "../lib/wire/line_reader.ts";
 import { parseCommand } from "../lib/wire/protocol.ts";
 import { RequestCounter } from "../lib/server/request_counter.ts";
-import { REPORT_STRIDE, TaskRing } from "../lib/pool/worker_messages.ts";
+import { REPORT_STRIDE } from "../lib/pool/worker_messages.ts";
+import { TaskRingWriter } from "../lib/pool/task_ring_writer.ts";
+import { TaskRingReader } from "../lib/pool/task_ring_reader.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 
 const limits = { maxIncrements: 1_000_000 };
@@ -44,8 +46,8 @@ Deno.bench("RequestCounter: a section of 64 increments through the Mutex", {
   await new RequestCounter(0n).add(reports, () => {});
 });
 
-const pool = TaskRing.create({ capacity: 1, iterationsPerUnit: 1_000_000 });
-const worker = new TaskRing(pool.init);
+const pool = new TaskRingWriter({ capacity: 1, iterationsPerUnit: 1_000_000 });
+const worker = new TaskRingReader(pool.init);
 const report = new Float64Array(REPORT_STRIDE);
 Deno.bench("TaskRing: one task of 1 unit of 1 000 000 additions, both sides", {
   group: "worker",

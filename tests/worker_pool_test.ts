@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type TaskReport, WorkerPool } from "../lib/pool/worker_pool.ts";
 import type { Task } from "../lib/pool/job_queue.ts";
 import type { Lane } from "../lib/pool/lane.ts";
-import { REPORT_STRIDE, TaskRing } from "../lib/pool/worker_messages.ts";
+import { REPORT_STRIDE } from "../lib/pool/worker_messages.ts";
 import { expectFaultCase } from "./fixtures/fault_case.ts";
 import { programStderr, runDeno } from "./_child.ts";
 
@@ -174,39 +174,23 @@ Deno.test("worker.ts also runs a batch sent as a message (as a worker node sends
   }
 });
 
+Deno.test("the Worker's read permission set (deno.json) is exactly the modules worker.ts loads", async () => {
+  const output = await runDeno(["info", "--json", "worker.ts"]);
+  assert.equal(output.code, 0, output.stderr);
+  const root = new URL("..", import.meta.url).href;
+  const loaded = (JSON.parse(output.stdout).modules as { specifier: string }[])
+    .map((module) => module.specifier)
+    .filter((specifier) => specifier.startsWith(root))
+    .map((specifier) => specifier.slice(root.length));
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.deepEqual(config.permissions.worker.read.toSorted(), loaded.toSorted());
+});
+
 Deno.test("a closed pool lets its process exit: its Workers leave their task rings", async () => {
   const output = await runDeno(["run", "--allow-read=.", "tests/fixtures/pool_then_exit.ts"]);
   assert.equal(programStderr(output.stderr), "");
   assert.equal(output.stdout, "100 done, pool closed\n");
   assert.equal(output.code, 0);
-});
-
-Deno.test("TaskRing.readReports reads at most `max` rows, in order, across the ring's wrap", () => {
-  const pool = TaskRing.create({ capacity: 4, iterationsPerUnit: 1 });
-  const worker = new TaskRing(pool.init);
-  const into = new Float64Array(4 * REPORT_STRIDE).fill(-1);
-  const ids = (count: number) => Array.from({ length: count }, (_, i) => into[i * REPORT_STRIDE]);
-  // Three rows, then five more: the ring of four rows wraps while some wait unread.
-  for (const id of [1, 2, 3]) pool.push(id, 0);
-  pool.publish();
-  worker.run(worker.take());
-  assert.equal(pool.readReports(into, 2), 2);
-  assert.deepEqual(ids(2), [1, 2]);
-  for (const id of [4, 5, 6]) pool.push(id, 0);
-  pool.publish();
-  worker.run(worker.take());
-  assert.equal(pool.readReports(into), 4, "every row written, however many the Worker ran");
-  assert.deepEqual(ids(4), [3, 4, 5, 6]);
-  assert.equal(pool.readReports(into), 0);
-  // An array shorter than what waits takes what fits; the rest come next time.
-  for (const id of [7, 8, 9]) pool.push(id, 0);
-  pool.publish();
-  worker.run(worker.take());
-  assert.equal(pool.readReports(into.subarray(0, 2 * REPORT_STRIDE)), 2);
-  assert.deepEqual(ids(2), [7, 8]);
-  assert.equal(pool.readReports(into), 1);
-  assert.deepEqual(ids(1), [9]);
-  pool.stop();
 });
 
 Deno.test("WorkerPool: jobs that share a batch each hear their reports once, in one call, whatever else the lane's array holds", async () => {

@@ -20,6 +20,8 @@ import {
   WHO_SUBJECT,
 } from "./fleet_wire.ts";
 import { formatMalformed, MalformedMessages } from "./malformed_messages.ts";
+import { WorkerHost } from "../pool/worker_host.ts";
+import { REPORT_STRIDE } from "../pool/worker_messages.ts";
 
 /** Queue group of the run subjects: two nodes started by mistake under one name share the work. */
 export const NODE_QUEUE_GROUP = "threadcount-nodes";
@@ -59,15 +61,12 @@ export interface FleetNodeStats {
 
 interface NodeWorker {
   index: number;
-  worker: Worker;
-  generation: number;
+  host: WorkerHost;
   /**
    * Batches posted to the Worker and not yet reported, oldest first: the Worker's own
    * message queue holds them, so it starts the next one without a hop to this thread.
    */
   posted: Msg[];
-  /** Whether the current Worker said it loaded. */
-  ready: boolean;
   subscription: Subscription;
 }
 
@@ -120,14 +119,26 @@ export class FleetNode {
       log: (report) => this.#log(formatMalformed("threadcount node", report)),
     });
     for (let index = 0; index < options.workers; index++) {
-      const slot = { index, generation: 0, posted: [], ready: false } as unknown as NodeWorker;
-      slot.worker = this.#spawn(slot);
-      slot.subscription = nc.subscribe(runSubject(this.name, index), {
-        queue: NODE_QUEUE_GROUP,
-        callback: (error, msg) => {
-          if (!error) this.#onBatch(slot, msg);
-        },
-      });
+      const slot: NodeWorker = {
+        index,
+        posted: [],
+        host: new WorkerHost({
+          moduleUrl: this.#options.moduleUrl,
+          name: (generation) => `threadcount-node-${this.name}-${index}.${generation}`,
+          listener: {
+            onReady() {},
+            onMessage: (data) => this.#onReport(slot, data),
+            onError: (reason) => this.#onWorkerError(slot, reason),
+          },
+        }),
+        subscription: nc.subscribe(runSubject(this.name, index), {
+          queue: NODE_QUEUE_GROUP,
+          callback: (error, msg) => {
+            if (!error) this.#onBatch(slot, msg);
+          },
+        }),
+      };
+      slot.host.start();
       this.#workers.push(slot);
     }
     this.#who = nc.subscribe(WHO_SUBJECT, { callback: () => this.#announce() });
@@ -158,7 +169,7 @@ export class FleetNode {
     clearInterval(this.#heartbeat);
     for (const slot of this.#workers) {
       slot.subscription.unsubscribe();
-      slot.worker.terminate();
+      slot.host.stop();
       slot.posted.length = 0;
     }
     this.#who.unsubscribe();
@@ -185,6 +196,10 @@ export class FleetNode {
 
   #onBatch(slot: NodeWorker, msg: Msg): void {
     if (this.#closed) return;
+    if (!slot.host.running) {
+      this.#dropped++; // its Worker module cannot run: the node is stopping
+      return;
+    }
     let batch: Float64Array;
     try {
       if (!msg.reply) {
@@ -201,55 +216,38 @@ export class FleetNode {
       return;
     }
     slot.posted.push(msg);
-    slot.worker.postMessage(batch);
+    slot.host.postMessage(batch);
   }
 
-  #spawn(slot: NodeWorker): Worker {
-    const moduleUrl = this.#options.moduleUrl ?? new URL("../../worker.ts", import.meta.url);
-    const worker = new Worker(moduleUrl, {
-      type: "module",
-      name: `threadcount-node-${this.name}-${slot.index}.${slot.generation}`,
-    });
-    worker.onmessage = (event: MessageEvent<Float64Array | { error: string } | string>) => {
-      if (slot.worker !== worker) return;
-      // A string is the Worker's word that it loaded: batches posted before then waited for it.
-      if (typeof event.data === "string") {
-        slot.ready = true;
-        return;
-      }
-      // The Worker answers its batches in the order they were posted.
-      const msg = slot.posted.shift();
-      if (event.data instanceof Float64Array && msg) {
-        this.#batchesRun++;
-        this.#tasksRun += event.data.length / 4;
-        try {
-          msg.respond(encodeReport(event.data));
-        } catch { /* reconnecting: the server re-sends the batch after its deadline */ }
-      } else {
-        this.#dropped++;
-      }
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      if (slot.worker !== worker || this.#closed) return;
-      if (!slot.ready) {
-        worker.terminate();
-        const reason = `a Worker died before it was ready (${event.message}): the Worker ` +
-          "module cannot run; check that --allow-read grants every file it imports";
-        this.#log(`threadcount node: ${reason}`);
-        this.#options.onBroken?.(reason);
-        return;
-      }
-      // Its batches are not answered: the server re-sends them after their deadline.
-      this.#log(`threadcount node: Worker ${slot.index} died (${event.message}); starting another`);
-      worker.terminate();
-      this.#dropped += slot.posted.length;
-      slot.posted.length = 0;
-      slot.generation++;
-      slot.ready = false;
-      this.#restarts++;
-      slot.worker = this.#spawn(slot);
-    };
-    return worker;
+  /** A Worker's message: the report of its oldest batch (it answers them in order). */
+  #onReport(slot: NodeWorker, data: unknown): void {
+    const msg = slot.posted.shift();
+    if (data instanceof Float64Array && msg) {
+      this.#batchesRun++;
+      this.#tasksRun += data.length / REPORT_STRIDE;
+      try {
+        msg.respond(encodeReport(data));
+      } catch { /* reconnecting: the server re-sends the batch after its deadline */ }
+    } else {
+      this.#dropped++;
+    }
+  }
+
+  #onWorkerError(slot: NodeWorker, reason: string): void {
+    if (this.#closed) return;
+    if (!slot.host.ready) {
+      slot.host.stop();
+      const broken = `a Worker died before it was ready (${reason}): the Worker ` +
+        "module cannot run; check that --allow-read grants every file it imports";
+      this.#log(`threadcount node: ${broken}`);
+      this.#options.onBroken?.(broken);
+      return;
+    }
+    // Its batches are not answered: the server re-sends them after their deadline.
+    this.#log(`threadcount node: Worker ${slot.index} died (${reason}); starting another`);
+    this.#dropped += slot.posted.length;
+    slot.posted.length = 0;
+    this.#restarts++;
+    slot.host.replace();
   }
 }

@@ -1,9 +1,10 @@
 /**
  * What travels on the fleet's NATS subjects, as pure functions over bytes: no
- * connection here. A batch and a report are the very `Float64Array`s the local
- * Workers take and give (see `lib/pool/worker_messages.ts`), sent as their bytes
- * (little-endian, as every machine Deno runs on), so a node hands a batch to its
- * Worker unchanged. Node announcements are small JSON objects.
+ * connection here. A batch and a report are in the one format of every Worker's
+ * tasks and reports, local or remote (see `lib/pool/worker_messages.ts`): the very
+ * `Float64Array`s a Worker takes and gives, sent as their bytes (little-endian, as
+ * every machine Deno runs on), so a node hands a batch to its Worker unchanged.
+ * Node announcements are small JSON objects.
  *
  * Subjects (`<node>` and `<k>` are a node's name and a Worker index):
  * - `threadcount.v1.run.<node>.<k>`: a batch for Worker `k` of `<node>`, sent as a
@@ -18,7 +19,7 @@
  *
  * @module
  */
-import { BATCH_STRIDE, REPORT_STRIDE } from "../pool/worker_messages.ts";
+import { BATCH_HEADER, REPORT_STRIDE, TASK_STRIDE } from "../pool/worker_messages.ts";
 
 /** Prefix of every subject; the version lets an old node and a new server ignore each other. */
 export const SUBJECT_PREFIX = "threadcount.v1";
@@ -160,7 +161,7 @@ export function decodeBye(bytes: Uint8Array): string {
 }
 
 /**
- * Encodes a batch (the pool's layout `[iterationsPerUnit, id, units, …]`) as bytes.
+ * Encodes a batch (`[iterationsPerUnit, id, units, …]`, made by `taskBatch`) as bytes.
  *
  * @param batch The batch.
  * @returns A view of its bytes (no copy).
@@ -189,7 +190,7 @@ export function encodeBatch(batch: Float64Array): Uint8Array {
  */
 export function decodeBatch(bytes: Uint8Array): Float64Array<ArrayBuffer> {
   const numbers = float64s(bytes, "batch");
-  const count = (numbers.length - 1) / BATCH_STRIDE;
+  const count = (numbers.length - BATCH_HEADER) / TASK_STRIDE;
   if (!Number.isInteger(count) || count < 1 || count > MAX_TASKS_PER_BATCH) {
     throw new MalformedMessageError(
       `batch: expected 1 + 2 × (1 to ${MAX_TASKS_PER_BATCH}) numbers, got ${numbers.length}`,
@@ -199,8 +200,8 @@ export function decodeBatch(bytes: Uint8Array): Float64Array<ArrayBuffer> {
     throw new MalformedMessageError(`batch: bad iterationsPerUnit ${numbers[0]}`);
   }
   for (let i = 0; i < count; i++) {
-    const id = numbers[1 + i * BATCH_STRIDE];
-    const units = numbers[2 + i * BATCH_STRIDE];
+    const id = numbers[BATCH_HEADER + i * TASK_STRIDE];
+    const units = numbers[BATCH_HEADER + i * TASK_STRIDE + 1];
     if (!isWhole(id, 1, Number.MAX_SAFE_INTEGER) || !isWhole(units, 0, MAX_UNITS_PER_TASK)) {
       throw new MalformedMessageError(`batch: task ${i} has id ${id} and units ${units}`);
     }

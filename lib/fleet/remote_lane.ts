@@ -20,7 +20,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Lane, LaneListener, LaneTask } from "../pool/lane.ts";
-import { BATCH_STRIDE, REPORT_STRIDE } from "../pool/worker_messages.ts";
+import { REPORT_STRIDE, taskBatch } from "../pool/worker_messages.ts";
 import { decodeReport, encodeBatch, MalformedMessageError, runSubject } from "./fleet_wire.ts";
 import type { MalformedMessages } from "./malformed_messages.ts";
 
@@ -149,9 +149,7 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
    */
   send(tasks: readonly T[]): void {
     if (this.#closed) return;
-    const { iterationsPerUnit } = this.#options;
-    const numbers = new Float64Array(1 + tasks.length * BATCH_STRIDE);
-    numbers[0] = iterationsPerUnit;
+    const numbers = taskBatch(tasks, this.#options.iterationsPerUnit);
     const batch: Batch<T> = {
       tasks: new Map(),
       count: tasks.length,
@@ -159,10 +157,7 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
       cost: 0,
       live: true,
     };
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i];
-      numbers[1 + i * BATCH_STRIDE] = task.id;
-      numbers[2 + i * BATCH_STRIDE] = task.units;
+    for (const task of tasks) {
       batch.tasks.set(task.id, task);
       batch.units += task.units;
       batch.cost += task.cost;

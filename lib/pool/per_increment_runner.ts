@@ -13,8 +13,9 @@
  */
 import { type JobOptions, JobQueue, type RunningJob, type Task } from "./job_queue.ts";
 import { WorkerFailedError } from "./job_queue.ts";
-import type { PoolStats } from "./worker_pool.ts";
-import { REPORT_STRIDE, WORKER_READY } from "./worker_messages.ts";
+import type { PoolStats } from "./pool_options.ts";
+import { failureText, REPORT_STRIDE, taskBatch } from "./worker_messages.ts";
+import { WorkerHost } from "./worker_host.ts";
 import { counterTasksMessage } from "../counter/counter_cell.ts";
 
 /** Options of {@linkcode PerIncrementRunner}. */
@@ -37,29 +38,31 @@ export interface PerIncrementStats extends PoolStats {
   workerStartMs: number;
 }
 
-/** A Worker at work in a lane. */
-interface Running {
-  worker: Worker;
-  task: Task;
+/** A lane: one Worker at a time, for one increment. */
+interface IncrementLane {
+  host: WorkerHost;
+  /** The increment it runs, while it runs one. */
+  task?: Task;
 }
 
 /**
  * Runs each increment on a Worker of its own. Same job interface as `WorkerPool`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { PerIncrementRunner } from "./per_increment_runner.ts";
+ * import assert from "node:assert/strict";
  *
  * using runner = new PerIncrementRunner({ size: 2, iterationsPerUnit: 1000 });
  * await runner.start({ tasks: 3, drawUnits: () => 1, onDone: () => {} }).done;
- * console.log(runner.stats.workersStarted); // 3
+ * assert.equal(runner.stats.workersStarted, 3);
+ * assert.equal(runner.stats.workersAlive, 0);
  * ```
  */
 export class PerIncrementRunner {
   #iterationsPerUnit: number;
-  #moduleUrl: URL | string;
   #queue: JobQueue;
-  #lanes: (Running | undefined)[];
+  #lanes: IncrementLane[];
   #closed = false;
   #pumpQueued = false;
   #started = 0;
@@ -80,9 +83,21 @@ export class PerIncrementRunner {
       throw new RangeError(`'size' must be a positive integer: received ${size}`);
     }
     this.#iterationsPerUnit = iterationsPerUnit;
-    this.#moduleUrl = options.moduleUrl ?? new URL("../../worker.ts", import.meta.url);
     this.#queue = new JobQueue({ iterationsPerUnit, maxAttempts: 1 });
-    this.#lanes = new Array(size).fill(undefined);
+    this.#lanes = Array.from({ length: size }, (_, index) => {
+      const lane: IncrementLane = {
+        host: new WorkerHost({
+          moduleUrl: options.moduleUrl,
+          name: () => `threadcount-increment-${lane.task?.id}`,
+          listener: {
+            onReady: () => this.#onReady(index),
+            onMessage: (data) => this.#onMessage(index, data),
+            onError: (reason) => this.#fail(index, reason),
+          },
+        }),
+      };
+      return lane;
+    });
   }
 
   /** Resolved at once: there are no Workers to wait for before the first increment. */
@@ -106,7 +121,7 @@ export class PerIncrementRunner {
 
   /** A snapshot of the load and of the Workers' start-ups. */
   get stats(): PerIncrementStats {
-    const busy = this.#lanes.filter((lane) => lane !== undefined).length;
+    const busy = this.#lanes.filter((lane) => lane.task !== undefined).length;
     return {
       workers: this.#lanes.length,
       workersBusy: busy,
@@ -166,7 +181,7 @@ export class PerIncrementRunner {
 
   #pump(): void {
     for (let index = 0; index < this.#lanes.length && !this.#closed; index++) {
-      if (this.#lanes[index]) continue;
+      if (this.#lanes[index].task) continue;
       const task = this.#queue.next();
       if (!task) return;
       this.#run(index, task);
@@ -175,52 +190,49 @@ export class PerIncrementRunner {
 
   #run(index: number, task: Task): void {
     task.job.options.onDispatch?.(task.no, index, task.units);
-    const spawnedAt = performance.now();
-    const worker = new Worker(this.#moduleUrl, {
-      type: "module",
-      name: `threadcount-increment-${task.id}`,
-    });
+    const lane = this.#lanes[index];
+    lane.task = task;
+    lane.host.start();
     this.#started++;
-    this.#lanes[index] = { worker, task };
-    let startMs = 0;
-    worker.onmessage = (event: MessageEvent<unknown>) => {
-      if (this.#lanes[index]?.worker !== worker) return;
-      const data = event.data;
-      if (data === WORKER_READY) {
-        startMs = performance.now() - spawnedAt;
-        this.#startMs += startMs;
-        if (task.job.settled) return this.#finish(index);
-        const counters = counterTasksMessage([task]);
-        if (counters) worker.postMessage(counters);
-        worker.postMessage(new Float64Array([this.#iterationsPerUnit, task.id, task.units]));
-      } else if (data instanceof Float64Array && data.length === REPORT_STRIDE) {
-        this.#finish(index);
-        this.#tasksDone++;
-        if (task.job.settled) {
-          this.#tasksDiscarded++;
-          return;
-        }
-        this.#queue.report(task.job, [{
-          taskNo: task.no,
-          worker: index,
-          units: data[1],
-          startedAt: data[2],
-          endedAt: data[3],
-          workerStartMs: startMs,
-        }]);
-      } else {
-        const error = (data as { error?: string } | null)?.error ?? String(data);
-        this.#fail(index, `the Worker could not run increment ${task.no}: ${error}`);
-      }
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault(); // else the error would end the whole process
-      if (this.#lanes[index]?.worker === worker) this.#fail(index, event.message);
-    };
+  }
+
+  #onReady(index: number): void {
+    const { host, task } = this.#lanes[index];
+    this.#startMs += host.startMs!;
+    if (!task || task.job.settled) return this.#finish(index);
+    const counters = counterTasksMessage([task]);
+    if (counters) host.postMessage(counters);
+    host.postMessage(taskBatch([task], this.#iterationsPerUnit));
+  }
+
+  #onMessage(index: number, data: unknown): void {
+    const { host, task } = this.#lanes[index];
+    if (!task) return;
+    if (!(data instanceof Float64Array && data.length === REPORT_STRIDE)) {
+      return this.#fail(
+        index,
+        `the Worker could not run increment ${task.no}: ${failureText(data)}`,
+      );
+    }
+    const workerStartMs = host.startMs;
+    this.#finish(index);
+    this.#tasksDone++;
+    if (task.job.settled) {
+      this.#tasksDiscarded++;
+      return;
+    }
+    this.#queue.report(task.job, [{
+      taskNo: task.no,
+      worker: index,
+      units: data[1],
+      startedAt: data[2],
+      endedAt: data[3],
+      workerStartMs,
+    }]);
   }
 
   #fail(index: number, reason: string): void {
-    const task = this.#lanes[index]?.task;
+    const task = this.#lanes[index].task;
     this.#finish(index);
     if (task) {
       this.#queue.settle(
@@ -237,10 +249,10 @@ export class PerIncrementRunner {
   }
 
   #end(index: number): void {
-    const running = this.#lanes[index];
-    if (!running) return;
-    running.worker.terminate();
+    const lane = this.#lanes[index];
+    if (!lane.task) return;
+    lane.host.stop();
+    lane.task = undefined;
     this.#ended++;
-    this.#lanes[index] = undefined;
   }
 }

@@ -1,57 +1,37 @@
 /**
- * What passes between the {@linkcode WorkerPool} and its Workers: a task ring in
- * a `SharedArrayBuffer` per Worker, read and written with `Atomics`, so that a
- * task costs no structured clone and a busy Worker needs no wake-up; messages
- * only for what is rare.
+ * What passes between a feeder (the {@linkcode WorkerPool}, a worker node, the
+ * Worker per increment) and a threadcount Worker, and the one loop that runs
+ * tasks on the Worker's thread.
  *
- * Messages. Worker to pool: {@linkcode WORKER_READY} once, when its module has
+ * Messages. Worker to feeder: {@linkcode WORKER_READY} once, when its module has
  * loaded (a Worker that dies before that cannot run at all); `{ error: string }`
- * for a message it cannot use: a Worker never throws across the boundary on purpose.
- * Pool to Worker, once: {@linkcode TaskRingInit} (the ring and the work model).
+ * ({@linkcode WorkerFailure}) for a message it cannot use: a Worker never throws
+ * across the boundary on purpose. Feeder to Worker: a task ring's init (see
+ * `task_ring.ts`), or batches.
  *
- * A Worker can also be fed batches as messages, for a feeder that gets them as
- * messages itself (a worker node, from the network): a batch is a `Float64Array`
- * `[iterationsPerUnit, id, units, id, units, …]` ({@linkcode BATCH_STRIDE}), run by
- * {@linkcode runBatch}, answered with the report rows below as one `Float64Array`.
+ * One format for tasks and reports, wherever they travel:
+ * - a task row is `[id, units]` ({@linkcode TASK_STRIDE} numbers);
+ * - a report row is `[id, units, startedAt, endedAt]` ({@linkcode REPORT_STRIDE}
+ *   numbers), times in milliseconds since the Unix epoch
+ *   (`performance.timeOrigin + performance.now()`), so that intervals from
+ *   different Workers, and from different machines with synchronised clocks, compare;
+ * - a batch is a `Float64Array` of a header, `[iterationsPerUnit]`
+ *   ({@linkcode BATCH_HEADER} numbers), then task rows ({@linkcode taskBatch});
+ *   its report is a `Float64Array` of report rows in the same order ({@linkcode runBatch}).
  *
- * The ring ({@linkcode TaskRing}), `capacity` a power of two:
- * - control, `Int32Array(6)`: tasks written by the pool (`TAIL`), tasks done by
- *   the Worker (`DONE`), whether the Worker sleeps (`SLEEPING`), whether the pool
- *   has stopped the ring (`STOPPED`), messages the pool has announced
- *   (`MESSAGES`), and the wake-ups of a sleeping Worker (`WAKE`, what it waits on);
- *   counts run on and wrap at 2³², and task `k` lives in row `k & (capacity - 1)`;
- * - tasks, `Float64Array(capacity × 2)`: rows `[id, units]`;
- * - reports, `Float64Array(capacity × 4)`: rows `[id, units, startedAt, endedAt]`,
- *   the report of task `k` in row `k & (capacity - 1)`, times in milliseconds since
- *   the Unix epoch (`performance.timeOrigin + performance.now()`), so the main
- *   thread can compare intervals from different Workers.
- *
- * The pool keeps at most `capacity` tasks unreported, so no row is overwritten
- * before it is read. The Worker runs tasks in order; when it finds none it sets
- * `SLEEPING` and waits on `TAIL`, and the pool notifies only a sleeping Worker.
- * The pool waits on `DONE` with `Atomics.waitAsync`; the Worker notifies when it
- * has run every task it found, or at least every {@linkcode REPORT_EVERY_MS}.
- * Before the pool terminates a Worker it stops the ring, and the Worker returns
- * to its event loop: Deno cannot terminate a Worker that never does, and a
- * process with such a Worker never exits. Likewise, a message the pool must send
- * while the Worker runs its ring (the cells of a `racy` or `locked` request's
- * tasks) is announced in `MESSAGES` before the tasks that need it are published:
- * the Worker then returns to its event loop to read it, and takes the ring again.
+ * A task ring holds the same rows, the header in its init instead (one work model per
+ * ring); the fleet's wire sends a batch and its report as their bytes. Both run
+ * through {@linkcode TaskRunner}.
  *
  * @module
  */
 
-/** Numbers per task in the ring's task rows. */
+/** Numbers per task row: `[id, units]`. */
 export const TASK_STRIDE = 2;
-/** Numbers per task in a batch sent as a message, after its leading `iterationsPerUnit`. */
-export const BATCH_STRIDE = 2;
-/** Numbers per task in a report row. */
+/** Numbers per report row: `[id, units, startedAt, endedAt]`. */
 export const REPORT_STRIDE = 4;
-/**
- * A Worker busy with a long run of tasks tells the pool of those done at least
- * this often, so progress and the dashboard stay live.
- */
-export const REPORT_EVERY_MS = 1;
+/** Numbers before a batch's task rows: `[iterationsPerUnit]`. */
+export const BATCH_HEADER = 1;
 
 /** What a Worker posts once, when its module has loaded and it listens. */
 export const WORKER_READY = "ready";
@@ -61,28 +41,33 @@ export interface WorkerFailure {
   error: string;
 }
 
-/** The one message the pool sends a Worker: its ring and the work model. */
-export interface TaskRingInit {
-  /** The ring's memory, laid out as this module's description says. */
-  buffer: SharedArrayBuffer;
-  /** Task rows in the ring: a power of two. */
-  capacity: number;
-  /** Additions per work unit. */
-  iterationsPerUnit: number;
+/**
+ * Says what went wrong, from a Worker's message that was not what its feeder expected.
+ *
+ * @param data The message.
+ * @returns The `error` of a {@linkcode WorkerFailure}, or the message as text.
+ *
+ * @example
+ * ```ts
+ * import { failureText } from "./worker_messages.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(failureText({ error: "a bad batch" }), "a bad batch");
+ * assert.equal(failureText(42), "42");
+ * ```
+ */
+export function failureText(data: unknown): string {
+  const error = (data as Partial<WorkerFailure> | null)?.error;
+  return typeof error === "string" ? error : String(data);
 }
 
-const TAIL = 0;
-const DONE = 1;
-const SLEEPING = 2;
-const STOPPED = 3;
-const MESSAGES = 4;
-/**
- * Bumped by whoever wakes a sleeping Worker, and what the Worker waits on: a wake-up
- * (a publish, a stop, a message) that comes between the Worker's last look and its wait
- * changes the word, so the wait returns at once instead of missing it.
- */
-const WAKE = 5;
-const CONTROL_BYTES = 24;
+/** Runs just before and just after each task's spin, outside its recorded times. */
+export interface AroundTask {
+  /** Before task `id` spins (a `racy` or `locked` request's read of its counter). */
+  before(id: number): void;
+  /** After task `id` spun (the write), before its report row is written. */
+  after(id: number): void;
+}
 
 /**
  * Spins the original's busy loop: `units × iterationsPerUnit` floating-point additions.
@@ -111,316 +96,145 @@ export function spin(units: number, iterationsPerUnit: number): number {
 }
 
 /**
- * How long a Worker that has run every task it was given keeps looking for more
- * before it sleeps, in ms (when its last wait was short: {@linkcode LOOK_IF_IDLE_MS}). One
- * client pipelining `1 1` requests: 5 100–8 500 → 12 800–16 400 requests/s here; 20 µs was
- * too short to catch the next task; looking every time went higher for pipelines but made a
- * serial client's p50 and p99 worse (BENCHMARKS.md).
- */
-export const SPIN_BEFORE_SLEEP_MS = 0.05;
-/**
- * A Worker looks before it sleeps only if its last wait for a task was at most this long, in ms:
- * twice the look, so a look that just missed is tried again, while tasks that come a client's
- * round trip apart (≥ 150 µs here) are slept for.
- */
-export const LOOK_IF_IDLE_MS = 2 * SPIN_BEFORE_SLEEP_MS;
-/** A Worker that has not looked before sleeping looks anyway every this many sleeps. */
-export const LOOK_ANYWAY_EVERY = 8;
-
-/**
- * One Worker's task ring: the pool's side writes tasks and reads reports, the
- * Worker's side takes tasks, runs them and writes reports.
+ * Lays tasks out as a batch: the header, then a task row each.
+ *
+ * @param tasks The tasks, to run in this order.
+ * @param iterationsPerUnit Additions per work unit.
+ * @returns The batch.
  *
  * @example
  * ```ts
- * import { REPORT_STRIDE, TaskRing } from "./worker_messages.ts";
+ * import { taskBatch } from "./worker_messages.ts";
  * import assert from "node:assert/strict";
  *
- * const pool = TaskRing.create({ capacity: 4, iterationsPerUnit: 10 });
- * const worker = new TaskRing(pool.init); // in the Worker, from the init message
- * pool.push(7, 2);
- * pool.publish();
- * assert.equal(worker.take(), 1); // one task waits (take() would sleep on none)
- * worker.run(1);
- * const report = new Float64Array(4 * REPORT_STRIDE);
- * assert.equal(pool.readReports(report), 1);
- * assert.deepEqual([report[0], report[1]], [7, 2]); // task 7 ran 2 units
- * assert.ok(report[3] >= report[2]); // ended after it started
- * pool.stop();
- * assert.equal(worker.take(), 0); // stopped: the Worker returns to its event loop
+ * const batch = taskBatch([{ id: 7, units: 2 }, { id: 8, units: 1 }], 1000);
+ * assert.deepEqual(batch, new Float64Array([1000, 7, 2, 8, 1]));
  * ```
  */
-export class TaskRing {
-  /** What the Worker needs to open the same ring. */
-  readonly init: TaskRingInit;
-  #control: Int32Array<SharedArrayBuffer>;
-  #tasks: Float64Array<SharedArrayBuffer>;
-  #reports: Float64Array<SharedArrayBuffer>;
+export function taskBatch(
+  tasks: readonly { id: number; units: number }[],
+  iterationsPerUnit: number,
+): Float64Array<ArrayBuffer> {
+  const batch = new Float64Array(BATCH_HEADER + tasks.length * TASK_STRIDE);
+  batch[0] = iterationsPerUnit;
+  for (let i = 0; i < tasks.length; i++) {
+    batch[BATCH_HEADER + i * TASK_STRIDE] = tasks[i].id;
+    batch[BATCH_HEADER + i * TASK_STRIDE + 1] = tasks[i].units;
+  }
+  return batch;
+}
+
+/** Options of {@linkcode TaskRunner}. */
+export interface TaskRunnerOptions {
+  /** Task rows, from index 0. */
+  tasks: Float64Array;
+  /** Report rows: the report of the task in row `r` goes to row `r`. */
+  reports: Float64Array;
+  /** Additions per work unit. */
+  iterationsPerUnit: number;
+  /**
+   * Task `k` (counted from 0, wrapping at 2³²) is in row `k & mask`: the row count less
+   * one for rows in a ring (a power of two). Defaults to -1: rows that do not wrap.
+   */
+  mask?: number;
+  /** Runs around each task's spin. */
+  around?: AroundTask;
+  /**
+   * Hears that a task's report row is written: `next` is the number of the task after it,
+   * `endedAt` when it ended (`performance.now()`).
+   */
+  onReported?: (next: number, endedAt: number) => void;
+}
+
+/**
+ * The one loop that runs tasks, on the Worker's thread: for each task row in turn it
+ * spins the task's units and writes its report row. A batch sent as a message and a task
+ * ring both run through it.
+ *
+ * @example
+ * ```ts
+ * import { REPORT_STRIDE, TaskRunner } from "./worker_messages.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const reports = new Float64Array(2 * REPORT_STRIDE);
+ * const ran: number[] = [];
+ * const runner = new TaskRunner({
+ *   tasks: new Float64Array([7, 2, 8, 1]),
+ *   reports,
+ *   iterationsPerUnit: 10,
+ *   onReported: (next) => ran.push(next),
+ * });
+ * runner.run(0, 2);
+ * assert.deepEqual([reports[0], reports[1], reports[4], reports[5]], [7, 2, 8, 1]);
+ * assert.ok(reports[3] >= reports[2]); // ended after it started
+ * assert.deepEqual(ran, [1, 2]);
+ * ```
+ */
+export class TaskRunner {
+  #tasks: Float64Array;
+  #reports: Float64Array;
+  #iterationsPerUnit: number;
   #mask: number;
-  /** Pool side: tasks written; Worker side: tasks taken. */
-  #written = 0;
-  /** Pool side: reports read; Worker side: tasks run. */
-  #read = 0;
-  #lastNotifyAt = 0;
-  /** Worker side: announced messages read. */
-  #messagesRead = 0;
-  /** Worker side: how long, in ms, it last waited for a task after running out. */
-  #lastIdleMs = 0;
-  /** Worker side: sleeps without a look since the last look. */
-  #sleepsUnlooked = 0;
+  #around?: AroundTask;
+  #onReported?: (next: number, endedAt: number) => void;
 
   /**
-   * Makes a ring for a new Worker (the pool's side).
+   * Makes a runner over one set of rows.
    *
-   * @param options Its capacity (rounded up to a power of two) and work model.
-   * @returns The pool's side; send its `init` to the Worker.
-   * @throws {RangeError} When `capacity` is not a positive integer.
+   * @param options The rows, the work model, and what runs around each task.
    */
-  static create(options: { capacity: number; iterationsPerUnit: number }): TaskRing {
-    const { capacity, iterationsPerUnit } = options;
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(`'capacity' must be a positive integer: received ${capacity}`);
-    }
-    const rows = 2 ** Math.ceil(Math.log2(capacity));
-    const buffer = new SharedArrayBuffer(
-      CONTROL_BYTES + rows * (TASK_STRIDE + REPORT_STRIDE) * Float64Array.BYTES_PER_ELEMENT,
-    );
-    return new TaskRing({ buffer, capacity: rows, iterationsPerUnit });
+  constructor(options: TaskRunnerOptions) {
+    this.#tasks = options.tasks;
+    this.#reports = options.reports;
+    this.#iterationsPerUnit = options.iterationsPerUnit;
+    this.#mask = options.mask ?? -1;
+    this.#around = options.around;
+    this.#onReported = options.onReported;
   }
 
   /**
-   * Opens a ring (the Worker's side, from the init message).
+   * Runs `count` tasks in order, from task `first`, reporting each as it ends.
    *
-   * @param init The ring and work model.
-   * @throws {TypeError} When `init` is not a {@linkcode TaskRingInit}.
+   * @param first The number of the first task to run.
+   * @param count How many.
    */
-  constructor(init: TaskRingInit) {
-    const { buffer, capacity, iterationsPerUnit } = init ?? {};
-    if (
-      !(buffer instanceof SharedArrayBuffer) || !Number.isInteger(capacity) || capacity < 1 ||
-      (capacity & (capacity - 1)) !== 0 || typeof iterationsPerUnit !== "number" ||
-      buffer.byteLength !== CONTROL_BYTES + capacity * (TASK_STRIDE + REPORT_STRIDE) * 8
-    ) {
-      throw new TypeError(
-        "a task ring needs { buffer: SharedArrayBuffer, capacity: power of two, " +
-          "iterationsPerUnit: number } laid out as in worker_messages.ts",
-      );
-    }
-    this.init = init;
-    this.#control = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
-    this.#tasks = new Float64Array(buffer, CONTROL_BYTES, capacity * TASK_STRIDE);
-    this.#reports = new Float64Array(
-      buffer,
-      CONTROL_BYTES + capacity * TASK_STRIDE * 8,
-      capacity * REPORT_STRIDE,
-    );
-    this.#mask = capacity - 1;
-  }
-
-  // The pool's side.
-
-  /** Tasks written and not yet reported back: at most `capacity`. */
-  get unreported(): number {
-    return (this.#written - this.#read) | 0;
-  }
-
-  /**
-   * Writes a task; the Worker sees it after {@linkcode TaskRing.publish}.
-   *
-   * @param id The task's id.
-   * @param units Its work units.
-   * @throws {RangeError} When `capacity` tasks are unreported already.
-   */
-  push(id: number, units: number): void {
-    if (this.unreported >= this.init.capacity) {
-      throw new RangeError(`the task ring is full: ${this.init.capacity} tasks unreported`);
-    }
-    const at = (this.#written & this.#mask) * TASK_STRIDE;
-    this.#tasks[at] = id;
-    this.#tasks[at + 1] = units;
-    this.#written = (this.#written + 1) | 0;
-  }
-
-  /** Shows the Worker the tasks written, and wakes it if it sleeps. */
-  publish(): void {
-    Atomics.store(this.#control, TAIL, this.#written);
-    if (Atomics.load(this.#control, SLEEPING) === 1) this.#wakeWorker();
-  }
-
-  /**
-   * Copies the reports the Worker has written since the last read into `into`, from its
-   * first row, in the order the tasks were written. Copied into the caller's memory, not
-   * handed out as a new array: a typed array per wake-up is a garbage collection per few
-   * thousand requests on a busy server.
-   *
-   * @param into Where to copy them, {@linkcode REPORT_STRIDE} numbers a row; a ring's
-   *   `capacity` rows hold any read.
-   * @param max Most rows to read now; the rest wait for the next call.
-   * @returns How many rows were copied.
-   */
-  readReports(into: Float64Array, max: number = this.init.capacity): number {
-    const done = Atomics.load(this.#control, DONE);
-    const count = Math.min((done - this.#read) | 0, max, Math.floor(into.length / REPORT_STRIDE));
+  run(first: number, count: number): void {
+    const tasks = this.#tasks;
     const reports = this.#reports;
-    for (let i = 0; i < count; i++) {
-      const from = ((this.#read + i) & this.#mask) * REPORT_STRIDE;
-      for (let k = 0; k < REPORT_STRIDE; k++) into[i * REPORT_STRIDE + k] = reports[from + k];
-    }
-    this.#read = (this.#read + count) | 0;
-    return count;
-  }
-
-  /**
-   * Waits, without blocking the thread, until the Worker reports more.
-   *
-   * @returns A promise when there is nothing new yet; `undefined` when there is.
-   */
-  whenReported(): Promise<unknown> | undefined {
-    const waiting = Atomics.waitAsync(this.#control, DONE, this.#read);
-    return waiting.async ? waiting.value : undefined;
-  }
-
-  /**
-   * Tells the Worker that a message follows, which it must read before the tasks
-   * published after this call: it returns to its event loop for it. Post the message
-   * right after.
-   */
-  announceMessage(): void {
-    Atomics.add(this.#control, MESSAGES, 1);
-    this.#wakeWorker();
-  }
-
-  /** Tells the Worker to stop taking tasks and return to its event loop, and wakes it. */
-  stop(): void {
-    Atomics.store(this.#control, STOPPED, 1);
-    this.#wakeWorker();
-  }
-
-  #wakeWorker(): void {
-    Atomics.add(this.#control, WAKE, 1);
-    Atomics.notify(this.#control, WAKE);
-  }
-
-  /** Wakes whoever waits in {@linkcode TaskRing.whenReported}: for closing. */
-  wakeReader(): void {
-    Atomics.notify(this.#control, DONE);
-  }
-
-  // The Worker's side.
-
-  /**
-   * The tasks written and not yet taken, sleeping until there is at least one.
-   *
-   * @returns How many there are; 0 once the pool has stopped the ring, or has
-   * announced a message not yet read (see {@linkcode TaskRing.messageRead}): then
-   * return to the event loop.
-   */
-  take(): number {
-    const control = this.#control;
-    let tail = Atomics.load(control, TAIL);
-    if (tail !== this.#written) return this.#mayGoOn() ? (tail - this.#written) | 0 : 0;
-    // Out of tasks. Look a little longer before sleeping when the last wait for a task was
-    // short (a pipelining client's next task comes this soon): a Worker still awake is told of
-    // it without a wake-up on either side. When tasks come far apart (a client that waits for
-    // each answer), looking in vain would take a core the server and the client need.
-    const idleFrom = performance.now();
-    // Every few sleeps it looks anyway: without looking, a pipeline's waits include the
-    // wake-up, and would never read short again.
-    if (this.#lastIdleMs <= LOOK_IF_IDLE_MS || ++this.#sleepsUnlooked >= LOOK_ANYWAY_EVERY) {
-      this.#sleepsUnlooked = 0;
-      const until = idleFrom + SPIN_BEFORE_SLEEP_MS;
-      let looks = 0;
-      while (tail === this.#written) {
-        if ((++looks & 63) === 0 && performance.now() >= until) break;
-        tail = Atomics.load(control, TAIL);
-      }
-    }
-    while (tail === this.#written && this.#mayGoOn()) {
-      // Say so, then look once more, then wait on WAKE as it was before that look: a publish
-      // that saw SLEEPING at 0 came before the look, which sees its tasks; a publish, stop or
-      // message after the look bumps WAKE, and the wait returns at once.
-      Atomics.store(control, SLEEPING, 1);
-      const wake = Atomics.load(control, WAKE);
-      tail = Atomics.load(control, TAIL);
-      if (tail === this.#written && this.#mayGoOn()) Atomics.wait(control, WAKE, wake);
-      Atomics.store(control, SLEEPING, 0);
-      tail = Atomics.load(control, TAIL);
-    }
-    this.#lastIdleMs = performance.now() - idleFrom;
-    // Read after TAIL: a message announced before these tasks were published is seen here.
-    return this.#mayGoOn() ? (tail - this.#written) | 0 : 0;
-  }
-
-  /** The Worker's side: it has read one announced message. */
-  messageRead(): void {
-    this.#messagesRead = (this.#messagesRead + 1) | 0;
-  }
-
-  #mayGoOn(): boolean {
-    return Atomics.load(this.#control, STOPPED) === 0 &&
-      Atomics.load(this.#control, MESSAGES) === this.#messagesRead;
-  }
-
-  /**
-   * The id of a task waiting to run.
-   *
-   * @param index 0 for the next task to run, up to what {@linkcode TaskRing.take} said.
-   * @returns Its id.
-   */
-  idAt(index: number): number {
-    return this.#tasks[((this.#written + index) & this.#mask) * TASK_STRIDE];
-  }
-
-  /**
-   * Runs the next `count` tasks in order, reporting each as it ends, and tells the
-   * pool when done (and every {@linkcode REPORT_EVERY_MS} on the way).
-   *
-   * @param count How many, at most what {@linkcode TaskRing.take} said.
-   * @param around Runs just before and just after each task's spin (outside its recorded
-   *   times): the read and the write of a `racy` or `locked` request's shared counter.
-   */
-  run(count: number, around?: { before(id: number): void; after(id: number): void }): void {
-    const iterationsPerUnit = this.init.iterationsPerUnit;
+    const iterationsPerUnit = this.#iterationsPerUnit;
+    const mask = this.#mask;
+    const around = this.#around;
+    const onReported = this.#onReported;
     const origin = performance.timeOrigin;
     let sink = 0;
     for (let i = 0; i < count; i++) {
-      const row = this.#written & this.#mask;
-      const id = this.#tasks[row * TASK_STRIDE];
-      const units = this.#tasks[row * TASK_STRIDE + 1];
+      const row = (first + i) & mask;
+      const id = tasks[row * TASK_STRIDE];
+      const units = tasks[row * TASK_STRIDE + 1];
       around?.before(id);
       const startedAt = performance.now();
-      // Called through Reflect.apply so V8's mid tier (Maglev) does not inline the loop here:
-      // inlined, it ran five times slower once this function got hot (a few hundred batches).
+      // Called through Reflect.apply so that V8's mid tier (Maglev) does not inline the busy
+      // loop into this one: inlined, it ran much slower once hot (BENCHMARKS.md).
       sink += Reflect.apply(spin, undefined, [units, iterationsPerUnit]);
       const endedAt = performance.now();
       around?.after(id);
       const at = row * REPORT_STRIDE;
-      this.#reports[at] = id;
-      this.#reports[at + 1] = units;
-      this.#reports[at + 2] = origin + startedAt;
-      this.#reports[at + 3] = origin + endedAt;
-      this.#written = (this.#written + 1) | 0;
-      this.#read = this.#written;
-      Atomics.store(this.#control, DONE, this.#read);
-      if (endedAt - this.#lastNotifyAt >= REPORT_EVERY_MS && i < count - 1) this.#notify(endedAt);
+      reports[at] = id;
+      reports[at + 1] = units;
+      reports[at + 2] = origin + startedAt;
+      reports[at + 3] = origin + endedAt;
+      onReported?.((first + i + 1) | 0, endedAt);
     }
     if (sink < 0) throw new Error("unreachable: keeps the spin observable");
-    this.#notify(performance.now());
-  }
-
-  #notify(now: number): void {
-    this.#lastNotifyAt = now;
-    Atomics.notify(this.#control, DONE);
   }
 }
 
 /**
- * Runs one batch: spins each task in turn and records when it ran.
+ * Runs one batch (see this module's description) and makes its report.
  *
- * @param batch The batch, laid out as in this module's description.
- * @param around Runs just before and just after each task's spin (outside its recorded
- *   times): the read and the write of a `racy` or `locked` request's shared counter.
- * @returns The report, laid out as in this module's description.
+ * @param batch The batch.
+ * @param around Runs around each task's spin.
+ * @returns The report: a row for each task, in the batch's order.
  * @throws {TypeError} When the batch is not a well-formed batch.
  *
  * @example
@@ -434,33 +248,13 @@ export class TaskRing {
  * assert.ok(report[3] >= report[2]); // ended after it started
  * ```
  */
-export function runBatch(
-  batch: unknown,
-  around?: { before(id: number): void; after(id: number): void },
-): Float64Array<ArrayBuffer> {
-  if (!(batch instanceof Float64Array) || batch.length % BATCH_STRIDE !== 1) {
+export function runBatch(batch: unknown, around?: AroundTask): Float64Array<ArrayBuffer> {
+  if (!(batch instanceof Float64Array) || (batch.length - BATCH_HEADER) % TASK_STRIDE !== 0) {
     throw new TypeError("a batch must be a Float64Array [iterationsPerUnit, id, units, …]");
   }
-  const iterationsPerUnit = batch[0];
-  const count = (batch.length - 1) / BATCH_STRIDE;
-  const report = new Float64Array(count * REPORT_STRIDE);
-  const origin = performance.timeOrigin;
-  let sink = 0;
-  for (let i = 0; i < count; i++) {
-    const id = batch[1 + i * BATCH_STRIDE];
-    const units = batch[2 + i * BATCH_STRIDE];
-    around?.before(id);
-    const startedAt = origin + performance.now();
-    // Called through Reflect.apply so V8's mid tier (Maglev) does not inline the loop here:
-    // inlined, it ran five times slower once this function got hot (a few hundred batches).
-    sink += Reflect.apply(spin, undefined, [units, iterationsPerUnit]);
-    const at = i * REPORT_STRIDE;
-    report[at] = id;
-    report[at + 1] = units;
-    report[at + 2] = startedAt;
-    report[at + 3] = origin + performance.now();
-    around?.after(id);
-  }
-  if (sink < 0) throw new Error("unreachable: keeps the spin observable");
-  return report;
+  const count = (batch.length - BATCH_HEADER) / TASK_STRIDE;
+  const reports = new Float64Array(count * REPORT_STRIDE);
+  const tasks = batch.subarray(BATCH_HEADER);
+  new TaskRunner({ tasks, reports, iterationsPerUnit: batch[0], around }).run(0, count);
+  return reports;
 }

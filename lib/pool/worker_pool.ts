@@ -3,8 +3,9 @@
  * reused for every request, fair between requests, and self-healing when a
  * Worker dies. This module schedules tasks across the pool's lanes (one per
  * Worker) and keeps the pool's figures; `job_queue.ts` keeps the jobs,
- * `worker_slot.ts` one Worker, `lane.ts` says what a lane is, and
- * `worker_messages.ts` lays out the messages.
+ * `lane.ts` says what a lane is, `worker_slot.ts` feeds one local Worker through
+ * its task ring (`task_ring_writer.ts`), `worker_host.ts` starts and replaces it,
+ * and `worker_messages.ts` lays out what passes to and from it.
  *
  * @module
  */
@@ -18,73 +19,22 @@ import {
   type TaskReport,
   WorkerFailedError,
 } from "./job_queue.ts";
+import {
+  type PoolStats,
+  resolvePoolOptions,
+  type WorkerIncident,
+  type WorkerPoolOptions,
+} from "./pool_options.ts";
 import { REPORT_STRIDE } from "./worker_messages.ts";
 import { WorkerSlot } from "./worker_slot.ts";
 import { revokeTasks } from "../counter/counter_cell.ts";
 
 export type { JobOptions, RunningJob, TaskReport } from "./job_queue.ts";
+export type { PoolStats, WorkerIncident, WorkerPoolOptions } from "./pool_options.ts";
 export { WorkerFailedError } from "./job_queue.ts";
 
 function failedJob(error: unknown): RunningJob {
   return { done: Promise.reject(error), cancel: () => {} };
-}
-
-/** Something that happened to a Worker of the pool. */
-export interface WorkerIncident {
-  /** Index of the Worker that died and was replaced. */
-  worker: number;
-  /** Why it died. */
-  reason: string;
-  /**
-   * Tasks it was running, which run again on its replacement, one at a time (those
-   * of jobs that failed or were cancelled meanwhile are not counted).
-   */
-  tasksRequeued: number;
-}
-
-/** Work, in additions, that one batch may carry, unless `maxQueuedWork` says otherwise. */
-export const DEFAULT_MAX_QUEUED_WORK = 2_000_000;
-
-/** Options of {@linkcode WorkerPool}. */
-export interface WorkerPoolOptions {
-  /** How many Workers to run. */
-  size: number;
-  /** Additions per work unit. */
-  iterationsPerUnit: number;
-  /** The Worker module. Defaults to the project's `worker.ts`. */
-  moduleUrl?: URL | string;
-  /**
-   * Work, in additions, that one batch may carry: enough to make the hand-off worth it,
-   * small enough that a new job's task gets its turn soon. Defaults to
-   * {@linkcode DEFAULT_MAX_QUEUED_WORK} (about 2 ms here). A batch always carries at least one task.
-   */
-  maxQueuedWork?: number;
-  /**
-   * Most tasks in one batch handed to a lane (one write into a local Worker's task ring,
-   * one message to a remote one). Defaults to 256. A local Worker's ring holds two batches.
-   */
-  maxBatch?: number;
-  /**
-   * Runs of one task that ended with its Worker dying while it ran there alone, before its
-   * job fails. Defaults to 3. Tasks that shared a dying Worker are not charged: they run
-   * again one at a time, so that the next death names the task that caused it.
-   */
-  maxAttempts?: number;
-  /** Hears of each Worker that died and was replaced. */
-  onIncident?: (incident: WorkerIncident) => void;
-}
-
-/** A snapshot of the pool's load. */
-export interface PoolStats {
-  workers: number;
-  workersBusy: number;
-  tasksQueued: number;
-  tasksInFlight: number;
-  tasksDone: number;
-  tasksDiscarded: number;
-  workerRestarts: number;
-  /** Batches handed to lanes: tasks / batches is how many tasks travel together. */
-  batchesSent: number;
 }
 
 /**
@@ -101,13 +51,14 @@ export interface PoolStats {
  * then the module cannot run at all.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { WorkerPool } from "./worker_pool.ts";
+ * import assert from "node:assert/strict";
  *
  * using pool = new WorkerPool({ size: 2, iterationsPerUnit: 1000 });
  * let done = 0;
  * await pool.run({ tasks: 10, drawUnits: () => 1, onDone: (r) => (done += r.length) });
- * console.log(done); // 10
+ * assert.equal(done, 10);
  * ```
  */
 export class WorkerPool {
@@ -137,28 +88,11 @@ export class WorkerPool {
    * Starts the Workers.
    *
    * @param options Size, work model and tuning.
-   * @throws {RangeError} When a count is not a positive integer.
+   * @throws {RangeError} When a count is out of range (see {@linkcode resolvePoolOptions}).
    */
   constructor(options: WorkerPoolOptions) {
-    const {
-      size,
-      iterationsPerUnit,
-      moduleUrl = new URL("../../worker.ts", import.meta.url),
-      maxQueuedWork = DEFAULT_MAX_QUEUED_WORK,
-      maxBatch = 256,
-      maxAttempts = 3,
-    } = options;
-    if (!Number.isInteger(size) || size < 0) {
-      // 0: no local Worker, only lanes added later (a fleet of worker nodes).
-      throw new RangeError(`'size' must be an integer of 0 or more: received ${size}`);
-    }
-    requirePositiveInteger("maxBatch", maxBatch);
-    requirePositiveInteger("maxAttempts", maxAttempts);
-    if (!Number.isInteger(iterationsPerUnit) || iterationsPerUnit < 0) {
-      throw new RangeError(
-        `'iterationsPerUnit' must be an integer of 0 or more: received ${iterationsPerUnit}`,
-      );
-    }
+    const { size, iterationsPerUnit, moduleUrl, maxQueuedWork, maxBatch, maxAttempts } =
+      resolvePoolOptions(options);
     this.#maxQueuedWork = maxQueuedWork;
     this.#maxBatch = maxBatch;
     this.#onIncident = options.onIncident;
@@ -459,11 +393,5 @@ export class WorkerPool {
     );
     this.#onIncident?.({ worker: this.#laneIndex.get(lane)!, reason, tasksRequeued: 0 });
     this.close();
-  }
-}
-
-function requirePositiveInteger(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`'${name}' must be a positive integer: received ${value}`);
   }
 }

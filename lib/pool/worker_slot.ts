@@ -1,20 +1,23 @@
 /**
- * One lane of the pool backed by a local module Worker: it starts the Worker,
- * keeps the batches it has in flight, hears its reports and faults, and puts a
- * new Worker in place of one that died.
+ * One lane of the pool backed by a local module Worker: it feeds the Worker
+ * through its task ring, keeps the batches it has in flight, hears their reports,
+ * and on a fault gives up what the Worker held and has its {@linkcode WorkerHost}
+ * put a new Worker in its place.
  *
  * @module
  */
 import type { Lane, LaneListener, LaneTask } from "./lane.ts";
 import { counterTasksMessage } from "../counter/counter_cell.ts";
-import { REPORT_STRIDE, TaskRing, WORKER_READY, type WorkerFailure } from "./worker_messages.ts";
+import { failureText, REPORT_STRIDE } from "./worker_messages.ts";
+import { TaskRingWriter } from "./task_ring_writer.ts";
+import { WorkerHost } from "./worker_host.ts";
 
 /** Options of {@linkcode WorkerSlot}. */
 export interface WorkerSlotOptions<T extends LaneTask> {
   /** The slot's number in the pool: it is named `worker <index>`. */
   index: number;
-  /** The Worker module. */
-  moduleUrl: URL | string;
+  /** The Worker module. Defaults to the project's `worker.ts`. */
+  moduleUrl?: URL | string;
   /** Additions per work unit, sent to each Worker once. */
   iterationsPerUnit: number;
   /** Most tasks the slot is ever sent and has not reported: the size of its task ring. */
@@ -32,40 +35,58 @@ export interface WorkerSlotOptions<T extends LaneTask> {
  * A {@linkcode Lane} on one local module Worker, named `worker <index>`. Its
  * Workers are named `threadcount-worker-<index>.<generation>`, the generation
  * counting the Workers that died in this slot. Tasks go to the Worker through
- * its task ring (see `worker_messages.ts`), each Worker a ring of its own.
+ * its task ring (see `task_ring.ts`), each Worker a ring of its own.
  *
  * Room: none until the Worker has posted that it is ready; then one batch at a
  * time, and a second one behind a batch of at least `maxQueuedWork` additions.
  *
  * @example
- * ```ts ignore
- * const slot = new WorkerSlot({ index: 0, moduleUrl, iterationsPerUnit: 1000,
- *   maxQueuedWork: 2_000_000, capacity: 512, listener });
- * // listener.onReady(slot) → slot.send(tasks) → listener.onReport(slot, tasks, times)
+ * ```ts
+ * import { WorkerSlot } from "./worker_slot.ts";
+ * import type { LaneListener, LaneTask } from "./lane.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ran: number[] = [];
+ * const done = Promise.withResolvers<void>();
+ * const listener: LaneListener<LaneTask> = {
+ *   onReady: (lane) => lane.send([{ id: 1, units: 1, cost: 10 }, { id: 2, units: 2, cost: 20 }]),
+ *   onReport(_lane, tasks) { // reports may come a few at a time
+ *     ran.push(...tasks.map((task) => task.id));
+ *     if (ran.length === 2) done.resolve();
+ *   },
+ *   onFailure() {},
+ *   onBroken() {},
+ * };
+ * const slot = new WorkerSlot({
+ *   index: 0,
+ *   iterationsPerUnit: 10,
+ *   capacity: 4,
+ *   maxQueuedWork: 1000,
+ *   listener,
+ * });
+ * await done.promise;
+ * assert.deepEqual(ran, [1, 2]);
+ * slot.close();
  * ```
  */
 export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   /** `worker <index>`. */
   readonly name: string;
-  #index: number;
-  #moduleUrl: URL | string;
   #iterationsPerUnit: number;
   #maxQueuedWork: number;
   #listener: LaneListener<T>;
   #capacity: number;
-  #generation = 0;
-  #ring!: TaskRing;
+  #host: WorkerHost;
+  #ring!: TaskRingWriter;
   /** Hears the current ring's reports (see `#watch`): made once per ring. */
   #onReported!: () => void;
   /** Where the reports are read to, reused: the listener reads it during its call only. */
   #report: Float64Array;
-  #worker: Worker;
-  #ready = false;
   #closed = false;
   /** Whether a failure is being handled: the drain it does may find more of the same. */
   #failing = false;
   /** The ring whose reports we wait for, if any: a new Worker's ring needs its own wait. */
-  #watched?: TaskRing;
+  #watched?: TaskRingWriter;
   /**
    * Tasks sent and not yet reported, oldest first, in a circular array as long as the ring:
    * the Worker reports them in the order sent (a Map would grow and shrink with each batch).
@@ -87,15 +108,22 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
    * @param options Where the module is, the work model and the listener.
    */
   constructor(options: WorkerSlotOptions<T>) {
-    this.#index = options.index;
     this.name = `worker ${options.index}`;
-    this.#moduleUrl = options.moduleUrl;
     this.#iterationsPerUnit = options.iterationsPerUnit;
     this.#capacity = options.capacity;
     this.#maxQueuedWork = options.maxQueuedWork;
     this.#listener = options.listener;
     this.#report = new Float64Array(options.capacity * REPORT_STRIDE);
-    this.#worker = this.#spawn();
+    this.#host = new WorkerHost({
+      moduleUrl: options.moduleUrl,
+      name: (generation) => `threadcount-worker-${options.index}.${generation}`,
+      listener: {
+        onReady: () => this.#onReady(),
+        onMessage: (data) => this.#fail(`the Worker could not run a batch: ${failureText(data)}`),
+        onError: (reason) => this.#fail(reason),
+      },
+    });
+    this.#start();
   }
 
   /** Work sent and not yet reported, in additions. */
@@ -115,7 +143,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
    * before its "ready" is heard, and a poison task would pass for a broken module).
    */
   hasRoom(): boolean {
-    if (!this.#ready || this.#closed) return false;
+    if (!this.#host.ready || this.#closed) return false;
     // One batch of cheap tasks at a Worker at a time: tasks that come while it runs wait in
     // the queue and go together in the next batch, so a busy pool hands over few, full batches
     // (each may wake a sleeping thread, a system call on both sides). Behind a long batch, one
@@ -135,7 +163,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     const counters = counterTasksMessage(tasks);
     if (counters) {
       this.#ring.announceMessage();
-      this.#worker.postMessage(counters);
+      this.#host.postMessage(counters);
     }
     for (const task of tasks) {
       this.#ring.push(task.id, task.units);
@@ -153,50 +181,28 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
     if (this.#closed) return;
     this.#closed = true;
     this.#ring.stop();
-    this.#worker.terminate();
+    this.#host.stop();
     this.#ring.wakeReader();
     this.#forget();
   }
 
-  #spawn(): Worker {
-    const worker = new Worker(this.#moduleUrl, {
-      type: "module",
-      name: `threadcount-worker-${this.#index}.${this.#generation}`,
-    });
-    this.#ring = TaskRing.create({
+  /** Starts a Worker (the host's next one) with a ring of its own. */
+  #start(): void {
+    this.#ring = new TaskRingWriter({
       capacity: this.#capacity,
       iterationsPerUnit: this.#iterationsPerUnit,
     });
     this.#onReported = this.#hearReports(this.#ring);
-    const rows = this.#ring.init.capacity;
+    const rows = this.#ring.capacity;
     if (this.#inFlight.length !== rows) this.#inFlight = new Array(rows).fill(undefined);
     this.#mask = rows - 1;
     this.#sent = this.#reported = 0;
-    worker.onmessage = (event: MessageEvent<WorkerFailure | string>) => {
-      if (this.#worker !== worker) return;
-      const data = event.data;
-      if (data === WORKER_READY) this.#onReady();
-      else {
-        const error = typeof data === "object" ? data?.error : data;
-        this.#fail(`the Worker could not run a batch: ${error}`);
-      }
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      // Without this the error would end the whole process.
-      event.preventDefault();
-      if (this.#worker === worker) this.#fail(event.message);
-    };
-    worker.onmessageerror = () => {
-      if (this.#worker === worker) this.#fail("a message from the Worker could not be read");
-    };
-    worker.postMessage(this.#ring.init);
-    return worker;
+    this.#host.start();
+    this.#host.postMessage(this.#ring.init);
   }
 
   #onReady(): void {
-    if (this.#ready || this.#closed) return;
-    this.#ready = true;
-    this.#listener.onReady(this);
+    if (!this.#closed) this.#listener.onReady(this);
   }
 
   /** Waits for the Worker's next reports while it has tasks; one wake-up reads them all. */
@@ -208,7 +214,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   }
 
   /** Made once per ring, not once per wake-up. */
-  #hearReports(ring: TaskRing): () => void {
+  #hearReports(ring: TaskRingWriter): () => void {
     return () => {
       if (this.#watched === ring) this.#watched = undefined;
       if (ring !== this.#ring || this.#closed) return;
@@ -216,7 +222,6 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
       this.#watch();
     };
   }
-
   /**
    * Hands the listener every report the Worker has written, a batch at a time (as
    * sent), so that a job hears of its tasks in the same steps however late we look.
@@ -264,11 +269,11 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   }
 
   #replace(reason: string): void {
+    const wasReady = this.#host.ready;
     this.#ring.stop();
-    this.#worker.terminate();
-    // What it reported before it died did run; no room meanwhile, so nothing joins the lost.
-    const wasReady = this.#ready;
-    this.#ready = false;
+    // What it reported before it died did run; no room meanwhile (no Worker), so nothing
+    // joins the lost.
+    this.#host.stop();
     this.#drain();
     this.#ring.wakeReader();
     const lost: T[] = [];
@@ -281,8 +286,7 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
       this.#listener.onBroken(this, reason, lost);
       return;
     }
-    this.#generation++;
-    this.#worker = this.#spawn();
+    this.#start();
     this.#listener.onFailure(this, reason, lost);
   }
 
