@@ -15,10 +15,12 @@
  *   no permission to read `/proc/self/limits`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { openFileLimit } from "./descriptor_limit.ts";
  *
- * console.log(openFileLimit()); // 1024, say
+ * const limit = openFileLimit(); // 1024, say; undefined where /proc may not be read
+ * assert.ok(limit === undefined || limit > 0);
  * ```
  */
 export function openFileLimit(): number | undefined {
