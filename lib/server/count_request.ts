@@ -325,6 +325,8 @@ export class CountRequest implements RequestProgress {
       if (record) {
         event.read = this.start + BigInt(record.read);
         event.erased = record.erased;
+        event.readTick = record.readTick;
+        event.writeTick = record.writeTick;
       }
       if (task.workerStartMs !== undefined) event.workerStartMs = task.workerStartMs;
       events.emit(event);

@@ -79,6 +79,14 @@ export type ServerEvent =
      * `read + 1` over a larger value); above 0 marks a lost update. Negative: it restored some.
      */
     erased?: number;
+    /**
+     * `racy` and `locked`: when the task read and when it wrote, on the shared cell's own clock
+     * (one tick per read or write of any task of the request), which, unlike the Workers' own
+     * clocks, orders the steps of different Workers exactly.
+     */
+    readTick?: number;
+    /** Likewise, when it wrote. */
+    writeTick?: number;
     /** With a Worker per increment: how long this task's Worker took to start, in ms. */
     workerStartMs?: number;
   }
