@@ -36,8 +36,9 @@ const defaults = DEFAULT_SERVER_OPTIONS;
 
 const openFiles = integerFlag({
   description: "the limit on open files (`ulimit -n`), checked at start-up against " +
-    "`--max-clients` + `--max-waiting`; `deno task server` passes it, since Deno reads " +
-    "`/proc/self/limits` only with `--allow-all`",
+    "`--max-clients` + `--max-waiting`. Deno reads `/proc/self/limits` only with " +
+    "`--allow-all`, so the server knows it only from this flag: `--open-file-limit " +
+    '"$(ulimit -n)"` in a POSIX shell',
   min: 1,
 });
 /** `ulimit -n` prints a number or `unlimited`. */
