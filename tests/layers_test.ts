@@ -12,7 +12,7 @@ const LAYERS: Record<string, string[]> = {
   counter: [],
   wire: ["counter"],
   client: ["cli", "wire"],
-  pool: ["counter"],
+  pool: [],
   server: ["cli", "counter", "wire", "pool"],
   fleet: ["cli", "wire", "pool", "server"],
   observe: ["wire", "server", "fleet"],
