@@ -16,7 +16,7 @@ import { LESSONS_COMMAND } from "../lib/lessons/lessons_cli.ts";
 const ROOT = new URL("..", import.meta.url);
 const DEFAULTS = "lib/defaults/defaults.ts";
 
-/** A constant named as a default or a bound is: `DEFAULT_…`, `MAX_…`, `MIN_…`, `…_MAX_…`. */
+/** How a default's or a bound's name starts: `DEFAULT_…`, `MAX_…`, `MIN_…` (or `…_MAX_…`). */
 const BOUND_NAME = /^(?:DEFAULT|MAX|MIN)_|_(?:MAX|MIN)_/;
 
 /**

@@ -37,7 +37,7 @@ Deno.test("no task of deno.json runs a shell, substitutes a command or pipes", (
   assert.ok(SHELL_CONSTRUCTS.some(({ pattern }) => pattern.test("deno run x.ts | tee log")));
 });
 
-/** Starts `server.ts` as its task does, with `args`, stops it once listening, and returns its log. */
+/** Starts `server.ts` as its task does, with `args`; stops it once listening; returns its log. */
 async function serverLog(args: string[]): Promise<string[]> {
   await using child = new Child(Deno.execPath(), {
     name: `the server task ${args.join(" ")}`,

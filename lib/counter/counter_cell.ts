@@ -51,7 +51,10 @@ export interface CounterPayload {
   readonly locked: boolean;
   /** The task's slot in the cell: its number in the job − 1. */
   readonly slot: number;
-  /** The run's attempt: a Worker whose run was given up on ({@linkcode CounterCell.revoke}) sees a later one in the cell. */
+  /**
+   * The run's attempt: a Worker whose run was given up on ({@linkcode CounterCell.revoke})
+   * sees a later one in the cell.
+   */
   readonly attempt: number;
 }
 

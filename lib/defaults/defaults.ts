@@ -25,7 +25,10 @@ export const DASHBOARD_PORT = 8080;
 export const WORKERS = navigator.hardwareConcurrency;
 /** Most Worker threads one process may start (`--workers`): each holds its own heap. */
 export const MAX_WORKERS = 1024;
-/** Clients served at once (`--max-clients`); further connections wait their turn, first in first out. */
+/**
+ * Clients served at once (`--max-clients`); further connections wait their turn, first in first
+ * out.
+ */
 export const MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER = 10;
 
 /**
@@ -41,11 +44,17 @@ export const WORKER_MODEL = "pool";
 export const MIN_UNITS = 1;
 /** Most work units one increment spins (`--max-units`). */
 export const MAX_UNITS = 10;
-/** One unit is the original's busy loop: this many floating-point additions (`--iterations-per-unit`). */
+/**
+ * One unit is the original's busy loop: this many floating-point additions
+ * (`--iterations-per-unit`).
+ */
 export const ITERATIONS_PER_UNIT = 8_000_000;
 /** Largest `<increments>` a request may ask for (`--max-increments`). */
 export const MAX_INCREMENTS_PER_REQUEST = 1_000_000;
-/** Longest request line, in bytes, before the server answers `ERR line-too-long` and closes (`--max-line-bytes`). */
+/**
+ * Longest request line, in bytes, before the server answers `ERR line-too-long` and closes
+ * (`--max-line-bytes`).
+ */
 export const MAX_LINE_BYTES = 4096;
 /**
  * Most bytes of a client's input the server reads ahead of the request it is
@@ -58,9 +67,15 @@ export const MAX_LINE_BYTES = 4096;
  */
 export const READ_AHEAD_BYTES = 64 * 1024;
 
-/** Clients that may wait for a slot (`--max-waiting`); beyond this a new connection is answered `ERR busy`. */
+/**
+ * Clients that may wait for a slot (`--max-waiting`); beyond this a new connection is answered `ERR
+ * busy`.
+ */
 export const MAX_WAITING_CLIENTS = 1000;
-/** Seconds a served client may stay silent before it is closed (`--idle-timeout`, `ERR idle-timeout`). */
+/**
+ * Seconds a served client may stay silent before it is closed (`--idle-timeout`, `ERR
+ * idle-timeout`).
+ */
 export const IDLE_TIMEOUT_SECONDS = 300;
 /**
  * Largest `--trace` file, in MiB (`--trace-max-mb`); tracing stops there with one log line. At
@@ -86,7 +101,9 @@ export const MAX_REQUEST_SECONDS = 600;
 export const CLASSIC_SILENCE_MS = 40;
 /** Least milliseconds between two `PROGRESS` lines to one client. */
 export const PROGRESS_INTERVAL_MS = 200;
-/** Size of a new line reader's buffer, in bytes: it grows, up to the longest line, only when needed. */
+/**
+ * Size of a new line reader's buffer, in bytes: it grows, up to the longest line, only when needed.
+ */
 export const LINE_BUFFER_INITIAL_BYTES = 256;
 /** Smallest read a line reader makes: below this much free room, it compacts or grows first. */
 export const LINE_MIN_READ_BYTES = 512;
@@ -159,7 +176,9 @@ export const MAX_REPLY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_QUEUED_WORK = 2_000_000;
 /** Most tasks in one batch handed to a lane (the pool's `maxBatch`). */
 export const DEFAULT_MAX_BATCH = 256;
-/** Runs of one task that ended with its Worker dying, alone, before its job fails (`maxAttempts`). */
+/**
+ * Runs of one task that ended with its Worker dying, alone, before its job fails (`maxAttempts`).
+ */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
 // The fleet of worker nodes (`deno task node --help`).
@@ -245,9 +264,13 @@ export const DASHBOARD_DIGITS_SHOWN = 20;
 
 // The lessons (`deno task lessons --help`).
 
-/** Increments of the lessons' request, unless told otherwise (`--increments`): about a second a row. */
+/**
+ * Increments of the lessons' request, unless told otherwise (`--increments`): about a second a row.
+ */
 export const LESSON_INCREMENTS = 40;
-/** Workers of each lesson's server, unless told otherwise (`--workers`): the fewest that can race. */
+/**
+ * Workers of each lesson's server, unless told otherwise (`--workers`): the fewest that can race.
+ */
 export const LESSON_WORKERS = 2;
 /**
  * Most increments the lessons count. The per-increment rows start a Worker for
