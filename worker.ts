@@ -9,18 +9,21 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { runBatch, WORKER_READY } from "./lib/pool/worker_messages.ts";
+import { hearPayloads, runBatch, type TaskHook, WORKER_READY } from "./lib/pool/worker_messages.ts";
 import { TaskRingReader } from "./lib/pool/task_ring_reader.ts";
 import { CounterTasks } from "./lib/counter/counter_cell.ts";
 
-/** Tasks of racy or locked requests: they read and write their request's shared counter. */
-const counters = new CounterTasks();
+/**
+ * The hook on every task: tasks of racy or locked requests carry their request's shared
+ * counter, which they read just before their spin and write just after it.
+ */
+const counters: TaskHook = new CounterTasks();
 let ring: TaskRingReader | undefined;
 
 self.onmessage = (event: MessageEvent<unknown>) => {
   const data = event.data;
   try {
-    if (counters.hear(data)) {
+    if (hearPayloads(data, counters)) {
       ring?.messageRead(); // the ring's pool announced it: its tasks follow in the ring
     } else if (data instanceof Float64Array) {
       // A batch as a message: answered as one.

@@ -4,9 +4,9 @@
  * words, a line arriving a byte at a time): every per-line step is linear, so
  * the worst costs no more than a few times the best. `deno task bench:micro`.
  */
-import { MAX_LINE_BYTES } from "../constCS.ts";
 import { LineReader } from "../lib/wire/line_reader.ts";
 import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
+import { MAX_LINE_BYTES } from "../lib/defaults/defaults.ts";
 
 const encoder = new TextEncoder();
 const limit = MAX_LINE_BYTES;

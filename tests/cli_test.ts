@@ -3,18 +3,18 @@
  * stdout with exit 0, and a command line that cannot be used refused in one line with exit 2.
  */
 import assert from "node:assert/strict";
-import { ITERATIONS_PER_UNIT } from "../constCS.ts";
 import { type CommandSpec, type Flags, parseCommandLine, UsageError } from "../lib/cli/flags.ts";
 import { formatFlagTable } from "../lib/cli/flag_docs.ts";
 import { CLIENT_COMMAND } from "../lib/client/client_cli.ts";
 import { NODE_COMMAND } from "../lib/fleet/node_cli.ts";
 import { SERVER_COMMAND } from "../lib/server/server_cli.ts";
+import { LESSONS_COMMAND } from "../lib/lessons/lessons_cli.ts";
+import { programStderr, runDeno } from "./_child.ts";
 import {
-  LESSONS_COMMAND,
+  ITERATIONS_PER_UNIT,
   MAX_LESSON_INCREMENTS,
   MAX_LESSON_ITERATIONS_PER_UNIT,
-} from "../lib/lessons/lessons_cli.ts";
-import { programStderr, runDeno } from "./_child.ts";
+} from "../lib/defaults/defaults.ts";
 
 /** The tasks that take flags. */
 const TASKS = ["server", "node", "client", "demo", "lessons", "bench"] as const;

@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  DASHBOARD_BARS_PER_UPDATE,
-  DASHBOARD_COLOUR_HOLD_MS,
-  DASHBOARD_FINISHED_KEPT,
-  DASHBOARD_HISTORY_BARS,
-  DASHBOARD_PALETTE_SIZE,
-} from "../lib/observe/dashboard/dashboard_bounds.ts";
+import { DASHBOARD_PALETTE_SIZE } from "../lib/observe/dashboard/dashboard_bounds.ts";
 import {
   DashboardFeed,
   type DashboardFeedOptions,
@@ -15,6 +9,12 @@ import { shortNumber } from "../lib/observe/dashboard/short_number.ts";
 import { DASHBOARD_PALETTE } from "../lib/observe/dashboard/page_style.ts";
 import { idleStats } from "./_helpers.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
+import {
+  DASHBOARD_BARS_PER_UPDATE,
+  DASHBOARD_COLOUR_HOLD_MS,
+  DASHBOARD_FINISHED_KEPT,
+  DASHBOARD_HISTORY_BARS,
+} from "../lib/defaults/defaults.ts";
 
 const stats = idleStats;
 

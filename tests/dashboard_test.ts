@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { ITERATIONS_PER_UNIT } from "../constCS.ts";
 import { serveDashboard } from "../lib/observe/dashboard/dashboard_server.ts";
 import type {
   DashboardSnapshot,
@@ -7,6 +6,7 @@ import type {
 } from "../lib/observe/dashboard/dashboard_views.ts";
 import { DASHBOARD_PALETTE } from "../lib/observe/dashboard/page_style.ts";
 import { RawClient, startServer } from "./_helpers.ts";
+import { ITERATIONS_PER_UNIT } from "../lib/defaults/defaults.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const chromiumFound = await Deno.stat(CHROMIUM).then(() => true, () => false);

@@ -1,41 +1,10 @@
 import assert from "node:assert/strict";
-import {
-  booleanFlag,
-  choiceFlag,
-  type CommandSpec,
-  type Flags,
-  stringFlag,
-} from "../lib/cli/flags.ts";
+import { booleanFlag } from "../lib/cli/flags.ts";
 import { formatFlagTable, helpText } from "../lib/cli/flag_docs.ts";
-import { integerFlag, megabytesFlag, secondsFlag } from "../lib/cli/number_flags.ts";
 import { runDeno } from "./_child.ts";
+import { TEST_COMMAND } from "./fixtures/test_command.ts";
 
-/** A command with one flag of each kind, as the server's would be. */
-const COMMAND = {
-  name: "threadcount test",
-  usage: "deno task test-command [flags]",
-  about: "A command for the tests.",
-  flags: {
-    workers: integerFlag({ description: "Worker threads", default: 2, min: 1, max: 64 }),
-    seed: integerFlag({ description: "seed", min: -(2 ** 31), max: 2 ** 31 - 1 }),
-    grace: secondsFlag({ description: "time to finish", default: 10_000 }),
-    "trace-max-mb": megabytesFlag({ description: "largest trace", default: 2 ** 28, min: 1 }),
-    trace: stringFlag({ value: "FILE", description: "where to write a trace" }),
-    dashboard: integerFlag({
-      value: "PORT",
-      description: "serve a dashboard",
-      defaultText: "off",
-      bare: "8080",
-      max: 65535,
-    }),
-    model: choiceFlag({
-      choices: ["pool", "per-increment"],
-      description: "a `pool`, or a Worker per increment",
-      default: "pool",
-    }),
-    quiet: booleanFlag("log less"),
-  },
-} satisfies CommandSpec<Flags>;
+const COMMAND = TEST_COMMAND;
 
 Deno.test("helpText() lists every flag with its value, range and default, aligned and wrapped", () => {
   const long = "word ".repeat(30).trim();

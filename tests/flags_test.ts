@@ -3,33 +3,13 @@ import {
   booleanFlag,
   choiceFlag,
   type CommandSpec,
-  type Flags,
   parseCommandLine,
-  stringFlag,
   UsageError,
 } from "../lib/cli/flags.ts";
-import { integerFlag, megabytesFlag, secondsFlag } from "../lib/cli/number_flags.ts";
+import { integerFlag } from "../lib/cli/number_flags.ts";
+import { TEST_COMMAND } from "./fixtures/test_command.ts";
 
-/** A command with one flag of each kind, as the server's would be. */
-const COMMAND = {
-  name: "threadcount test",
-  usage: "deno task test-command [flags]",
-  about: "A command for the tests.",
-  flags: {
-    workers: integerFlag({ description: "Worker threads", default: 2, min: 1, max: 64 }),
-    seed: integerFlag({ description: "seed", min: -(2 ** 31), max: 2 ** 31 - 1 }),
-    grace: secondsFlag({ description: "time to finish", default: 10_000 }),
-    "trace-max-mb": megabytesFlag({ description: "largest trace", default: 2 ** 28, min: 1 }),
-    trace: stringFlag({ value: "FILE", description: "where to write a trace" }),
-    dashboard: integerFlag({
-      value: "PORT",
-      description: "serve a dashboard",
-      bare: "8080",
-      max: 65535,
-    }),
-    quiet: booleanFlag("log less"),
-  },
-} satisfies CommandSpec<Flags>;
+const COMMAND = TEST_COMMAND;
 
 function parse(...args: string[]) {
   return parseCommandLine(COMMAND, args);
@@ -53,6 +33,7 @@ Deno.test("parseCommandLine() gives each flag its value, or its default", () => 
       "trace-max-mb": 2 ** 28,
       trace: undefined,
       dashboard: undefined,
+      model: "pool",
       quiet: false,
     },
     positionals: [],
@@ -70,6 +51,8 @@ Deno.test("parseCommandLine() gives each flag its value, or its default", () => 
     "run.json",
     "--dashboard",
     "9090",
+    "--model",
+    "per-increment",
     "--quiet",
   );
   assert.deepEqual(flags, {
@@ -79,6 +62,7 @@ Deno.test("parseCommandLine() gives each flag its value, or its default", () => 
     "trace-max-mb": 3 * 2 ** 20,
     trace: "run.json",
     dashboard: 9090,
+    model: "per-increment",
     quiet: true,
   });
 });

@@ -9,8 +9,6 @@ import {
   encodeBye,
   encodeHello,
   MalformedMessageError,
-  MAX_TASKS_PER_BATCH,
-  MAX_UNITS_PER_TASK,
   nodeName,
 } from "../lib/fleet/fleet_wire.ts";
 import { MalformedMessages, type MalformedReport } from "../lib/fleet/malformed_messages.ts";
@@ -19,6 +17,7 @@ import { NoWorkersWatch } from "../lib/fleet/no_workers.ts";
 import { NoWorkersError } from "../lib/pool/job_queue.ts";
 import { parseNodeArgs } from "../lib/fleet/node_cli.ts";
 import { UsageError } from "../lib/cli/flags.ts";
+import { MAX_TASKS_PER_BATCH, MAX_UNITS_PER_TASK } from "../lib/defaults/defaults.ts";
 
 const bytesOf = (numbers: number[]) => encodeBatch(new Float64Array(numbers));
 

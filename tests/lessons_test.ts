@@ -109,7 +109,7 @@ Deno.test("the shared cell's own clock: locked tasks never interleave their read
   using pool = new WorkerPool({ size: 2, iterationsPerUnit: 1_000_000 });
   await pool.ready;
   const cell = CounterCell.create("locked", 40);
-  await pool.run({ tasks: 40, drawUnits: () => 2, counterCell: cell, onDone: () => {} });
+  await pool.run({ tasks: 40, drawUnits: () => 2, payloads: cell, onDone: () => {} });
   const records = Array.from({ length: 40 }, (_, i) => cell.record(i + 1));
   const interleaved = records.filter((r) => r.writeTick !== r.readTick + 1).length;
   assert.equal(interleaved, 0, "a locked task let another read or write in its section");
@@ -122,7 +122,7 @@ Deno.test("the shared cell's own clock (statistical, retried once): racy tasks i
   await pool.ready;
   await statistical(async () => {
     const cell = CounterCell.create("racy", 40);
-    await pool.run({ tasks: 40, drawUnits: () => 2, counterCell: cell, onDone: () => {} });
+    await pool.run({ tasks: 40, drawUnits: () => 2, payloads: cell, onDone: () => {} });
     const records = Array.from({ length: 40 }, (_, i) => cell.record(i + 1));
     const interleaved = records.filter((r) => r.writeTick !== r.readTick + 1).length;
     const lost = records.reduce((sum, r) => sum + r.erased, 0);
@@ -330,7 +330,7 @@ Deno.test("locked: a Worker lost while it holds the lock does not stall the requ
   );
   try {
     await Promise.race([
-      pool.run({ tasks: 20, drawUnits: () => 1, counterCell: cell, onDone: () => {} }),
+      pool.run({ tasks: 20, drawUnits: () => 1, payloads: cell, onDone: () => {} }),
       stalled.promise,
     ]);
   } finally {

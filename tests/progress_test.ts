@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type ClientIo, runClient } from "../lib/client/client_cli.ts";
 import { RawClient, startServer } from "./_helpers.ts";
 import { streamSource } from "../lib/wire/line_reader.ts";
-import { DEFAULT_SERVER_OPTIONS } from "../lib/server/server_options.ts";
+import { DEFAULT_SERVER_OPTIONS } from "../lib/defaults/defaults.ts";
 
 Deno.test("PROGRESS ON: progress lines arrive in rising order before the result", async () => {
   await using server = startServer({ progressIntervalMs: 0 });

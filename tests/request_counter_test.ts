@@ -36,7 +36,7 @@ Deno.test("RequestCounter over a racy cell reports what each task wrote and coun
   // then 3 reads what 2 wrote. The write of 2 erases the update of 1.
   const cell = CounterCell.create("racy", 3);
   const workers = new CounterTasks();
-  workers.hear({ kind: "counter-tasks", tasks: [1, 2, 3].map((no) => [no, cell.task(no), 0]) });
+  for (const no of [1, 2, 3]) workers.carry(no, cell.payload(no));
   workers.before(1);
   workers.before(2);
   workers.after(1);

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { MAX_WORKERS, TRACE_MAX_MB } from "../constCS.ts";
 import { parseCommandLine, UsageError } from "../lib/cli/flags.ts";
 import { DEMO_COMMAND } from "../lib/demo/demo_cli.ts";
 import { SERVER_COMMAND, serverCommandLine, serverOptions } from "../lib/server/server_cli.ts";
-import { DEFAULT_SERVER_OPTIONS } from "../lib/server/server_options.ts";
+import { DEFAULT_SERVER_OPTIONS, MAX_WORKERS, TRACE_MAX_MB } from "../lib/defaults/defaults.ts";
 
 /** What `deno task server ARGS` asks for. */
 function server(...args: string[]) {

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  DEFAULT_SERVER_OPTIONS,
-  resolveServerOptions,
-  type ServerOptions,
-} from "../lib/server/server_options.ts";
+import { resolveServerOptions, type ServerOptions } from "../lib/server/server_options.ts";
 import { ThreadcountServer } from "../lib/server/threadcount_server.ts";
+import { DEFAULT_SERVER_OPTIONS } from "../lib/defaults/defaults.ts";
 
 Deno.test("resolveServerOptions() fills in the defaults, keeping what is given", () => {
   assert.deepEqual(resolveServerOptions(), DEFAULT_SERVER_OPTIONS);

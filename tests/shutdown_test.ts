@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
 import { LineClient } from "../lib/client/line_client.ts";
-import { SIGNAL_COPY_WINDOW_MS } from "../constCS.ts";
 import { bounded } from "./_helpers.ts";
 import { Child } from "./_child.ts";
+import { SIGNAL_COPY_WINDOW_MS } from "../lib/defaults/defaults.ts";
 
 const root = new URL("..", import.meta.url);
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { SIGNAL_COPY_WINDOW_MS } from "../constCS.ts";
 import { exitCodeFor, StopRequests } from "../lib/cli/stop_signals.ts";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
 import { bounded } from "./_helpers.ts";
 import { Child } from "./_child.ts";
+import { SIGNAL_COPY_WINDOW_MS } from "../lib/defaults/defaults.ts";
 
 Deno.test("StopRequests: the first signal stops, copies within the window too, a later one forces", () => {
   const requests = new StopRequests({ copyWindowMs: 300 });

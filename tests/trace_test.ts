@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { TRACE_MIN_BYTES, TraceWriter } from "../lib/observe/trace/trace_writer.ts";
+import { TraceWriter } from "../lib/observe/trace/trace_writer.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
 import { LineClient } from "../lib/client/line_client.ts";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
 import { bounded, connect, startServer } from "./_helpers.ts";
 import { Child, runChild } from "./_child.ts";
+import { TRACE_MIN_BYTES } from "../lib/defaults/defaults.ts";
 
 interface TraceEvent {
   name: string;

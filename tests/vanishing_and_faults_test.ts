@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { Session } from "../lib/server/session.ts";
 import { LineReader } from "../lib/wire/line_reader.ts";
-import { REPLY_HOLD_BYTES } from "../lib/wire/reply_writer.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
-import { DEFAULT_MAX_QUEUED_WORK } from "../lib/pool/pool_options.ts";
 import { connect, RawClient, sessionContext, startServer } from "./_helpers.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
 import { expectFaultCase } from "./fixtures/fault_case.ts";
+import { DEFAULT_MAX_QUEUED_WORK, REPLY_HOLD_BYTES } from "../lib/defaults/defaults.ts";
 
 Deno.test("a client that vanishes: its queued tasks never run, its slot frees at once", async () => {
   // One Worker and real work per task, so most of the 2 000 tasks are still queued.

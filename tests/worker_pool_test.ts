@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type TaskReport, WorkerPool } from "../lib/pool/worker_pool.ts";
-import type { Task } from "../lib/pool/job_queue.ts";
+import type { Task, TaskPayloads } from "../lib/pool/job_queue.ts";
+import type { TimesPayload } from "./fixtures/payload_worker.ts";
 import type { Lane } from "../lib/pool/lane.ts";
 import { REPORT_STRIDE } from "../lib/pool/worker_messages.ts";
 import { expectFaultCase } from "./fixtures/fault_case.ts";
@@ -106,6 +107,10 @@ for (
     ],
     ["innocent tasks that shared a batch with a poison task are not charged", crashOn(4)],
     [
+      "a dying Worker's runs are given up on, the last sent first, before they are sent again",
+      crashOn(6),
+    ],
+    [
       "a task re-run after its Worker died is dispatched once and reported once, where it was queued",
       crashOn(7),
     ],
@@ -152,6 +157,43 @@ Deno.test("WorkerPool rejects bad arguments and an already-aborted signal", asyn
     pool.run({ tasks: 1, drawUnits: () => 1, onDone: () => {}, signal: AbortSignal.abort("no") }),
     (reason) => reason === "no",
   );
+});
+
+Deno.test("a job's payloads reach the Worker module's hook, which runs just before and just after each task's spin", async () => {
+  using pool = new WorkerPool({
+    size: 2,
+    iterationsPerUnit: 10_000,
+    moduleUrl: new URL("./fixtures/payload_worker.ts", import.meta.url),
+  });
+  const tasks = 40;
+  const times = new SharedArrayBuffer(2 * tasks * Float64Array.BYTES_PER_ELEMENT);
+  const asked: number[] = [];
+  const payloads: TaskPayloads = {
+    payload: (no): TimesPayload => (asked.push(no), { times, no }),
+    revoke: (no) => assert.fail(`task ${no} revoked: no Worker died`),
+  };
+  const reports: TaskReport[] = [];
+  let plain = 0;
+  await Promise.all([
+    pool.run({ tasks, drawUnits: () => 1, payloads, onDone: (r) => reports.push(...r) }),
+    // Tasks that carry nothing share the Workers and their batches.
+    pool.run({ tasks, drawUnits: () => 1, onDone: (r) => (plain += r.length) }),
+  ]);
+  assert.equal(plain, tasks);
+  assert.deepEqual(
+    asked.toSorted((a, b) => a - b),
+    reports.map((r) => r.taskNo).toSorted((a, b) => a - b),
+  );
+  assert.equal(asked.length, tasks, "each task's payload is asked once, as it is sent");
+  const hooked = new Float64Array(times);
+  for (const { taskNo, startedAt, endedAt } of reports) {
+    const [before, after] = [hooked[2 * (taskNo - 1)], hooked[2 * (taskNo - 1) + 1]];
+    assert.ok(
+      before > 0 && before <= startedAt,
+      `task ${taskNo}: before ${before}, spin ${startedAt}`,
+    );
+    assert.ok(after >= endedAt, `task ${taskNo}: spin ended ${endedAt}, after ${after}`);
+  }
 });
 
 Deno.test("worker.ts also runs a batch sent as a message (as a worker node sends them)", async () => {

@@ -7,9 +7,7 @@
  */
 import { codeSpan } from "./flag_docs.ts";
 import { type Flag, UsageError } from "./flags.ts";
-
-/** The largest TCP port, the upper bound of every port flag. */
-export const MAX_PORT = 65_535;
+import { MAX_TIMER_SECONDS } from "../defaults/defaults.ts";
 
 /** Options of {@linkcode integerFlag}, {@linkcode secondsFlag} and {@linkcode megabytesFlag}. */
 export interface NumberFlagOptions<D> {
@@ -28,9 +26,6 @@ export interface NumberFlagOptions<D> {
   /** The largest value accepted, in the unit typed; shown in the help when given. */
   max?: number;
 }
-
-/** The longest timer JavaScript keeps, in seconds: a longer timeout would fire at once. */
-const MAX_TIMER_SECONDS = 2_147_483;
 
 /**
  * A flag whose value is a whole number in a range.

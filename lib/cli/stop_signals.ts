@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { SIGNAL_COPY_WINDOW_MS } from "../../constCS.ts";
+import { SIGNAL_COPY_WINDOW_MS } from "../defaults/defaults.ts";
 
 /** The signals that stop a process. */
 export type StopSignal = "SIGINT" | "SIGTERM";

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { HOST, PORT, PROMPT } from "../../constCS.ts";
 import { type CommandSpec, parseCommandLine, stringFlag, UsageError } from "../cli/flags.ts";
 import { helpText } from "../cli/flag_docs.ts";
-import { integerFlag, MAX_PORT } from "../cli/number_flags.ts";
+import { integerFlag } from "../cli/number_flags.ts";
 import {
   CannotConnectError,
   ConnectionLostError,
@@ -25,6 +24,14 @@ import {
   parseCommand,
   ProtocolError,
 } from "../wire/protocol.ts";
+import {
+  HOST,
+  MAX_INPUT_LINE_BYTES,
+  MAX_PORT,
+  PORT,
+  PROGRESS_MIN_INCREMENTS,
+  PROMPT,
+} from "../defaults/defaults.ts";
 
 /** Exit codes of the client. */
 export const EXIT = {
@@ -54,12 +61,6 @@ export interface ProgressDisplay {
   update: ProgressListener;
   stop(): void;
 }
-
-/** Requests smaller than this show no progress display. */
-export const PROGRESS_MIN_INCREMENTS = 20;
-
-/** The longest line read from standard input; a longer one ends the client. */
-const MAX_INPUT_LINE_BYTES = 64 * 1024;
 
 const CLIENT_FLAGS = {
   host: stringFlag({

@@ -4,16 +4,10 @@
  *
  * @module
  */
-import { PORT } from "../../constCS.ts";
 import { LineReader } from "../wire/line_reader.ts";
 import { parseReply, type Reply } from "../wire/protocol.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
-
-/**
- * The longest reply line read. The longest real one is a result: a start of
- * `--max-line-bytes` digits plus the increments, far below this.
- */
-const MAX_REPLY_BYTES = 1024 * 1024;
+import { MAX_REPLY_BYTES, PORT } from "../defaults/defaults.ts";
 
 /** The answer to one request, as text: the reply line, or an error's parts. */
 export type Answer =

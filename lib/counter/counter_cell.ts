@@ -2,16 +2,19 @@
  * The shared counter of one `racy` or `locked` request: a `SharedArrayBuffer`
  * that the Workers read and write themselves, as the original's threads read
  * and wrote their global `num`. Both sides live here: the main thread makes the
- * cell and reads what happened; a Worker runs {@linkcode CounterTasks.before}
- * and {@linkcode CounterTasks.after} around each task's spin.
+ * cell, gives each task its {@linkcode CounterPayload} and reads what happened; a
+ * Worker runs {@linkcode CounterTasks.before} and {@linkcode CounterTasks.after}
+ * around each task's spin. The pool carries the payloads without knowing what they
+ * are: a {@linkcode CounterCell} is a job's `payloads`, and `worker.ts` plugs a
+ * {@linkcode CounterTasks} in as its Worker's hook.
  *
  * Layout, in 32-bit integers: `[value, nextTicket, serving, clock, abandoned, holder]`,
  * then five per task (slot = task number − 1): `[read, before, readTick, writeTick, attempt]`.
  * `value` counts up from 0 (the request's start is added on the main thread).
  * `nextTicket`/`serving` are a ticket lock (first come, first served) that only
  * `locked` tasks take; `holder` is the slot + 1 of the task holding it (0: none),
- * so that the pool can release the lock of a task whose Worker died holding it
- * ({@linkcode revokeTasks}). `attempt` counts a task's runs that the pool gave up
+ * so that the lock of a task whose Worker died holding it can be handed on
+ * ({@linkcode CounterCell.revoke}). `attempt` counts a task's runs that the pool gave up
  * on (their Worker died): a Worker carries the attempt it was sent, and one that
  * is still running after it was given up (terminating a Worker takes a while)
  * neither reads nor writes. `clock` is a sequence every task ticks once when it reads
@@ -20,7 +23,7 @@
  * increments of other tasks were erased by its write. A Worker never blocks the
  * main thread: only Workers wait for the lock, and `abandoned` releases them.
  *
- * A leaf module (the pool, the server and `worker.ts` import it): 20 bytes per
+ * A leaf module (the server and `worker.ts` import it): 20 bytes per
  * increment, so a million-increment request holds 20 MB while it runs.
  *
  * @module
@@ -40,14 +43,19 @@ const READ_TICK = 2;
 const WRITE_TICK = 3;
 const ATTEMPT = 4;
 
-/** What a task of a `racy` or `locked` request carries to its Worker. */
-export interface CounterTask {
+/** What a task of a `racy` or `locked` request carries to its Worker, on one run of it. */
+export interface CounterPayload {
   /** The request's cell. */
   readonly buffer: SharedArrayBuffer;
   /** Whether the task holds the cell's lock around its read-spin-write. */
   readonly locked: boolean;
   /** The task's slot in the cell: its number in the job − 1. */
   readonly slot: number;
+  /**
+   * The run's attempt: a Worker whose run was given up on ({@linkcode CounterCell.revoke})
+   * sees a later one in the cell.
+   */
+  readonly attempt: number;
 }
 
 /** What one task did to the cell, read back on the main thread after it reported. */
@@ -76,7 +84,8 @@ export interface CellRecord {
  *
  * const cell = CounterCell.create("racy", 2);
  * const worker = new CounterTasks(); // as a Worker would, here on one thread
- * worker.hear({ kind: "counter-tasks", tasks: [[7, cell.task(1), 0], [8, cell.task(2), 0]] });
+ * worker.carry(7, cell.payload(1)); // task 7 is the request's first
+ * worker.carry(8, cell.payload(2));
  * worker.before(7); worker.before(8); // both read 0
  * worker.after(7); worker.after(8); // both write 1: one update lost
  * assert.equal(cell.value, 1);
@@ -120,14 +129,32 @@ export class CounterCell {
   }
 
   /**
-   * What task `no` of the job carries to its Worker.
+   * What task `no` of the job carries to its Worker on the run being sent.
    *
    * @param no The task's number in its job, from 1.
-   * @returns Its reference to this cell.
+   * @returns Its reference to this cell, and the run's attempt.
    */
-  task(no: number): CounterTask {
+  payload(no: number): CounterPayload {
     this.#check(no);
-    return { buffer: this.buffer, locked: this.locked, slot: no - 1 };
+    const slot = no - 1;
+    const attempt = Atomics.load(this.#view, attemptIndex(slot));
+    return { buffer: this.buffer, locked: this.locked, slot, attempt };
+  }
+
+  /**
+   * Gives up on the run of task `no` last sent (its Worker died, and the task will be sent
+   * again): that Worker, if it still runs for a moment (terminating a Worker takes a
+   * while), can no longer read or write the cell for it, and the lock, if that run held
+   * it, goes to the next task, so the request does not stall. Give up on a Worker's runs
+   * the last sent first: a run of the same Worker waiting behind the lock is then given
+   * up on before the lock moves, and cannot slip in.
+   *
+   * @param no The task's number in its job, from 1.
+   */
+  revoke(no: number): void {
+    this.#check(no);
+    Atomics.add(this.#view, attemptIndex(no - 1), 1);
+    if (this.locked) release(this.#view, no - 1);
   }
 
   /**
@@ -168,27 +195,8 @@ export class CounterCell {
   }
 }
 
-/**
- * Gives up on the runs of tasks whose Worker died (the pool calls it with every task a
- * dead Worker held, before it runs them again): that Worker, if it still runs for a
- * moment (terminating a Worker takes a while), can no longer read or write their cells,
- * and a `locked` request's lock that one of them held goes to the next task, so the
- * request does not stall. Every run is revoked before any lock is released, so a task
- * of the same dead Worker that was waiting for the lock cannot slip in.
- *
- * @param tasks The tasks (those without a cell are passed over).
- */
-export function revokeTasks(tasks: readonly { counter?: CounterTask }[]): void {
-  for (const { counter } of tasks) {
-    if (counter) Atomics.add(new Int32Array(counter.buffer), attemptIndex(counter), 1);
-  }
-  for (const { counter } of tasks) {
-    if (counter?.locked) release(new Int32Array(counter.buffer), counter.slot);
-  }
-}
-
-function attemptIndex(task: CounterTask): number {
-  return HEADER + PER_TASK * task.slot + ATTEMPT;
+function attemptIndex(slot: number): number {
+  return HEADER + PER_TASK * slot + ATTEMPT;
 }
 
 /** Hands the lock on, if `slot` holds it: exactly once, whoever (Worker or pool) comes first. */
@@ -199,56 +207,29 @@ function release(view: Int32Array, slot: number): boolean {
   return true;
 }
 
-/** The message that tells a Worker which tasks of its next batch use a cell. */
-export interface CounterTasksMessage {
-  kind: "counter-tasks";
-  /** `[task id, its cell reference, its attempt]` for each such task. */
-  tasks: [number, CounterTask, number][];
-}
-
-/**
- * The message to send a Worker before a batch, when some of its tasks use a cell.
- *
- * @param tasks The batch's tasks.
- * @returns The message, or undefined when no task uses a cell (the usual case: nothing is sent).
- */
-export function counterTasksMessage(
-  tasks: readonly { id: number; counter?: CounterTask }[],
-): CounterTasksMessage | undefined {
-  let message: CounterTasksMessage | undefined;
-  for (const task of tasks) {
-    if (!task.counter) continue;
-    message ??= { kind: "counter-tasks", tasks: [] };
-    const view = new Int32Array(task.counter.buffer);
-    const attempt = Atomics.load(view, attemptIndex(task.counter));
-    message.tasks.push([task.id, task.counter, attempt]);
-  }
-  return message;
-}
-
 /**
  * A Worker's side: the tasks it was told use a cell, and the original's
- * read-spin-write around each one's spin.
+ * read-spin-write around each one's spin. It is the Worker's task hook (`TaskHook` in
+ * `lib/pool/worker_messages.ts`): {@linkcode CounterTasks.carry} hears a task's payload,
+ * {@linkcode CounterTasks.before} and {@linkcode CounterTasks.after} run around its spin;
+ * tasks that carry no payload pass through untouched.
  */
 export class CounterTasks {
   #tasks = new Map<number, WorkerTask>();
   #views = new WeakMap<SharedArrayBuffer, Int32Array>();
 
   /**
-   * Takes a {@linkcode CounterTasksMessage}.
+   * Hears that task `id` uses a cell, on the run about to come.
    *
-   * @param message Any message the Worker received.
-   * @returns Whether it was one (then it is handled).
+   * @param id The task's id.
+   * @param payload Its {@linkcode CounterPayload} (from {@linkcode CounterCell.payload}).
    */
-  hear(message: unknown): boolean {
-    if ((message as CounterTasksMessage | null)?.kind !== "counter-tasks") return false;
-    for (const [id, { buffer, locked, slot }, attempt] of (message as CounterTasksMessage).tasks) {
-      let view = this.#views.get(buffer);
-      if (!view) this.#views.set(buffer, view = new Int32Array(buffer));
-      const at = HEADER + PER_TASK * slot;
-      this.#tasks.set(id, { view, locked, slot, at, attempt, skipped: false });
-    }
-    return true;
+  carry(id: number, payload: CounterPayload): void {
+    const { buffer, locked, slot, attempt } = payload;
+    let view = this.#views.get(buffer);
+    if (!view) this.#views.set(buffer, view = new Int32Array(buffer));
+    const at = HEADER + PER_TASK * slot;
+    this.#tasks.set(id, { view, locked, slot, at, attempt, skipped: false });
   }
 
   /**

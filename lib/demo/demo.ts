@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { DASHBOARD_PORT, HOST, PORT } from "../../constCS.ts";
 import {
   type Dashboard,
   type DashboardOptions,
@@ -15,6 +14,7 @@ import { LineClient } from "../client/line_client.ts";
 import { ServerEvents } from "../server/server_events.ts";
 import { ThreadcountServer } from "../server/threadcount_server.ts";
 import type { ServerOptions } from "../server/server_options.ts";
+import { DASHBOARD_PORT, HOST, PORT } from "../defaults/defaults.ts";
 
 /** The requests each demo client sends, in order. */
 export const DEMO_SCRIPT: readonly (readonly string[])[] = [

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { DASHBOARD_PORT, MAX_WORKERS, PORT } from "../../constCS.ts";
 import { booleanFlag, type CommandSpec, UsageError } from "../cli/flags.ts";
 import { integerFlag } from "../cli/number_flags.ts";
 import {
@@ -12,6 +11,7 @@ import {
   SERVER_COMMAND,
   SERVER_OPTION_FLAGS,
 } from "../server/server_cli.ts";
+import { DASHBOARD_PORT, MAX_WORKERS, PORT } from "../defaults/defaults.ts";
 
 const DEMO_FLAGS = {
   hold: booleanFlag(

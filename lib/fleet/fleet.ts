@@ -20,19 +20,7 @@ import {
 } from "./fleet_wire.ts";
 import { MalformedMessages } from "./malformed_messages.ts";
 import { RemoteLane } from "./remote_lane.ts";
-
-/**
- * Work, in additions, one batch to a remote Worker may carry: three default units. A remote
- * batch costs four thread wake-ups in three processes (server, broker, node)
- * against one for a local Worker; fuller messages keep that from eating the Workers' cores.
- */
-export const REMOTE_BATCH_WORK = 24_000_000;
-
-/**
- * Most remote Workers (lanes) one server takes on, over every node it has heard of: a bound,
- * so that announcements from strangers (or a bug) cannot grow the pool without end.
- */
-export const MAX_REMOTE_LANES = 4096;
+import { MAX_REMOTE_LANES, REMOTE_BATCH_WORK } from "../defaults/defaults.ts";
 
 /** Options of {@linkcode Fleet}. */
 export interface FleetOptions<T extends LaneTask> {

@@ -20,6 +20,13 @@
  * @module
  */
 import { BATCH_HEADER, REPORT_STRIDE, TASK_STRIDE } from "../pool/worker_messages.ts";
+import {
+  MAX_ITERATIONS_PER_UNIT,
+  MAX_NODE_NAME,
+  MAX_NODE_WORKERS,
+  MAX_TASKS_PER_BATCH,
+  MAX_UNITS_PER_TASK,
+} from "../defaults/defaults.ts";
 
 /** Prefix of every subject; the version lets an old node and a new server ignore each other. */
 export const SUBJECT_PREFIX = "threadcount.v1";
@@ -29,16 +36,6 @@ export const HELLO_SUBJECT = `${SUBJECT_PREFIX}.hello`;
 export const BYE_SUBJECT = `${SUBJECT_PREFIX}.bye`;
 /** Where a starting server asks nodes to announce themselves. */
 export const WHO_SUBJECT = `${SUBJECT_PREFIX}.who`;
-/** Most tasks one batch may carry (a local batch carries at most 256). */
-export const MAX_TASKS_PER_BATCH = 4096;
-/** Most work units one task may ask for: a bound, so a stranger cannot pin a Worker for days. */
-export const MAX_UNITS_PER_TASK = 1_000_000;
-/** Most additions per unit a batch may ask for (the Worker's own bound). */
-export const MAX_ITERATIONS_PER_UNIT = 2 ** 30;
-/** Most Workers a node may announce. */
-export const MAX_NODE_WORKERS = 1024;
-/** Longest node name. */
-export const MAX_NODE_NAME = 64;
 
 /** A message on a fleet subject that is not what that subject carries. */
 export class MalformedMessageError extends Error {

@@ -5,13 +5,6 @@
  * @module
  */
 import {
-  FLEET_HEARTBEAT_MS,
-  FLEET_MAX_QUEUED_BATCHES,
-  MAX_WORKERS,
-  NATS_URL,
-  WORKERS,
-} from "../../constCS.ts";
-import {
   type CommandSpec,
   type Flag,
   parseCommandLine,
@@ -23,6 +16,13 @@ import { integerFlag } from "../cli/number_flags.ts";
 import { FleetNode } from "./fleet_node.ts";
 import { nodeName } from "./fleet_wire.ts";
 import { connectNats } from "./nats_connection.ts";
+import {
+  FLEET_HEARTBEAT_MS,
+  FLEET_MAX_QUEUED_BATCHES,
+  MAX_WORKERS,
+  NATS_URL,
+  WORKERS,
+} from "../defaults/defaults.ts";
 
 /** `--name`: made safe as a subject token, as {@linkcode nodeName} does. */
 const nameFlag: Flag<string | undefined> = {

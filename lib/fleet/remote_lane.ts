@@ -23,11 +23,10 @@ import type { Lane, LaneListener, LaneTask } from "../pool/lane.ts";
 import { REPORT_STRIDE, taskBatch } from "../pool/worker_messages.ts";
 import { decodeReport, encodeBatch, MalformedMessageError, runSubject } from "./fleet_wire.ts";
 import type { MalformedMessages } from "./malformed_messages.ts";
+import { MAX_BATCHES_IN_FLIGHT } from "../defaults/defaults.ts";
 
 /** Additions a second a slow machine's Worker does: the first guess of a remote Worker's speed. */
 const FIRST_GUESS_ADDITIONS_PER_MS = 100_000;
-/** Most batches in flight to one remote Worker (cheap ones; see {@linkcode RemoteLane.hasRoom}). */
-export const MAX_BATCHES_IN_FLIGHT = 8;
 /** How much each report moves the estimate of the time per unit (exponential average). */
 const ESTIMATE_WEIGHT = 0.3;
 

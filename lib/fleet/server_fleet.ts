@@ -7,10 +7,14 @@
  * @module
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { FLEET_MIN_DEADLINE_MS, FLEET_NODE_LOST_MS, FLEET_WAIT_SECONDS } from "../../constCS.ts";
 import type { AttachRemoteWorkers } from "../server/remote_workers.ts";
 import { Fleet } from "./fleet.ts";
 import { NoWorkersWatch } from "./no_workers.ts";
+import {
+  FLEET_MIN_DEADLINE_MS,
+  FLEET_NODE_LOST_MS,
+  FLEET_WAIT_SECONDS,
+} from "../defaults/defaults.ts";
 
 /** Options of {@linkcode fleetWorkers}. */
 export interface FleetWorkersOptions {

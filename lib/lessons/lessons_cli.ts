@@ -3,25 +3,18 @@
  *
  * @module
  */
-import { ITERATIONS_PER_UNIT, MAX_UNITS, MAX_WORKERS, MIN_UNITS } from "../../constCS.ts";
 import type { CommandSpec, Flags } from "../cli/flags.ts";
 import { integerFlag } from "../cli/number_flags.ts";
-import { LESSON_INCREMENTS, LESSON_WORKERS } from "./lessons_table.ts";
-
-/**
- * Most increments the lessons count. The per-increment rows start a Worker for
- * each increment, tens of milliseconds apiece, three rows over: a thousand
- * already costs a minute or more of start-ups. Larger requests belong to
- * `deno task server`.
- */
-export const MAX_LESSON_INCREMENTS = 1000;
-
-/**
- * Most additions in a work unit: a unit of about a tenth of a second, twelve
- * times the default. The largest lesson then stays near the ten minutes of
- * Worker time a server gives one request (`ERR too-much-work` beyond).
- */
-export const MAX_LESSON_ITERATIONS_PER_UNIT = 100_000_000;
+import {
+  ITERATIONS_PER_UNIT,
+  LESSON_INCREMENTS,
+  LESSON_WORKERS,
+  MAX_LESSON_INCREMENTS,
+  MAX_LESSON_ITERATIONS_PER_UNIT,
+  MAX_UNITS,
+  MAX_WORKERS,
+  MIN_UNITS,
+} from "../defaults/defaults.ts";
 
 /** The lessons' command line. */
 export const LESSONS_COMMAND = {

@@ -15,11 +15,7 @@ import {
   WORKER_MODELS,
   type WorkerModel,
 } from "../counter/counter_model.ts";
-
-/** Increments of the lessons' request, unless told otherwise: about a second a row. */
-export const LESSON_INCREMENTS = 40;
-/** Workers of each lesson's server, unless told otherwise: the fewest that can race. */
-export const LESSON_WORKERS = 2;
+import { LESSON_INCREMENTS, LESSON_WORKERS } from "../defaults/defaults.ts";
 
 /** What one run gave. */
 export interface LessonRow {

@@ -7,7 +7,6 @@
  * @module
  */
 import type { LaneTask } from "./lane.ts";
-import type { CounterCell } from "../counter/counter_cell.ts";
 
 /** When and where one task ran, as reported by its Worker. */
 export interface TaskReport {
@@ -45,10 +44,50 @@ export interface JobOptions {
   /** Cancels the job (with `WorkerPool.run`): queued tasks are dropped, running ones discarded. */
   signal?: AbortSignal;
   /**
-   * A `racy` or `locked` request's shared counter: each task reads and writes it on its
-   * Worker, around its spin (see `lib/counter/counter_cell.ts`). None for `parallel`.
+   * What each task carries to its Worker beside its units, for a Worker module that acts
+   * on it around the task's spin (the server's lessons: a request's shared counter). None:
+   * the tasks carry nothing, and no message goes with them.
    */
-  counterCell?: CounterCell;
+  payloads?: TaskPayloads;
+}
+
+/**
+ * What the tasks of one job carry to their Worker beside their units: opaque to the pool,
+ * which asks for a task's payload as it sends the task (each run of it), posts the payloads
+ * of a batch to the Worker in one message before the batch's tasks, and says when it gave
+ * up on a run. The Worker module hears the payload and runs its steps just before and just
+ * after the task's spin (`TaskHook` in `worker_messages.ts`).
+ *
+ * @example
+ * ```ts
+ * import { JobQueue, type TaskPayloads } from "./job_queue.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const payloads: TaskPayloads = { payload: (no) => ({ slot: no - 1 }), revoke: () => {} };
+ * const queue = new JobQueue({ iterationsPerUnit: 10, maxAttempts: 3 });
+ * queue.start({ tasks: 2, drawUnits: () => 1, payloads, onDone: () => {} });
+ * queue.start({ tasks: 1, drawUnits: () => 1, onDone: () => {} });
+ * // What a lane asks of each task as it sends it:
+ * assert.deepEqual(queue.next()!.payload!(), { slot: 0 });
+ * assert.equal(queue.next()!.payload!(), undefined); // the second job's tasks carry nothing
+ * ```
+ */
+export interface TaskPayloads {
+  /**
+   * What task `no` carries on the run being sent: a value `postMessage` can clone, or
+   * `undefined` for nothing.
+   *
+   * @param no The task's number in its job, from 1.
+   */
+  payload(no: number): unknown;
+  /**
+   * The pool gave up on the run of task `no` it last sent (its Worker died) and will send
+   * it again: that Worker, which may run on for a moment, must no longer act on the run's
+   * payload. Called for each task the Worker held, the last sent first, before any runs again.
+   *
+   * @param no The task's number in its job, from 1.
+   */
+  revoke(no: number): void;
 }
 
 /** A job under way. */
@@ -81,6 +120,28 @@ export interface Task extends LaneTask {
   readonly no: number;
   /** Runs of it that a dying Worker ended while it was the only task there. */
   attempts: number;
+}
+
+/** A task: one object, its payload asked of its job on the prototype (no closure a task). */
+class QueuedTask implements Task {
+  readonly id: number;
+  readonly job: Job;
+  readonly no: number;
+  readonly units: number;
+  readonly cost: number;
+  attempts = 0;
+
+  constructor(id: number, job: Job, no: number, units: number, cost: number) {
+    this.id = id;
+    this.job = job;
+    this.no = no;
+    this.units = units;
+    this.cost = cost;
+  }
+
+  payload(): unknown {
+    return this.job.options.payloads?.payload(this.no);
+  }
 }
 
 /** Additions one task costs on top of its units: the hand-off and bookkeeping. */
@@ -185,16 +246,8 @@ export class JobQueue {
     job.remaining--;
     const units = job.options.drawUnits();
     const no = job.nextNo++;
-    const cell = job.options.counterCell;
-    const task: Task = {
-      id: this.#nextTaskId++,
-      job,
-      no,
-      counter: cell === undefined ? undefined : cell.task(no),
-      units,
-      cost: units * this.#iterationsPerUnit + TASK_OVERHEAD,
-      attempts: 0,
-    };
+    const cost = units * this.#iterationsPerUnit + TASK_OVERHEAD;
+    const task = new QueuedTask(this.#nextTaskId++, job, no, units, cost);
     if (job.remaining === 0) {
       this.#queue.splice(this.#turn, 1);
       job.queued = false;

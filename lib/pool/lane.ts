@@ -8,21 +8,19 @@
  *
  * @module
  */
-import type { CounterTask } from "../counter/counter_cell.ts";
-
-/** What a lane needs of a task: its id, its units and what it costs. */
+/** What a lane needs of a task: its id, its units, what it costs and what it carries. */
 export interface LaneTask {
-  /**
-   * For a task of a `racy` or `locked` request: the request's shared counter cell,
-   * which the lane hands to its Worker with the task (see `lib/counter/counter_cell.ts`).
-   */
-  readonly counter?: CounterTask;
   /** Unique among the tasks a pool has in flight; reports name tasks by it. */
   readonly id: number;
   /** Work units the task spins. */
   readonly units: number;
   /** Its work in additions, units and overhead: what a lane counts as its load. */
   readonly cost: number;
+  /**
+   * What the task carries to its Worker beside its units on the run being sent (see
+   * `TaskPayloads` in `job_queue.ts`), asked as it is sent; `undefined` for nothing.
+   */
+  payload?(): unknown;
 }
 
 /**

@@ -14,9 +14,8 @@
 import { type JobOptions, JobQueue, type RunningJob, type Task } from "./job_queue.ts";
 import { WorkerFailedError } from "./job_queue.ts";
 import type { PoolStats } from "./pool_options.ts";
-import { failureText, REPORT_STRIDE, taskBatch } from "./worker_messages.ts";
+import { failureText, payloadsMessage, REPORT_STRIDE, taskBatch } from "./worker_messages.ts";
 import { WorkerHost } from "./worker_host.ts";
-import { counterTasksMessage } from "../counter/counter_cell.ts";
 
 /** Options of {@linkcode PerIncrementRunner}. */
 export interface PerIncrementRunnerOptions {
@@ -200,8 +199,8 @@ export class PerIncrementRunner {
     const { host, task } = this.#lanes[index];
     this.#startMs += host.startMs!;
     if (!task || task.job.settled) return this.#finish(index);
-    const counters = counterTasksMessage([task]);
-    if (counters) host.postMessage(counters);
+    const payloads = payloadsMessage([task]);
+    if (payloads) host.postMessage(payloads);
     host.postMessage(taskBatch([task], this.#iterationsPerUnit));
   }
 

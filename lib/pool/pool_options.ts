@@ -5,6 +5,11 @@
  * @module
  */
 import { WORKER_MODULE } from "./worker_host.ts";
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_QUEUED_WORK,
+} from "../defaults/defaults.ts";
 
 /** Something that happened to a Worker of the pool. */
 export interface WorkerIncident {
@@ -19,9 +24,6 @@ export interface WorkerIncident {
   tasksRequeued: number;
 }
 
-/** Work, in additions, that one batch may carry, unless `maxQueuedWork` says otherwise. */
-export const DEFAULT_MAX_QUEUED_WORK = 2_000_000;
-
 /** Options of the `WorkerPool`. */
 export interface WorkerPoolOptions {
   /** How many Workers to run. */
@@ -32,19 +34,21 @@ export interface WorkerPoolOptions {
   moduleUrl?: URL | string;
   /**
    * Work, in additions, that one batch may carry: enough to make the hand-off worth it,
-   * small enough that a new job's task gets its turn soon. Defaults to 2 000 000. A batch
-   * always carries at least one task.
+   * small enough that a new job's task gets its turn soon. Defaults to
+   * {@linkcode DEFAULT_MAX_QUEUED_WORK}. A batch always carries at least one task.
    */
   maxQueuedWork?: number;
   /**
    * Most tasks in one batch handed to a lane (one write into a local Worker's task ring,
-   * one message to a remote one). Defaults to 256. A local Worker's ring holds two batches.
+   * one message to a remote one). Defaults to {@linkcode DEFAULT_MAX_BATCH}. A local Worker's
+   * ring holds two batches.
    */
   maxBatch?: number;
   /**
    * Runs of one task that ended with its Worker dying while it ran there alone, before its
-   * job fails. Defaults to 3. Tasks that shared a dying Worker are not charged: they run
-   * again one at a time, so that the next death names the task that caused it.
+   * job fails. Defaults to {@linkcode DEFAULT_MAX_ATTEMPTS}. Tasks that shared a dying Worker
+   * are not charged: they run again one at a time, so that the next death names the task that
+   * caused it.
    */
   maxAttempts?: number;
   /** Hears of each Worker that died and was replaced. */
@@ -90,8 +94,8 @@ export function resolvePoolOptions(options: WorkerPoolOptions): ResolvedPoolOpti
     iterationsPerUnit,
     moduleUrl = WORKER_MODULE,
     maxQueuedWork = DEFAULT_MAX_QUEUED_WORK,
-    maxBatch = 256,
-    maxAttempts = 3,
+    maxBatch = DEFAULT_MAX_BATCH,
+    maxAttempts = DEFAULT_MAX_ATTEMPTS,
   } = options;
   // size 0: no local Worker, only lanes added later (a fleet of worker nodes).
   requireInteger("size", size, 0);

@@ -27,9 +27,9 @@
  * Before the pool terminates a Worker it stops the ring, and the Worker returns
  * to its event loop: Deno cannot terminate a Worker that never does, and a
  * process with such a Worker never exits. Likewise, a message the pool must send
- * while the Worker runs its ring (the cells of a `racy` or `locked` request's
- * tasks) is announced in `MESSAGES` before the tasks that need it are published:
- * the Worker then returns to its event loop to read it, and takes the ring again.
+ * while the Worker runs its ring (the payloads of a batch's tasks) is announced
+ * in `MESSAGES` before the tasks that need it are published: the Worker then
+ * returns to its event loop to read it, and takes the ring again.
  *
  * @module
  */

@@ -7,7 +7,9 @@
  * loaded (a Worker that dies before that cannot run at all); `{ error: string }`
  * ({@linkcode WorkerFailure}) for a message it cannot use: a Worker never throws
  * across the boundary on purpose. Feeder to Worker: a task ring's init (see
- * `task_ring.ts`), or batches.
+ * `task_ring.ts`), or batches; and, before a batch whose tasks carry payloads (see
+ * `TaskPayloads` in `job_queue.ts`), their {@linkcode PayloadsMessage}, which the Worker
+ * module hands to its {@linkcode TaskHook}.
  *
  * One format for tasks and reports, wherever they travel:
  * - a task row is `[id, units]` ({@linkcode TASK_STRIDE} numbers);
@@ -61,12 +63,79 @@ export function failureText(data: unknown): string {
   return typeof error === "string" ? error : String(data);
 }
 
-/** Runs just before and just after each task's spin, outside its recorded times. */
+/**
+ * Runs just before and just after each task's spin, on the Worker's thread, outside the
+ * task's recorded times. A step may block the thread (`Atomics.wait` on memory the task's
+ * payload shares): the tasks behind it wait, and the task's times stay its spin's.
+ */
 export interface AroundTask {
   /** Before task `id` spins (a `racy` or `locked` request's read of its counter). */
   before(id: number): void;
   /** After task `id` spun (the write), before its report row is written. */
   after(id: number): void;
+}
+
+/**
+ * A Worker module's hook on the tasks it runs: it hears what a task carries (its
+ * payload, heard before the batch that holds it runs), and runs its steps just before and
+ * just after the task's spin. `worker.ts` plugs in the lessons' shared counter this way.
+ */
+export interface TaskHook extends AroundTask {
+  /** Task `id` carries `payload` on the run about to come. */
+  carry(id: number, payload: unknown): void;
+}
+
+/** The payloads of a batch's tasks, sent to the Worker before the batch. */
+export interface PayloadsMessage {
+  kind: "payloads";
+  /** `[task id, its payload]` for each task of the batch that carries one. */
+  tasks: [number, unknown][];
+}
+
+/**
+ * The message to send a Worker before a batch, when some of its tasks carry payloads.
+ *
+ * @param tasks The batch's tasks (each asked for its payload once).
+ * @returns The message, or undefined when no task carries one (the usual case: nothing is sent).
+ *
+ * @example
+ * ```ts
+ * import { hearPayloads, payloadsMessage } from "./worker_messages.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const tasks = [{ id: 7, payload: () => "seven" }, { id: 8 }];
+ * const message = payloadsMessage(tasks)!;
+ * const heard: [number, unknown][] = [];
+ * assert.ok(hearPayloads(message, { carry: (id, payload) => heard.push([id, payload]) }));
+ * assert.deepEqual(heard, [[7, "seven"]]);
+ * assert.equal(payloadsMessage([{ id: 8 }]), undefined);
+ * ```
+ */
+export function payloadsMessage(
+  tasks: readonly { id: number; payload?(): unknown }[],
+): PayloadsMessage | undefined {
+  let message: PayloadsMessage | undefined;
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i];
+    const payload = task.payload?.();
+    if (payload === undefined) continue;
+    message ??= { kind: "payloads", tasks: [] };
+    message.tasks.push([task.id, payload]);
+  }
+  return message;
+}
+
+/**
+ * Hands a {@linkcode PayloadsMessage}'s payloads to a hook, on the Worker's side.
+ *
+ * @param message Any message the Worker received.
+ * @param hook What hears each payload.
+ * @returns Whether it was such a message (then it is handled).
+ */
+export function hearPayloads(message: unknown, hook: Pick<TaskHook, "carry">): boolean {
+  if ((message as PayloadsMessage | null)?.kind !== "payloads") return false;
+  for (const [id, payload] of (message as PayloadsMessage).tasks) hook.carry(id, payload);
+  return true;
 }
 
 /**

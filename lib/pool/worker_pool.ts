@@ -27,7 +27,6 @@ import {
 } from "./pool_options.ts";
 import { REPORT_STRIDE } from "./worker_messages.ts";
 import { WorkerSlot } from "./worker_slot.ts";
-import { revokeTasks } from "../counter/counter_cell.ts";
 
 export type { JobOptions, RunningJob, TaskReport } from "./job_queue.ts";
 export type { PoolStats, WorkerIncident, WorkerPoolOptions } from "./pool_options.ts";
@@ -373,8 +372,10 @@ export class WorkerPool {
     const guilty = lost.length === 1 ? lost[0] : undefined;
     const again = this.#rerun.get(lane) ?? [];
     let requeued = 0;
-    // The dying Worker must not write their cells any more, nor hold a locked request's lock.
-    revokeTasks(lost);
+    // The dying Worker, which may run on for a moment, must no longer act on their payloads.
+    // The last sent first: when a run's hold on something is handed on (a locked request's
+    // lock), the runs behind it on that Worker are given up already.
+    for (let i = lost.length - 1; i >= 0; i--) lost[i].job.options.payloads?.revoke(lost[i].no);
     for (const task of lost) {
       if (task.job.settled) continue;
       if (task === guilty && !this.#queue.charge(task, reason)) continue;

@@ -7,8 +7,7 @@
  * @module
  */
 import type { Lane, LaneListener, LaneTask } from "./lane.ts";
-import { counterTasksMessage } from "../counter/counter_cell.ts";
-import { failureText, REPORT_STRIDE } from "./worker_messages.ts";
+import { failureText, payloadsMessage, REPORT_STRIDE } from "./worker_messages.ts";
 import { TaskRingWriter } from "./task_ring_writer.ts";
 import { WorkerHost } from "./worker_host.ts";
 
@@ -159,11 +158,11 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
    */
   send(tasks: readonly T[]): void {
     if (this.#closed) return;
-    // Tasks of racy or locked requests: their cells go first (no message for other tasks).
-    const counters = counterTasksMessage(tasks);
-    if (counters) {
+    // What the tasks carry goes first (no message when they carry nothing, the usual case).
+    const payloads = payloadsMessage(tasks);
+    if (payloads) {
       this.#ring.announceMessage();
-      this.#host.postMessage(counters);
+      this.#host.postMessage(payloads);
     }
     for (const task of tasks) {
       this.#ring.push(task.id, task.units);

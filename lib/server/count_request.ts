@@ -345,13 +345,13 @@ export class CountRequest implements RequestProgress {
   static #Job = class implements JobOptions {
     readonly tasks: number;
     readonly drawUnits: () => number;
-    readonly counterCell: CounterCell | undefined;
+    readonly payloads: CounterCell | undefined;
     #request: CountRequest;
 
     constructor(request: CountRequest) {
       this.tasks = request.increments;
       this.drawUnits = request.#context.drawUnits;
-      this.counterCell = request.#cell;
+      this.payloads = request.#cell;
       this.#request = request;
     }
 

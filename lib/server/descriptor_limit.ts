@@ -7,9 +7,10 @@
 
 /**
  * Reads the soft limit on open descriptors from `/proc/self/limits` (Linux),
- * where it may be read: Deno allows it only with `--allow-all`, so `deno task
- * server` passes `ulimit -n` as `--open-file-limit` instead. Deno raises the
- * soft limit to the hard one as it starts, so this is the limit in force.
+ * where it may be read: Deno allows it only with `--allow-all` (granting the
+ * file alone is not enough), so a server with narrower permissions learns the
+ * limit from `--open-file-limit` or not at all. Deno raises the soft limit to
+ * the hard one as it starts, so this is the limit in force.
  *
  * @returns The limit, or `undefined` where it cannot be read (another OS, or
  *   no permission to read `/proc/self/limits`).

@@ -6,13 +6,6 @@
  * @module
  */
 import {
-  DASHBOARD_PORT,
-  FLEET_WAIT_SECONDS,
-  HOST,
-  MAX_WORKERS,
-  TRACE_MAX_MB,
-} from "../../constCS.ts";
-import {
   booleanFlag,
   choiceFlag,
   type CommandSpec,
@@ -21,14 +14,21 @@ import {
   stringFlag,
   UsageError,
 } from "../cli/flags.ts";
-import { integerFlag, MAX_PORT, megabytesFlag, secondsFlag } from "../cli/number_flags.ts";
+import { integerFlag, megabytesFlag, secondsFlag } from "../cli/number_flags.ts";
 import { COUNTER_MODELS, WORKER_MODELS } from "../counter/counter_model.ts";
-import { DEFAULT_SERVER_OPTIONS, dropUndefined, type ServerOptions } from "./server_options.ts";
+import { dropUndefined, type ServerOptions } from "./server_options.ts";
+import {
+  DASHBOARD_PORT,
+  DEFAULT_SERVER_OPTIONS,
+  FLEET_WAIT_SECONDS,
+  HOST,
+  MAX_LINE_BYTES_LIMIT,
+  MAX_PORT,
+  MAX_READ_AHEAD_BYTES,
+  MAX_WORKERS,
+  TRACE_MAX_MB,
+} from "../defaults/defaults.ts";
 
-/** The longest `--max-line-bytes`: 64 MiB, a line buffer a server can still hold for a client. */
-const MAX_LINE_BYTES_LIMIT = 64 * 2 ** 20;
-/** The most `--read-ahead-bytes`: 1 GiB. */
-const MAX_READ_AHEAD_BYTES = 2 ** 30;
 /** The seed is a 32-bit integer. */
 const SEED_RANGE = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 
@@ -36,8 +36,9 @@ const defaults = DEFAULT_SERVER_OPTIONS;
 
 const openFiles = integerFlag({
   description: "the limit on open files (`ulimit -n`), checked at start-up against " +
-    "`--max-clients` + `--max-waiting`; `deno task server` passes it, since Deno reads " +
-    "`/proc/self/limits` only with `--allow-all`",
+    "`--max-clients` + `--max-waiting`. Deno reads `/proc/self/limits` only with " +
+    "`--allow-all`, so the server knows it only from this flag: `--open-file-limit " +
+    '"$(ulimit -n)"` in a POSIX shell',
   min: 1,
 });
 /** `ulimit -n` prints a number or `unlimited`. */

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import * as constants from "../../constCS.ts";
 import type { CounterModel, WorkerModel } from "../counter/counter_model.ts";
-import { REPLY_HOLD_BYTES, REPLY_HOLD_MS } from "../wire/reply_writer.ts";
 import type { AttachRemoteWorkers, RemoteWorkerStatsFields } from "./remote_workers.ts";
+import { DEFAULT_SERVER_OPTIONS } from "../defaults/defaults.ts";
 
 /** Everything a server can be told. */
 export interface ServerOptions {
@@ -44,8 +43,8 @@ export interface ServerOptions {
   /**
    * The limit on open files the server runs under (`ulimit -n`), to check at
    * start-up against `maxClients + maxWaiting`. Read from `/proc/self/limits`
-   * when that is allowed (Deno allows it only with --allow-all); `deno task
-   * server` passes it.
+   * when that is allowed (Deno allows it only with --allow-all); otherwise
+   * only `--open-file-limit` gives it.
    */
   openFileLimit?: number;
   /** Time in-flight requests get to finish on shutdown, in ms. */
@@ -79,30 +78,6 @@ export interface ServerOptions {
    */
   remoteWorkers?: AttachRemoteWorkers;
 }
-
-/** The defaults, from `constCS.ts`. */
-export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
-  hostname: constants.HOST,
-  port: constants.PORT,
-  maxClients: constants.MAX_NUM_CLIENT_CONNECTIONS_TO_SERVER,
-  maxWaiting: constants.MAX_WAITING_CLIENTS,
-  workers: constants.WORKERS,
-  minUnits: constants.MIN_UNITS,
-  maxUnits: constants.MAX_UNITS,
-  iterationsPerUnit: constants.ITERATIONS_PER_UNIT,
-  maxIncrements: constants.MAX_INCREMENTS_PER_REQUEST,
-  maxLineBytes: constants.MAX_LINE_BYTES,
-  readAheadBytes: constants.READ_AHEAD_BYTES,
-  idleTimeoutMs: constants.IDLE_TIMEOUT_SECONDS * 1000,
-  maxRequestMs: constants.MAX_REQUEST_SECONDS * 1000,
-  graceMs: constants.GRACE_SECONDS * 1000,
-  silenceMs: constants.CLASSIC_SILENCE_MS,
-  progressIntervalMs: 200,
-  replyHoldBytes: REPLY_HOLD_BYTES,
-  replyHoldMs: REPLY_HOLD_MS,
-  counterModel: constants.COUNTER_MODEL,
-  workerModel: constants.WORKER_MODEL,
-};
 
 /** The `STATS` reply: one line of JSON, these fields. */
 export interface ServerStats extends Partial<RemoteWorkerStatsFields> {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { LINE_BUFFER_INITIAL_BYTES, LINE_MIN_READ_BYTES } from "../defaults/defaults.ts";
 
 /** Where bytes come from: `Deno.Conn`, `Deno.stdin` or an in-memory source. */
 export interface ByteSource {
@@ -50,10 +51,6 @@ export interface LineReaderOptions {
 }
 
 const NEWLINE = 0x0a;
-/** Size of a new reader's buffer. */
-const INITIAL_BYTES = 256;
-/** Smallest read worth making: below this much free room, compact or grow first. */
-const MIN_READ_BYTES = 512;
 const CARRIAGE_RETURN = 0x0d;
 const END: LineEvent = Object.freeze({ kind: "end" });
 const INTERRUPTED: LineEvent = Object.freeze({ kind: "interrupted" });
@@ -126,7 +123,7 @@ export class LineReader {
     // Start small and grow on demand: most lines are a few bytes, and a server may hold
     // thousands of connections.
     this.#capacity = Math.max(options.readAheadBytes ?? 0, maxLineBytes + 2 + chunkBytes);
-    this.#buffer = new Uint8Array(Math.min(INITIAL_BYTES, this.#capacity));
+    this.#buffer = new Uint8Array(Math.min(LINE_BUFFER_INITIAL_BYTES, this.#capacity));
     this.#fill();
   }
 
@@ -280,11 +277,13 @@ export class LineReader {
     if (this.#reading || this.#atEnd || this.#failed) return;
     // Full (a whole line and a read ahead of the caller): wait for it to take lines (push back).
     // Reading on until then lets a client that pipelined a burst and closed be seen to go.
-    if (this.#capacity - (this.#end - this.#start) < Math.min(MIN_READ_BYTES, this.#chunkBytes)) {
+    if (
+      this.#capacity - (this.#end - this.#start) < Math.min(LINE_MIN_READ_BYTES, this.#chunkBytes)
+    ) {
       return;
     }
     // Too little room at the end: move what is held to the front, then grow if still short.
-    const least = Math.max(1, Math.min(MIN_READ_BYTES, this.#buffer.length >> 1));
+    const least = Math.max(1, Math.min(LINE_MIN_READ_BYTES, this.#buffer.length >> 1));
     if (this.#buffer.length - this.#end < least && this.#start > 0) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
@@ -292,7 +291,7 @@ export class LineReader {
       this.#start = 0;
     }
     if (this.#buffer.length - this.#end < least && this.#buffer.length < this.#capacity) {
-      const wanted = Math.max(this.#buffer.length * 2, this.#end + MIN_READ_BYTES);
+      const wanted = Math.max(this.#buffer.length * 2, this.#end + LINE_MIN_READ_BYTES);
       const grown = new Uint8Array(Math.min(this.#capacity, wanted));
       grown.set(this.#buffer.subarray(0, this.#end));
       this.#buffer = grown;

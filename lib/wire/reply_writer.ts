@@ -8,11 +8,7 @@
  * @module
  */
 import { type ByteSink, writeAll } from "./write_all.ts";
-
-/** Most bytes of replies held before they are written, whatever comes next. */
-export const REPLY_HOLD_BYTES = 16 * 1024;
-/** Most milliseconds a reply is held for the replies after it. */
-export const REPLY_HOLD_MS = 2;
+import { REPLY_HOLD_BYTES, REPLY_HOLD_MS } from "../defaults/defaults.ts";
 
 /** Options of {@linkcode ReplyWriter}. */
 export interface ReplyWriterOptions {

@@ -4,12 +4,12 @@
  *
  * @module
  */
+import type { TaskBar } from "./dashboard_views.ts";
 import {
   DASHBOARD_BARS_PER_UPDATE,
   DASHBOARD_HISTORY_BARS,
   DASHBOARD_HISTORY_MS,
-} from "./dashboard_bounds.ts";
-import type { TaskBar } from "./dashboard_views.ts";
+} from "../../defaults/defaults.ts";
 
 /**
  * Collects bars for the next update, at most {@linkcode DASHBOARD_BARS_PER_UPDATE}

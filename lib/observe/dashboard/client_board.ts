@@ -5,8 +5,8 @@
  * @module
  */
 import { ClientColours } from "./client_colours.ts";
-import { DASHBOARD_WAITING_LISTED } from "./dashboard_bounds.ts";
 import type { ClientsView } from "./dashboard_views.ts";
+import { DASHBOARD_WAITING_LISTED } from "../../defaults/defaults.ts";
 
 interface Client {
   state: "accepted" | "waiting" | "served";

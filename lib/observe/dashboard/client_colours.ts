@@ -3,8 +3,9 @@
  *
  * @module
  */
-import { DASHBOARD_COLOUR_HOLD_MS, DASHBOARD_PALETTE_SIZE } from "./dashboard_bounds.ts";
+import { DASHBOARD_PALETTE_SIZE } from "./dashboard_bounds.ts";
 import type { ClientColour } from "./dashboard_views.ts";
+import { DASHBOARD_COLOUR_HOLD_MS } from "../../defaults/defaults.ts";
 
 /**
  * Gives each client a colour no other client on screen has: the palette's

@@ -33,7 +33,7 @@ export interface DashboardFeedOptions {
  * Keeps the dashboard's picture up to date from server events, and hands out
  * snapshots and batched updates. Its parts: the clients ({@linkcode ClientBoard}),
  * the bars ({@linkcode BarHistory}), the requests ({@linkcode RequestBoard})
- * and the rates ({@linkcode TaskRates}); their bounds are in `dashboard_bounds.ts`.
+ * and the rates ({@linkcode TaskRates}); their bounds are in `lib/defaults/defaults.ts`.
  *
  * @example
  * ```ts

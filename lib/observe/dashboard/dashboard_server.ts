@@ -8,13 +8,17 @@
  *
  * @module
  */
-import { DASHBOARD_PORT, HOST } from "../../../constCS.ts";
 import type { ServerEvents } from "../../server/server_events.ts";
 import type { ServerOptions, ServerStats } from "../../server/server_options.ts";
-import { DASHBOARD_INTERVAL_MS, DASHBOARD_MAX_BEHIND } from "./dashboard_bounds.ts";
 import { DashboardFeed } from "./dashboard_feed.ts";
 import { DASHBOARD_HTML } from "./page_html.ts";
 import type { RequestSection } from "./request_board.ts";
+import {
+  DASHBOARD_INTERVAL_MS,
+  DASHBOARD_MAX_BEHIND,
+  DASHBOARD_PORT,
+  HOST,
+} from "../../defaults/defaults.ts";
 
 /** Options of {@linkcode serveDashboard}. */
 export interface DashboardOptions {

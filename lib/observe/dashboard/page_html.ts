@@ -11,8 +11,8 @@ import PAGE_MAIN from "./browser/page_main.js" with { type: "text" };
 import PAGE_STATE from "./browser/page_state.js" with { type: "text" };
 import PANELS from "./browser/panels.js" with { type: "text" };
 import WORKER_LANES from "./browser/worker_lanes.js" with { type: "text" };
-import { DASHBOARD_FINISHED_KEPT } from "./dashboard_bounds.ts";
 import { DASHBOARD_CSS, DASHBOARD_PALETTE } from "./page_style.ts";
+import { DASHBOARD_FINISHED_KEPT } from "../../defaults/defaults.ts";
 
 const BODY = `
 <header>

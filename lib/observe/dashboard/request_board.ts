@@ -9,9 +9,9 @@
  * @module
  */
 import type { ServerEvent } from "../../server/server_events.ts";
-import { DASHBOARD_FINISHED_KEPT } from "./dashboard_bounds.ts";
 import type { FinishedView, MutexView, RequestView } from "./dashboard_views.ts";
 import { shortNumber } from "./short_number.ts";
+import { DASHBOARD_FINISHED_KEPT } from "../../defaults/defaults.ts";
 
 /** What the dashboard reads of a request in flight (the server's `RequestProgress`). */
 export interface RequestSection {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { DASHBOARD_DIGITS_SHOWN } from "./dashboard_bounds.ts";
+import { DASHBOARD_DIGITS_SHOWN } from "../../defaults/defaults.ts";
 
 /**
  * A number as the dashboard shows it: whole when short, else its first and

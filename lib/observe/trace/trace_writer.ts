@@ -10,33 +10,20 @@
  *
  * @module
  */
-import { TRACE_MAX_MB } from "../../../constCS.ts";
 import type { ServerEvent } from "../../server/server_events.ts";
 import { BoundedFileWriter } from "./bounded_file_writer.ts";
 import { TRACE_END, TRACE_HEADER, TraceLines } from "./trace_format.ts";
-
-/**
- * Milliseconds between writes of what the trace holds: a trace cut off by a
- * `SIGKILL` misses at most this much (plus one write's time), well under the
- * second that Perfetto users can lose.
- */
-export const TRACE_FLUSH_MS = 250;
-
-/**
- * Most bytes of trace text held in memory, waiting for or in a write. When the
- * disk cannot keep up, events beyond this are dropped and counted: the server
- * is never slowed by its trace. Sized to hold a burst of the fastest run
- * (BENCHMARKS.md, "Tracing at speed").
- */
-export const TRACE_MEMORY_BYTES = 16 * 1024 * 1024;
+import {
+  TRACE_FLUSH_MS,
+  TRACE_MAX_MB,
+  TRACE_MEMORY_BYTES,
+  TRACE_MIN_BYTES,
+} from "../../defaults/defaults.ts";
 
 /** Room kept under `maxBytes` for the last notices and the closing `]`. */
 const CLOSING_RESERVE_BYTES = 1024;
 /** Room kept for the line that records a run of drops (its text is about 200 chars). */
 const DROPPED_NOTICE_CHARS = 256;
-
-/** The smallest `maxBytes`: the header, a few increments and the closing reserve. */
-export const TRACE_MIN_BYTES = 4096;
 
 /** Options of {@linkcode TraceWriter.open}. */
 export interface TraceWriterOptions {
