@@ -160,10 +160,11 @@ export class PageStreams {
     }
   }
 
-  /** Ends every page's stream. */
+  /** Ends every page's stream, after the messages it has not taken yet. */
   close(): void {
     for (const page of this.#pages) {
       try {
+        for (const { bytes } of page.queue) page.controller.enqueue(bytes);
         page.controller.close();
       } catch { /* the page already went */ }
     }
