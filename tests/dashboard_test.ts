@@ -183,6 +183,32 @@ Deno.test({
       assert.equal(finishedColour, served[2]);
       await page.locator('.queue[data-queued="0"]').nth(1).waitFor();
       for (const c of clients) await c[Symbol.asyncDispose]();
+
+      // More increments than updates carry one by one: the rest are drawn as hatched blocks,
+      // counted on the page, so every increment is on the page, one way or the other.
+      await using busy = startServer({ workers: 2, iterationsPerUnit: 1 });
+      await using busyDashboard = serveDashboard(busy, { port: 0, intervalMs: 5000 });
+      const busyPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      busyPage.setDefaultTimeout(30_000);
+      await busyPage.goto(busyDashboard.url);
+      await busyPage.locator("#status.live").waitFor();
+      await using counting = await RawClient.connect(busy);
+      await counting.write("0 20000\n");
+      assert.equal(await counting.readLine(), "20000");
+      // R1's end comes in the update with its last bars, or after them.
+      await busyPage.locator('[data-finished="R1"] .result', { hasText: "20000" }).waitFor();
+      const drawn = await busyPage.locator('.bar[data-task^="R1#"]').count();
+      const blocks = await busyPage.locator(".bar.summary").evaluateAll((nodes) =>
+        nodes.map((n) => Number(n.getAttribute("data-summary")))
+      );
+      const summarised = blocks.reduce((a, b) => a + b, 0);
+      assert.ok(blocks.length > 0 && summarised > 0, "no increment was summarised");
+      assert.equal(drawn + summarised, 20000);
+      assert.equal(
+        await busyPage.locator("#summarised").textContent(),
+        `${summarised} increments of the last minute are drawn as hatched blocks: ` +
+          "more finished than the page is sent one by one",
+      );
     } finally {
       await browser.close();
     }
