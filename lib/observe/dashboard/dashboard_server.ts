@@ -16,7 +16,7 @@ import type { ServerOptions, ServerStats } from "../../server/server_options.ts"
 import { DASHBOARD_INTERVAL_MS } from "./dashboard_bounds.ts";
 import { DashboardFeed } from "./dashboard_feed.ts";
 import { DASHBOARD_HTML } from "./page_html.ts";
-import { PageStreams, type PageStreamsOptions } from "./page_streams.ts";
+import { PageStreams, type PageStreamsOptions, SlowPageError } from "./page_streams.ts";
 import type { RequestSection } from "./request_board.ts";
 
 /** Options of {@linkcode serveDashboard}; the pages' bounds are those of {@linkcode PageStreams}. */
@@ -91,6 +91,8 @@ export function serveDashboard(
     port,
     onListen: () => {},
     onError: (error) => {
+      // A page dropped for not reading (page_streams.ts): its connection closes, as it should.
+      if (error instanceof SlowPageError) return new Response(null, { status: 500 });
       console.error(`threadcount dashboard: could not answer a request (${error})`);
       return new Response("internal error\n", { status: 500 });
     },
