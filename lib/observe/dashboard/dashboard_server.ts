@@ -59,10 +59,11 @@ const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/;
  * Starts the dashboard of a server. It closes when the server stops.
  *
  * @param server The server to show.
- * @param options Where to listen and how often to update.
+ * @param options Where to listen, how often to update, and the pages' bounds.
  * @returns The running dashboard.
  * @throws {Deno.errors.AddrInUse} When the port is taken (nothing is left running).
- * @throws {RangeError} When `intervalMs` is not a positive number.
+ * @throws {RangeError} When `intervalMs` is not a positive number, or a page bound
+ *   (`maxPages`, `maxQueuedBytes`, `stallMs`) not a positive integer.
  *
  * @example
  * ```ts
