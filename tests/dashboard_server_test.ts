@@ -188,3 +188,31 @@ Deno.test("dashboard answers 503 past maxPages open pages, and serves the others
     for (const reader of streams) await reader.cancel();
   }
 });
+
+Deno.test("dashboard builds one snapshot per update interval, however many pages open in it", async () => {
+  let snapshots = 0;
+  const never = Promise.withResolvers<void>();
+  const source = {
+    events: new ServerEvents(),
+    options: { workers: 2, maxClients: 3 },
+    address: "127.0.0.1:1",
+    finished: never.promise,
+    // Each snapshot reads the server's figures once; no update is due within the test.
+    stats: () => (snapshots++, idleStats()),
+  };
+  await using dashboard = serveDashboard(source, { port: 0, intervalMs: 3_600_000 });
+  const readers = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(new URL("/events", dashboard.url));
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      readers.push(reader);
+      let text = "";
+      while (!text.endsWith("\n\n")) text += (await reader.read()).value;
+      assert.match(text, /^event: snapshot\ndata: \{"now":/);
+    }
+    assert.equal(snapshots, 1);
+  } finally {
+    for (const reader of readers) await reader.cancel();
+  }
+});
