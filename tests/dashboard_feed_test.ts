@@ -1,20 +1,33 @@
-import assert from "node:assert/strict";
-import { DASHBOARD_PALETTE_SIZE } from "../lib/observe/dashboard/dashboard_bounds.ts";
-import {
-  DashboardFeed,
-  type DashboardFeedOptions,
-} from "../lib/observe/dashboard/dashboard_feed.ts";
-import type { RequestSection } from "../lib/observe/dashboard/request_board.ts";
-import { shortNumber } from "../lib/observe/dashboard/short_number.ts";
-import { DASHBOARD_PALETTE } from "../lib/observe/dashboard/page_style.ts";
-import { idleStats } from "./_helpers.ts";
-import type { ServerEvent } from "../lib/server/server_events.ts";
 import {
   DASHBOARD_BARS_PER_UPDATE,
   DASHBOARD_COLOUR_HOLD_MS,
   DASHBOARD_FINISHED_KEPT,
   DASHBOARD_HISTORY_BARS,
+  DASHBOARD_LANES_SHOWN,
+  DASHBOARD_MESSAGE_BYTES,
+  DASHBOARD_REQUESTS_LISTED,
+  DASHBOARD_SLOTS_SHOWN,
+  DASHBOARD_WAITING_LISTED,
 } from "../lib/defaults/defaults.ts";
+import assert from "node:assert/strict";
+import {
+  DASHBOARD_COLOURS,
+  DASHBOARD_PALETTE_SIZE,
+} from "../lib/observe/dashboard/dashboard_bounds.ts";
+import {
+  DashboardFeed,
+  type DashboardFeedOptions,
+} from "../lib/observe/dashboard/dashboard_feed.ts";
+import type { Message } from "../lib/observe/dashboard/dashboard_message.ts";
+import type {
+  DashboardSnapshot,
+  DashboardUpdate,
+} from "../lib/observe/dashboard/dashboard_views.ts";
+import type { RequestSection } from "../lib/observe/dashboard/request_board.ts";
+import { shortNumber } from "../lib/observe/dashboard/short_number.ts";
+import { DASHBOARD_PALETTE } from "../lib/observe/dashboard/page_style.ts";
+import { idleStats } from "./_helpers.ts";
+import type { ServerEvent } from "../lib/server/server_events.ts";
 
 const stats = idleStats;
 
@@ -29,6 +42,20 @@ function feedOf(options: Partial<DashboardFeedOptions> = {}): DashboardFeed {
 }
 
 const conn = (n: number) => `127.0.0.1:${40000 + n}`;
+
+/** The message's event name and data. */
+function decode(message: Message): { name: string; data: DashboardSnapshot & DashboardUpdate } {
+  const text = new TextDecoder().decode(message.bytes);
+  const [, name, data] = /^event: (\w+)\ndata: (.*)\n\n$/s.exec(text)!;
+  return { name, data: JSON.parse(data) };
+}
+const snapshotOf = (feed: DashboardFeed) => decode(feed.snapshot()).data;
+const updateOf = (feed: DashboardFeed) => decode(feed.takeUpdate()).data;
+
+/** Each client shown (slots and waiting line) with its colour key. */
+function coloursOf(view: DashboardSnapshot["clients"]): Map<string, number> {
+  return new Map([...view.slots.filter((tag) => tag !== null), ...view.waiting]);
+}
 
 /** A task handed to a Worker (`task-queued`; the server named it `task-start` before). */
 function queued(client: string, task: string, worker: number): ServerEvent {
@@ -100,14 +127,16 @@ Deno.test("DashboardFeed colours clients in arrival order, all distinct while th
   const feed = feedOf();
   for (let n = 0; n < 3; n++) arrive(feed, n, "served");
   for (let n = 3; n < 12; n++) arrive(feed, n, "waiting");
-  const { clients } = feed.snapshot();
-  assert.deepEqual(clients.slots, [conn(0), conn(1), conn(2)]);
-  assert.deepEqual(clients.waiting, Array.from({ length: 9 }, (_, i) => conn(3 + i)));
-  const colours = new Map(clients.colours.map(([c, colour, cue]) => [c, [colour, cue]]));
-  for (let n = 0; n < 10; n++) assert.deepEqual(colours.get(conn(n)), [n, 0]);
-  // Past the palette, the same hues again with a second cue.
-  assert.deepEqual(colours.get(conn(10)), [0, 1]);
-  assert.deepEqual(colours.get(conn(11)), [1, 1]);
+  const { clients } = snapshotOf(feed);
+  assert.deepEqual(clients.slots.map((tag) => tag?.[0]), [conn(0), conn(1), conn(2)]);
+  assert.deepEqual(
+    clients.waiting.map(([c]) => c),
+    Array.from({ length: 9 }, (_, i) => conn(3 + i)),
+  );
+  // Keys in arrival order: palette index n, then past the palette the same hues with cue 1.
+  const colours = coloursOf(clients);
+  for (let n = 0; n < 12; n++) assert.equal(colours.get(conn(n)), n);
+  assert.equal(DASHBOARD_PALETTE_SIZE, 10, "conn 10 is palette index 0 with cue 1");
 });
 
 Deno.test("DashboardFeed keeps a leaving client's colour from newcomers while its bars may show", () => {
@@ -121,7 +150,7 @@ Deno.test("DashboardFeed keeps a leaving client's colour from newcomers while it
   arrive(feed, 2, "served", 3_000); // conn 0's bar may still be on screen
   const later = left + DASHBOARD_COLOUR_HOLD_MS + 1;
   arrive(feed, 3, "served", later); // it is gone: its colour is free again
-  const colours = new Map(feed.snapshot().clients.colours.map(([c, colour]) => [c, colour]));
+  const colours = coloursOf(snapshotOf(feed).clients);
   assert.equal(colours.get(conn(2)), 2);
   assert.equal(colours.get(conn(3)), 0);
   // A client that drew nothing (turned away, or gone before counting) frees its colour at once.
@@ -130,7 +159,7 @@ Deno.test("DashboardFeed keeps a leaving client's colour from newcomers while it
   arrive(feed, 5, "waiting", later + 2);
   feed.hear({ type: "closed", at: later + 3, conn: conn(5), reason: "end" });
   arrive(feed, 6, "waiting", later + 4);
-  const after = new Map(feed.snapshot().clients.colours.map(([c, colour]) => [c, colour]));
+  const after = coloursOf(snapshotOf(feed).clients);
   assert.equal(after.get(conn(6)), 3);
   assert.equal(after.has(conn(4)), false);
   assert.equal(after.has(conn(5)), false);
@@ -143,7 +172,7 @@ Deno.test("DashboardFeed draws queued tasks as queued and bars only from the Wor
   for (const n of [1, 2, 3]) {
     feed.hear(queued(conn(0), `R1#${n}`, 1));
   }
-  let update = feed.takeUpdate();
+  let update = updateOf(feed);
   assert.deepEqual(update.bars, []);
   assert.deepEqual(update.queued, [0, 3]);
   assert.deepEqual(update.requests.map((r) => [r.start, r.value, r.target, r.done, r.total]), [
@@ -163,13 +192,18 @@ Deno.test("DashboardFeed draws queued tasks as queued and bars only from the Wor
     done: 1,
     total: 3,
   });
-  update = feed.takeUpdate();
-  assert.deepEqual(update.bars, [["R1#1", 1, conn(0), 10, 20, 2]]);
+  update = updateOf(feed);
+  const [bar] = update.bars;
+  assert.deepEqual([bar[0], bar[1], bar[2], bar[5]], ["R1#1", 1, 0, 2]);
+  // Times relative to the message's now, to a tenth of a ms.
+  assert.ok(
+    Math.abs(update.now + bar[3] - 10) <= 0.05 && Math.abs(update.now + bar[4] - 20) <= 0.05,
+  );
   assert.equal(update.queued[1], 2);
   assert.deepEqual(update.requests.map((r) => [r.value, r.done]), [["6", 1]]);
   // The request ends with tasks still queued (its client left): they are no one's any more.
   feed.hear({ type: "request-failed", at: 60, conn: conn(0), request: "R1", reason: "gone" });
-  update = feed.takeUpdate();
+  update = updateOf(feed);
   assert.equal(update.queued[1], 0);
   assert.deepEqual(update.ended, ["R1"]);
   assert.deepEqual(update.finished?.map((f) => [f.request, f.failed]), [["R1", "gone"]]);
@@ -187,12 +221,12 @@ Deno.test("DashboardFeed forgets ended requests: 5 000 connections leave a small
     if (n % 100 === 99) feed.takeUpdate();
   }
   feed.takeUpdate();
-  const snapshot = feed.snapshot();
+  const message = feed.snapshot();
+  const snapshot = decode(message).data;
   assert.deepEqual(snapshot.requests, []);
   assert.equal(snapshot.finished.length, DASHBOARD_FINISHED_KEPT);
   assert.deepEqual(snapshot.clients.slots, [null, null, null]);
-  const bytes = JSON.stringify(snapshot).length;
-  assert.ok(bytes < 1_000_000, `snapshot of ${bytes} bytes`);
+  assert.ok(message.bytes.length <= DASHBOARD_MESSAGE_BYTES, `${message.bytes.length} bytes`);
 });
 
 Deno.test("DashboardFeed shows each request's Mutex as the server reports it", () => {
@@ -201,10 +235,10 @@ Deno.test("DashboardFeed shows each request's Mutex as the server reports it", (
   ];
   const feed = feedOf({ requestsInFlight: () => inFlight });
   feed.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 9 });
-  assert.deepEqual(feed.snapshot().mutex, [
-    { request: "R1", conn: conn(0), sections: 4, waited: 3, held: true },
+  assert.deepEqual(snapshotOf(feed).mutex, [
+    { request: "R1", conn: conn(0), colour: -1, sections: 4, waited: 3, held: true },
   ]);
-  assert.deepEqual(feedOf().snapshot().mutex, undefined);
+  assert.deepEqual(snapshotOf(feedOf()).mutex, undefined);
 });
 
 Deno.test("DashboardFeed turns numbers into text once per update, not once per increment", () => {
@@ -237,7 +271,7 @@ Deno.test("DashboardFeed turns numbers into text once per update, not once per i
       });
     }
     assert.equal(conversions, atCounting, "hearing an increment turned a number into text");
-    const update = feed.takeUpdate();
+    const update = updateOf(feed);
     assert.equal(conversions, atCounting + 1, "one conversion for the one changed request");
     assert.equal(update.requests[0].value, "7000000000…0000005000 (4000 digits)");
   } finally {
@@ -248,22 +282,22 @@ Deno.test("DashboardFeed turns numbers into text once per update, not once per i
 Deno.test("DashboardFeed keeps a bounded recent window of bars for pages that connect", () => {
   const feed = feedOf();
   arrive(feed, 0, "served");
-  count(feed, "R1", conn(0), 0n, DASHBOARD_BARS_PER_UPDATE + 70);
-  const update = feed.takeUpdate();
-  assert.equal(update.bars.length, DASHBOARD_BARS_PER_UPDATE);
-  assert.equal(update.skipped, 70);
   // More updates, until more bars were sent than the window keeps.
-  let sent = DASHBOARD_BARS_PER_UPDATE;
+  let sent = 0;
   let newest = "";
-  for (let r = 2; sent <= DASHBOARD_HISTORY_BARS; r++) {
+  for (let r = 1; sent <= DASHBOARD_HISTORY_BARS; r++) {
     count(feed, `R${r}`, conn(0), 0n, DASHBOARD_BARS_PER_UPDATE + 10);
     feed.takeUpdate();
     sent += DASHBOARD_BARS_PER_UPDATE;
     newest = `R${r}#${DASHBOARD_BARS_PER_UPDATE}`;
   }
-  const { bars } = feed.snapshot();
-  assert.equal(bars.length, DASHBOARD_HISTORY_BARS);
-  assert.deepEqual(bars.at(-1)?.[0], newest); // newest kept, oldest dropped
+  const message = feed.snapshot();
+  const { bars, summary } = decode(message).data;
+  // Newest kept; what the window keeps beyond one message is summarised, never dropped unsaid.
+  assert.equal(message.drawn + message.summarised, DASHBOARD_HISTORY_BARS);
+  assert.equal(bars.length, message.drawn);
+  assert.equal(summary.reduce((n, [, count]) => n + count, 0), message.summarised);
+  assert.deepEqual(bars.at(-1)?.[0], newest);
   // Bars older than the window are dropped too.
   const old = feedOf();
   arrive(old, 0, "served");
@@ -283,17 +317,20 @@ Deno.test("DashboardFeed keeps a bounded recent window of bars for pages that co
     total: 1,
   });
   old.takeUpdate();
-  assert.deepEqual(old.snapshot().bars, []);
+  assert.deepEqual(snapshotOf(old).bars, []);
 });
 
 Deno.test("DashboardFeed sends the lanes when they change, as remote Workers join", () => {
   const lanes = ["worker 0", "worker 1"];
   const feed = feedOf({ lanes: () => lanes });
-  assert.deepEqual(feed.snapshot().lanes, lanes);
-  assert.equal(feed.takeUpdate().lanes, undefined);
+  assert.deepEqual(snapshotOf(feed).lanes, { names: lanes, total: 2 });
+  assert.equal(updateOf(feed).lanes, undefined);
   lanes.push("node-a/worker 1");
-  assert.deepEqual(feed.takeUpdate().lanes, ["worker 0", "worker 1", "node-a/worker 1"]);
-  assert.equal(feed.takeUpdate().lanes, undefined);
+  assert.deepEqual(updateOf(feed).lanes, {
+    names: ["worker 0", "worker 1", "node-a/worker 1"],
+    total: 3,
+  });
+  assert.equal(updateOf(feed).lanes, undefined);
 });
 
 Deno.test("DashboardFeed rejects client slots that are not a positive integer", () => {
@@ -307,4 +344,111 @@ Deno.test("shortNumber() keeps short numbers whole and long ones to their ends",
   assert.equal(shortNumber(-(10n ** 30n), 8), "-100…0000 (31 digits)");
   assert.equal(shortNumber(10n ** 19n), "10000000000000000000");
   assert.equal(shortNumber(10n ** 20n), "1000000000…0000000000 (21 digits)");
+});
+
+Deno.test("DashboardFeed keeps every message within DASHBOARD_MESSAGE_BYTES and says what it summarised", () => {
+  const longConn = (n: number) => `[fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:${n.toString(16)}]:65535`;
+  const lanes = Array.from({ length: 4096 }, (_, i) => `${"é".repeat(200)}/worker ${i}`);
+  const inFlight: RequestSection[] = [];
+  const feed = feedOf({ maxClients: 1000, lanes: () => lanes, requestsInFlight: () => inFlight });
+  const huge = 7n * 10n ** 3999n;
+  for (let n = 0; n < 2000; n++) {
+    const client = longConn(n);
+    feed.hear({ type: "accepted", at: n, conn: client, active: 0, waiting: 0 });
+    if (n >= 1000) {
+      feed.hear({ type: "waiting", at: n, conn: client, position: n - 999 });
+      continue;
+    }
+    feed.hear({ type: "served", at: n, conn: client, active: n + 1, waiting: 0 });
+    const request = `R${n + 1}`;
+    feed.hear({ type: "counting", at: n, conn: client, request, start: huge, increments: 1e6 });
+    inFlight.push({ request, conn: client, sections: 1, sectionsWaited: 0, sectionHeld: true });
+  }
+  for (let n = 0; n < 20; n++) {
+    const client = longConn(5000 + n);
+    arrive(feed, 5000 + n, "served");
+    feed.hear({
+      type: "counting",
+      at: 0,
+      conn: client,
+      request: `F${n}`,
+      start: huge,
+      increments: 9,
+    });
+    feed.hear({
+      type: "request-failed",
+      at: 1,
+      conn: client,
+      request: `F${n}`,
+      reason: "x".repeat(80),
+    });
+  }
+  // 20 000 increments since the last update, over 300 lanes: 256 are shown.
+  const now = Date.now();
+  for (let i = 0; i < 20_000; i++) {
+    feed.hear({
+      type: "task-done",
+      at: now,
+      conn: longConn(i % 1000),
+      request: `R${(i % 1000) + 1}`,
+      task: `R${(i % 1000) + 1}#${i + 100000}`,
+      worker: i % 300,
+      units: 10,
+      startedAt: now - 1000 + i * 0.01,
+      endedAt: now - 999 + i * 0.01,
+      value: huge + BigInt(i),
+      done: 1,
+      total: 1e6,
+    });
+  }
+  const onShownLanes = Array.from({ length: 20_000 }, (_, i) => i % 300)
+    .filter((lane) => lane < DASHBOARD_LANES_SHOWN).length;
+  for (const take of [() => feed.snapshot(), () => feed.takeUpdate(), () => feed.snapshot()]) {
+    const message = take();
+    assert.ok(message.bytes.length <= DASHBOARD_MESSAGE_BYTES, `${message.bytes.length} bytes`);
+    const { name, data } = decode(message);
+    assert.equal(data.bars.length, message.drawn, name);
+    assert.equal(data.summary.reduce((n, [, count]) => n + count, 0), message.summarised);
+    if (name === "update") {
+      // Every bar held for the update is drawn or summarised; the rest were tallied into it too.
+      assert.equal(message.drawn + message.summarised, onShownLanes);
+      assert.ok(message.drawn > 0 && message.summarised > 0);
+      assert.ok(data.summary.every(([lane]) => lane < DASHBOARD_LANES_SHOWN));
+    }
+    assert.equal(data.requestsMore, 1000 - DASHBOARD_REQUESTS_LISTED);
+    assert.equal(data.mutex?.length, DASHBOARD_REQUESTS_LISTED);
+  }
+  const { data } = decode(feed.snapshot());
+  assert.equal(data.lanes.names.length, DASHBOARD_LANES_SHOWN);
+  assert.equal(data.lanes.total, 4096);
+  assert.deepEqual(
+    [data.clients.slots.length, data.clients.slotCount, data.clients.taken],
+    [DASHBOARD_SLOTS_SHOWN, 1000, 1000],
+  );
+  assert.deepEqual(
+    [data.clients.waiting.length, data.clients.waitingCount],
+    [DASHBOARD_WAITING_LISTED, 1000],
+  );
+  assert.equal(data.requests.length, DASHBOARD_REQUESTS_LISTED);
+});
+
+Deno.test("DashboardFeed: clients that come and go cost the same, however many came before", () => {
+  const feed = feedOf();
+  const churn = (from: number, to: number) => {
+    for (let n = from; n < to; n++) {
+      arrive(feed, n, "served", 1_000 + n);
+      count(feed, `R${n + 1}`, conn(n), 0n, 1); // each draws a bar, so its colour is held
+      feed.hear({ type: "closed", at: 1_000 + n, conn: conn(n), reason: "STOP" });
+    }
+  };
+  churn(0, 10);
+  const few = updateOf(feed);
+  churn(10, 10_000);
+  const many = updateOf(feed);
+  // Nothing is kept, or sent, per client that left: the panels are as small after 10 000 as after 10.
+  assert.equal(JSON.stringify(many.clients).length, JSON.stringify(few.clients).length);
+  // With every colour held, a newcomer shares the one whose hold ends first (9 990 left in order).
+  arrive(feed, 20_000, "served", 20_000);
+  const colour = coloursOf(snapshotOf(feed).clients).get(conn(20_000));
+  assert.equal(colour, (10_000 - DASHBOARD_COLOURS) % DASHBOARD_COLOURS);
 });

@@ -125,3 +125,94 @@ Deno.test("serveDashboard() rejects an interval that is not a positive number", 
     assert.throws(() => serveDashboard(server, { port: 0, intervalMs }), RangeError);
   }
 });
+
+Deno.test("dashboard serves its live stream only to its own origin, and tools that name none", async () => {
+  await using server = startServer();
+  await using dashboard = serveDashboard(server, { port: 0 });
+  const { port } = dashboard.addr;
+  const own = `http://127.0.0.1:${port}`;
+  const cases: [string, number][] = [
+    ["", 200], // curl and other tools: no Origin, no Sec-Fetch-Site
+    [`Origin: ${own}`, 200],
+    [`Origin: ${own}\r\nSec-Fetch-Site: same-origin`, 200],
+    ["Sec-Fetch-Site: none", 200], // typed into the address bar
+    ["Origin: http://evil.example", 403], // another site's EventSource or fetch
+    [`Origin: http://localhost:${port}`, 403], // another origin, though the same machine
+    ["Origin: null", 403], // a sandboxed frame or a file
+    ["Sec-Fetch-Site: cross-site", 403], // a no-cors fetch from another site names no Origin
+    ["Sec-Fetch-Site: same-site", 403],
+  ];
+  for (const [headers, status] of cases) {
+    const extra = headers ? `\r\n${headers}` : "";
+    const answer = await rawRequest(
+      port,
+      `GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}${extra}`,
+    );
+    assert.equal(answer.status, status, JSON.stringify(headers));
+    if (status === 403) {
+      assert.match(answer.text, /forbidden: the live stream is for the dashboard's own page/);
+    }
+  }
+  // The page itself may be linked from anywhere: it shows nothing until its own script connects.
+  const page = await rawRequest(
+    port,
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: http://evil.example\r\nSec-Fetch-Site: cross-site`,
+  );
+  assert.equal(page.status, 200);
+  const icon = await rawRequest(port, `GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1:${port}`);
+  assert.equal(icon.status, 204);
+});
+
+Deno.test("dashboard answers 503 past maxPages open pages, and serves the others on", async () => {
+  await using server = startServer();
+  await using dashboard = serveDashboard(server, { port: 0, maxPages: 2 });
+  const streams = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(new URL("/events", dashboard.url));
+      assert.equal(response.status, 200);
+      streams.push(response.body!.pipeThrough(new TextDecoderStream()).getReader());
+    }
+    const refused = await fetch(new URL("/events", dashboard.url));
+    assert.equal(refused.status, 503);
+    assert.equal(
+      await refused.text(),
+      "too many dashboard pages open (2): close one, then reload this one\n",
+    );
+    for (const reader of streams) {
+      let text = "";
+      while (!text.includes("event: update")) text += (await reader.read()).value;
+      assert.match(text, /^event: snapshot\ndata: /);
+    }
+  } finally {
+    for (const reader of streams) await reader.cancel();
+  }
+});
+
+Deno.test("dashboard builds one snapshot per update interval, however many pages open in it", async () => {
+  let snapshots = 0;
+  const never = Promise.withResolvers<void>();
+  const source = {
+    events: new ServerEvents(),
+    options: { workers: 2, maxClients: 3 },
+    address: "127.0.0.1:1",
+    finished: never.promise,
+    // Each snapshot reads the server's figures once; no update is due within the test.
+    stats: () => (snapshots++, idleStats()),
+  };
+  await using dashboard = serveDashboard(source, { port: 0, intervalMs: 3_600_000 });
+  const readers = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(new URL("/events", dashboard.url));
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      readers.push(reader);
+      let text = "";
+      while (!text.endsWith("\n\n")) text += (await reader.read()).value;
+      assert.match(text, /^event: snapshot\ndata: \{"now":/);
+    }
+    assert.equal(snapshots, 1);
+  } finally {
+    for (const reader of readers) await reader.cancel();
+  }
+});

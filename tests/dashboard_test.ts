@@ -183,6 +183,32 @@ Deno.test({
       assert.equal(finishedColour, served[2]);
       await page.locator('.queue[data-queued="0"]').nth(1).waitFor();
       for (const c of clients) await c[Symbol.asyncDispose]();
+
+      // More increments than updates carry one by one: the rest are drawn as hatched blocks,
+      // counted on the page, so every increment is on the page, one way or the other.
+      await using busy = startServer({ workers: 2, iterationsPerUnit: 1 });
+      await using busyDashboard = serveDashboard(busy, { port: 0, intervalMs: 5000 });
+      const busyPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      busyPage.setDefaultTimeout(30_000);
+      await busyPage.goto(busyDashboard.url);
+      await busyPage.locator("#status.live").waitFor();
+      await using counting = await RawClient.connect(busy);
+      await counting.write("0 20000\n");
+      assert.equal(await counting.readLine(), "20000");
+      // R1's end comes in the update with its last bars, or after them.
+      await busyPage.locator('[data-finished="R1"] .result', { hasText: "20000" }).waitFor();
+      const drawn = await busyPage.locator('.bar[data-task^="R1#"]').count();
+      const blocks = await busyPage.locator(".bar.summary").evaluateAll((nodes) =>
+        nodes.map((n) => Number(n.getAttribute("data-summary")))
+      );
+      const summarised = blocks.reduce((a, b) => a + b, 0);
+      assert.ok(blocks.length > 0 && summarised > 0, "no increment was summarised");
+      assert.equal(drawn + summarised, 20000);
+      assert.equal(
+        await busyPage.locator("#summarised").textContent(),
+        `${summarised} increments of the last minute are drawn as hatched blocks: ` +
+          "more finished than the page is sent one by one",
+      );
     } finally {
       await browser.close();
     }
@@ -208,41 +234,56 @@ Deno.test("dashboard over plain HTTP: the page, a snapshot, updates, and history
     try {
       const snapshot = await events.next();
       assert.equal(snapshot.name, "snapshot");
-      assert.deepEqual(snapshot.data.lanes, ["worker 0", "worker 1", "worker 2"]);
+      assert.deepEqual(snapshot.data.lanes, {
+        names: ["worker 0", "worker 1", "worker 2"],
+        total: 3,
+      });
       assert.deepEqual(snapshot.data.clients.slots, [null, null, null, null]);
       assert.deepEqual(snapshot.data.requests, []);
 
       await using client = await RawClient.connect(server);
       await client.write("1 12\n");
       assert.equal(await client.readLine(), "13");
-      const bars: [string, number, string, number, number, number][] = [];
+      const bars: [string, number, number, number, number, number][] = [];
       let finished;
+      let listed = false;
       // Twelve bars and the end of R1 arrive within a bounded number of updates.
       for (let updates = 0; finished === undefined; updates++) {
         assert.ok(updates < 1000, "R1's end never reached the dashboard");
         const update = await events.next();
         assert.equal(update.name, "update");
-        bars.push(...update.data.bars);
+        assert.deepEqual(update.data.summary, []);
+        // Times travel relative to the update's now: back to the server's clock.
+        const { now } = update.data;
+        bars.push(
+          ...update.data.bars.map(([task, lane, colour, start, end, units]) =>
+            [task, lane, colour, now + start, now + end, units] as typeof bars[number]
+          ),
+        );
         finished = update.data.finished?.find((f) => f.request === "R1");
-        if (finished) assert.deepEqual(update.data.ended, ["R1"]);
+        // A request the pages were sent is ended in the update that lists it finished; one
+        // that began and ended between two updates was never sent, so there is nothing to end.
+        if (finished) assert.deepEqual(update.data.ended, listed ? ["R1"] : []);
+        listed ||= update.data.requests.some((r) => r.request === "R1");
+        assert.ok(!finished || !update.data.requests.some((r) => r.request === "R1"));
       }
       assert.equal(finished.result, "13");
       assert.equal(bars.length, 12);
       assert.equal(new Set(bars.map(([task]) => task)).size, 12);
       // Each bar is a task its Worker ran, on the Worker's own clock: one at a time per lane.
       const done = server.recorder.of("task-done");
-      for (const [task, worker, , startedAt, endedAt] of bars) {
+      for (const [task, worker, colour, startedAt, endedAt] of bars) {
         const event = done.find((e) => e.task === task)!;
-        assert.deepEqual([worker, startedAt, endedAt], [
-          event.worker,
-          event.startedAt,
-          event.endedAt,
-        ]);
+        assert.deepEqual([worker, colour], [event.worker, 0]);
+        assert.ok(Math.abs(startedAt - event.startedAt) <= 0.051, `${task} started`);
+        assert.ok(Math.abs(endedAt - event.endedAt) <= 0.051, `${task} ended`);
       }
       for (let lane = 0; lane < 3; lane++) {
-        const spans = bars.filter((b) => b[1] === lane).sort((a, b) => a[3] - b[3]);
+        const spans = done.filter((e) => e.worker === lane).sort((a, b) =>
+          a.startedAt - b.startedAt
+        );
         for (let i = 1; i < spans.length; i++) {
-          assert.ok(spans[i][3] >= spans[i - 1][4], `worker ${lane} ran two tasks at once`);
+          assert.ok(spans[i].startedAt >= spans[i - 1].endedAt, `worker ${lane} ran two at once`);
         }
       }
     } finally {

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type { TaskBar } from "./dashboard_views.ts";
 import {
   DASHBOARD_BARS_PER_UPDATE,
   DASHBOARD_HISTORY_BARS,
@@ -12,8 +11,38 @@ import {
 } from "../../defaults/defaults.ts";
 
 /**
+ * A finished task as the dashboard keeps it: `[task, lane, colour, startedAt,
+ * endedAt, units]`, times in ms since the epoch by the Worker's own clock.
+ */
+export type Bar = [string, number, number, number, number, number];
+
+/** Bars of one lane that were only counted: how many, the first start, the last end. */
+export interface LaneTally {
+  count: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * Adds a bar to a tally by lane.
+ *
+ * @param tally The tally, changed in place.
+ * @param bar The bar.
+ */
+export function tallyBar(tally: Map<number, LaneTally>, bar: Bar): void {
+  const [, lane, , startedAt, endedAt] = bar;
+  const entry = tally.get(lane);
+  if (!entry) tally.set(lane, { count: 1, from: startedAt, to: endedAt });
+  else {
+    entry.count++;
+    entry.from = Math.min(entry.from, startedAt);
+    entry.to = Math.max(entry.to, endedAt);
+  }
+}
+
+/**
  * Collects bars for the next update, at most {@linkcode DASHBOARD_BARS_PER_UPDATE}
- * (the rest are counted as skipped), and keeps those sent for the last
+ * (the rest are tallied by lane), and keeps those sent for the last
  * {@linkcode DASHBOARD_HISTORY_MS}, at most {@linkcode DASHBOARD_HISTORY_BARS}.
  *
  * @example
@@ -23,27 +52,29 @@ import {
  *
  * const bars = new BarHistory();
  * const now = Date.now();
- * assert.ok(bars.add(["R1#1", 0, "a", now - 2, now - 1, 1]));
- * assert.deepEqual(bars.take(now), { bars: [["R1#1", 0, "a", now - 2, now - 1, 1]], skipped: 0 });
+ * assert.ok(bars.add(["R1#1", 0, 3, now - 2, now - 1, 1]));
+ * const { bars: taken, tally } = bars.take(now);
+ * assert.deepEqual([taken, tally.size], [[["R1#1", 0, 3, now - 2, now - 1, 1]], 0]);
  * assert.equal(bars.recent(now).length, 1, "kept for a page that connects");
  * ```
  */
 export class BarHistory {
   /** Bars sent, kept for a page that connects, oldest first. */
-  #history: TaskBar[] = [];
+  #history: Bar[] = [];
   /** Bars for the next update. */
-  #bars: TaskBar[] = [];
-  #skipped = 0;
+  #bars: Bar[] = [];
+  /** Bars of the next update past its bound, by lane. */
+  #tally = new Map<number, LaneTally>();
 
   /**
-   * Adds a bar to the next update, if it has room.
+   * Adds a bar to the next update, if it has room; else tallies it.
    *
    * @param bar The bar.
-   * @returns Whether it will be drawn; if not, it is counted as skipped.
+   * @returns Whether it is held to be drawn one by one.
    */
-  add(bar: TaskBar): boolean {
+  add(bar: Bar): boolean {
     if (this.#bars.length >= DASHBOARD_BARS_PER_UPDATE) {
-      this.#skipped++;
+      tallyBar(this.#tally, bar);
       return false;
     }
     this.#bars.push(bar);
@@ -51,17 +82,18 @@ export class BarHistory {
   }
 
   /**
-   * The bars of the next update and how many were skipped; from now on they are history.
+   * The bars of the next update, and the tally of those past its bound; from
+   * now on the bars are history.
    *
    * @param now Ms since the epoch.
-   * @returns The bars, oldest first, and the count of those left out.
+   * @returns The bars, oldest first, and the tally by lane.
    */
-  take(now: number): { bars: TaskBar[]; skipped: number } {
-    const taken = { bars: this.#bars, skipped: this.#skipped };
+  take(now: number): { bars: Bar[]; tally: Map<number, LaneTally> } {
+    const taken = { bars: this.#bars, tally: this.#tally };
     for (const bar of this.#bars) this.#history.push(bar);
     this.#trim(now);
     this.#bars = [];
-    this.#skipped = 0;
+    this.#tally = new Map();
     return taken;
   }
 
@@ -72,7 +104,7 @@ export class BarHistory {
    * @param now Ms since the epoch.
    * @returns The bars, oldest first.
    */
-  recent(now: number): TaskBar[] {
+  recent(now: number): Bar[] {
     this.#trim(now);
     return [...this.#history, ...this.#bars];
   }

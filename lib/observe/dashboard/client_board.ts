@@ -4,9 +4,9 @@
  *
  * @module
  */
+import { DASHBOARD_SLOTS_SHOWN, DASHBOARD_WAITING_LISTED } from "../../defaults/defaults.ts";
 import { ClientColours } from "./client_colours.ts";
-import type { ClientsView } from "./dashboard_views.ts";
-import { DASHBOARD_WAITING_LISTED } from "../../defaults/defaults.ts";
+import type { ClientsView, ClientTag } from "./dashboard_views.ts";
 
 interface Client {
   state: "accepted" | "waiting" | "served";
@@ -17,8 +17,10 @@ interface Client {
 
 /**
  * Follows clients from their arrival to their departure, as the server's
- * events tell it, and shows the slots, the waiting line (the first
- * {@linkcode DASHBOARD_WAITING_LISTED} by name) and the colours.
+ * events tell it, and shows the slots (the first {@linkcode DASHBOARD_SLOTS_SHOWN}
+ * by name) and the waiting line (the first {@linkcode DASHBOARD_WAITING_LISTED}),
+ * each client with its colour. Each event costs the same however many clients
+ * came and went.
  *
  * @example
  * ```ts
@@ -29,21 +31,25 @@ interface Client {
  * board.accepted("a", 0);
  * board.served("a", 0);
  * board.waiting("b", 1);
- * const view = board.takeChange(1);
- * assert.deepEqual([view?.slots, view?.waiting], [["a"], ["b"]]);
- * assert.equal(board.takeChange(1), undefined, "nothing changed since");
+ * const view = board.takeChange();
+ * assert.deepEqual([view?.slots, view?.waiting], [[["a", 0]], [["b", 1]]]);
+ * assert.equal(board.takeChange(), undefined, "nothing changed since");
  * ```
  */
 export class ClientBoard {
   #clients = new Map<string, Client>();
   /** Slot holders, by slot. */
   #slots: (string | null)[];
+  #taken = 0;
+  /** Free slots, the next to take last: the lowest first, then the one freed last. */
+  #free: number[];
   #colours = new ClientColours();
   #changed = true;
 
   /** @param maxClients Client slots: the Semaphore's permits. */
   constructor(maxClients: number) {
     this.#slots = Array(maxClients).fill(null);
+    this.#free = Array.from({ length: maxClients }, (_, i) => maxClients - 1 - i);
   }
 
   /**
@@ -80,13 +86,26 @@ export class ClientBoard {
   }
 
   /**
-   * A client's task was drawn: its colour stays on screen for a while after it leaves.
+   * A client's task is drawn: its colour stays on screen for a while after it leaves.
    *
    * @param conn The client.
+   * @returns Its colour's key, or -1 when it already left.
    */
-  drew(conn: string): void {
+  drew(conn: string): number {
     const client = this.#clients.get(conn);
-    if (client) client.drew = true;
+    if (!client) return -1;
+    client.drew = true;
+    return this.#colours.of(conn) ?? -1;
+  }
+
+  /**
+   * The colour of a client present.
+   *
+   * @param conn The client.
+   * @returns Its colour's key, or -1 when it already left.
+   */
+  colourOf(conn: string): number {
+    return this.#colours.of(conn) ?? -1;
   }
 
   /**
@@ -99,48 +118,64 @@ export class ClientBoard {
     const client = this.#clients.get(conn);
     if (!client) return;
     this.#clients.delete(conn);
-    if (client.slot >= 0) this.#slots[client.slot] = null;
+    if (client.slot >= 0) {
+      this.#slots[client.slot] = null;
+      this.#free.push(client.slot);
+      this.#taken--;
+    }
     // Its bars may still be on screen: keep its colour its own until they are gone. A client
     // that drew nothing (turned away, or gone before counting) frees its colour at once.
-    if (client.drew) this.#colours.hold(conn, at);
-    else this.#colours.free(conn);
+    this.#colours.leave(conn, at, client.drew);
     this.#changed = true;
   }
 
   /**
-   * The slots, the waiting line and the colours at `now`.
+   * The slots and the waiting line, each client with its colour.
    *
-   * @param now Ms since the epoch.
    * @returns The view.
    */
-  view(now: number): ClientsView {
-    const waiting: string[] = [];
+  view(): ClientsView {
+    const waiting: ClientTag[] = [];
     let waitingCount = 0;
     for (const [conn, client] of this.#clients) {
       if (client.state !== "waiting") continue;
-      if (waitingCount++ < DASHBOARD_WAITING_LISTED) waiting.push(conn);
+      if (waitingCount++ < DASHBOARD_WAITING_LISTED) waiting.push(this.#tag(conn));
     }
-    return { slots: [...this.#slots], waiting, waitingCount, colours: this.#colours.colours(now) };
+    return {
+      slots: this.#slots.slice(0, DASHBOARD_SLOTS_SHOWN).map((c) =>
+        c === null ? null : this.#tag(c)
+      ),
+      slotCount: this.#slots.length,
+      taken: this.#taken,
+      waiting,
+      waitingCount,
+    };
   }
 
   /**
-   * The view at `now` if a client came, moved or left since the last call.
+   * The view if a client came, moved or left since the last call.
    *
-   * @param now Ms since the epoch.
    * @returns The view, or `undefined` when nothing changed.
    */
-  takeChange(now: number): ClientsView | undefined {
+  takeChange(): ClientsView | undefined {
     if (!this.#changed) return undefined;
     this.#changed = false;
-    return this.view(now);
+    return this.view();
+  }
+
+  #tag(conn: string): ClientTag {
+    return [conn, this.#colours.of(conn) ?? -1];
   }
 
   #setState(conn: string, state: "waiting" | "served", at: number): void {
     if (!this.#clients.has(conn)) this.accepted(conn, at);
     const client = this.#clients.get(conn)!;
     if (state === "served" && client.slot < 0) {
-      client.slot = this.#slots.indexOf(null);
-      if (client.slot >= 0) this.#slots[client.slot] = conn;
+      client.slot = this.#free.pop() ?? -1;
+      if (client.slot >= 0) {
+        this.#slots[client.slot] = conn;
+        this.#taken++;
+      }
     }
     client.state = state;
     this.#changed = true;

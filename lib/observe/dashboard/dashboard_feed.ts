@@ -4,11 +4,13 @@
  *
  * @module
  */
+import { DASHBOARD_LANES_SHOWN, DASHBOARD_NAME_CHARS } from "../../defaults/defaults.ts";
 import type { ServerEvent } from "../../server/server_events.ts";
 import type { ServerStats } from "../../server/server_options.ts";
 import { BarHistory } from "./bar_history.ts";
 import { ClientBoard } from "./client_board.ts";
-import type { DashboardSnapshot, DashboardStats, DashboardUpdate } from "./dashboard_views.ts";
+import { encodeMessage, type Message, type MessageOptions } from "./dashboard_message.ts";
+import type { DashboardStats, LanesView } from "./dashboard_views.ts";
 import { RequestBoard, type RequestSection } from "./request_board.ts";
 import { TaskRates } from "./task_rates.ts";
 
@@ -31,7 +33,8 @@ export interface DashboardFeedOptions {
 
 /**
  * Keeps the dashboard's picture up to date from server events, and hands out
- * snapshots and batched updates. Its parts: the clients ({@linkcode ClientBoard}),
+ * snapshots and batched updates, encoded, each within the message bound (see
+ * `dashboard_views.ts` for the format). Its parts: the clients ({@linkcode ClientBoard}),
  * the bars ({@linkcode BarHistory}), the requests ({@linkcode RequestBoard})
  * and the rates ({@linkcode TaskRates}); their bounds are in `lib/defaults/defaults.ts`.
  *
@@ -49,12 +52,13 @@ export interface DashboardFeedOptions {
  * });
  * feed.hear({ type: "accepted", at: 1, conn: "a", active: 0, waiting: 0 });
  * feed.hear({ type: "served", at: 1, conn: "a", active: 1, waiting: 0 });
- * assert.deepEqual(feed.snapshot().clients.slots, ["a", null]);
+ * const { bytes } = feed.snapshot();
+ * const snapshot = JSON.parse(new TextDecoder().decode(bytes).split("data: ")[1]);
+ * assert.deepEqual(snapshot.clients.slots, [["a", 0], null]);
  * ```
  */
 export class DashboardFeed {
   #address: string;
-  #maxClients: number;
   #lanesNow: () => readonly string[];
   #serverStats: () => ServerStats;
   /** The lane names last sent. */
@@ -74,7 +78,6 @@ export class DashboardFeed {
       throw new RangeError(`'maxClients' must be a positive integer: received ${maxClients}`);
     }
     this.#address = address;
-    this.#maxClients = maxClients;
     this.#lanesNow = lanes;
     this.#serverStats = stats;
     this.#lanes = [...lanes()];
@@ -106,13 +109,14 @@ export class DashboardFeed {
         this.#clients.left(event.conn, event.at);
         break;
       case "counting":
-        this.#requests.begin(event);
+        this.#requests.begin(event, this.#clients.colourOf(event.conn));
         break;
       case "task-done": {
         const { task, worker, conn, startedAt, endedAt, units } = event;
         this.#rates.record(endedAt, endedAt - startedAt);
-        if (this.#bars.add([task, worker, conn, startedAt, endedAt, units])) {
-          this.#clients.drew(conn);
+        // Lanes past those shown are counted in the figures, not drawn.
+        if (worker < DASHBOARD_LANES_SHOWN) {
+          this.#bars.add([task, worker, this.#clients.drew(conn), startedAt, endedAt, units]);
         }
         this.#requests.progress(event);
         break;
@@ -127,53 +131,81 @@ export class DashboardFeed {
     }
   }
 
-  /** The whole picture now. */
-  snapshot(): DashboardSnapshot {
+  /**
+   * The whole picture now, encoded.
+   *
+   * @param options The message's bound.
+   * @returns The `snapshot` event.
+   */
+  snapshot(options: MessageOptions = {}): Message {
     const now = Date.now();
     const bars = this.#bars.recent(now);
     const mutex = this.#requests.mutex();
-    return {
+    const queued = this.#requests.queued().slice(0, DASHBOARD_LANES_SHOWN);
+    const panels = {
       now,
       address: this.#address,
-      maxClients: this.#maxClients,
-      lanes: [...this.#lanes],
-      bars,
-      queued: this.#requests.queued(),
-      clients: this.#clients.view(now),
+      lanes: lanesView(this.#lanes),
+      queued,
+      clients: this.#clients.view(),
       requests: this.#requests.requests(),
+      requestsMore: this.#requests.more(),
       ...(mutex ? { mutex } : {}),
       finished: this.#requests.finished(),
       stats: this.#stats(),
     };
+    return encodeMessage("snapshot", panels, bars, options);
   }
 
-  /** The changes since the last call, then forgets them. */
-  takeUpdate(): DashboardUpdate {
+  /**
+   * The changes since the last call, encoded; then forgets them.
+   *
+   * @param options The message's bound.
+   * @returns The `update` event.
+   */
+  takeUpdate(options: MessageOptions = {}): Message {
     const now = Date.now();
     const lanes = this.#lanesNow();
     const lanesChanged = lanes.length !== this.#lanes.length ||
       lanes.some((name, i) => name !== this.#lanes[i]);
     if (lanesChanged) this.#lanes = [...lanes];
     const mutex = this.#requests.mutex();
-    const clients = this.#clients.takeChange(now);
+    const clients = this.#clients.takeChange();
     const { requests, ended, finished } = this.#requests.takeChanges();
-    const { bars, skipped } = this.#bars.take(now);
-    return {
+    const queued = this.#requests.queued().slice(0, DASHBOARD_LANES_SHOWN);
+    const { bars, tally } = this.#bars.take(now);
+    const panels = {
       now,
-      ...(lanesChanged ? { lanes: [...lanes] } : {}),
-      bars,
-      skipped,
-      queued: this.#requests.queued(),
+      ...(lanesChanged ? { lanes: lanesView(lanes) } : {}),
+      queued,
       ...(clients ? { clients } : {}),
       requests,
       ended,
+      requestsMore: this.#requests.more(),
       ...(mutex ? { mutex } : {}),
       ...(finished ? { finished } : {}),
       stats: this.#stats(),
     };
+    return encodeMessage("update", panels, bars, { ...options, tally });
   }
 
   #stats(): DashboardStats {
     return { ...this.#serverStats(), ...this.#rates.lastSecond(this.#lanes.length) };
   }
+}
+
+/**
+ * The lanes as sent: the first {@linkcode DASHBOARD_LANES_SHOWN}, names in
+ * printable ASCII (a byte a character), cut to {@linkcode DASHBOARD_NAME_CHARS}.
+ */
+function lanesView(lanes: readonly string[]): LanesView {
+  return {
+    names: lanes.slice(0, DASHBOARD_LANES_SHOWN).map((name) => {
+      const ascii = name.replace(/[^\x20-\x7e]/g, "?");
+      return ascii.length > DASHBOARD_NAME_CHARS
+        ? `${ascii.slice(0, DASHBOARD_NAME_CHARS - 3)}...`
+        : ascii;
+    }),
+    total: lanes.length,
+  };
 }

@@ -4,24 +4,22 @@
  *
  * Only GET and HEAD are answered, and only for a Host that names this machine's
  * loopback or the listen address: a page on another site that points a name of
- * its own at 127.0.0.1 (DNS rebinding) cannot read the stream.
+ * its own at 127.0.0.1 (DNS rebinding) cannot read the stream. The stream is
+ * refused (403) to a request that a browser marks as coming from another
+ * origin (`Origin`, or `Sec-Fetch-Site`); tools that send neither (curl) are served.
  *
  * @module
  */
+import { DASHBOARD_INTERVAL_MS, DASHBOARD_PORT, HOST } from "../../defaults/defaults.ts";
 import type { ServerEvents } from "../../server/server_events.ts";
 import type { ServerOptions, ServerStats } from "../../server/server_options.ts";
 import { DashboardFeed } from "./dashboard_feed.ts";
 import { DASHBOARD_HTML } from "./page_html.ts";
+import { PageStreams, type PageStreamsOptions, SlowPageError } from "./page_streams.ts";
 import type { RequestSection } from "./request_board.ts";
-import {
-  DASHBOARD_INTERVAL_MS,
-  DASHBOARD_MAX_BEHIND,
-  DASHBOARD_PORT,
-  HOST,
-} from "../../defaults/defaults.ts";
 
-/** Options of {@linkcode serveDashboard}. */
-export interface DashboardOptions {
+/** Options of {@linkcode serveDashboard}; the pages' bounds are those of {@linkcode PageStreams}. */
+export interface DashboardOptions extends PageStreamsOptions {
   /** Address to listen on. Defaults to `HOST` (127.0.0.1). */
   hostname?: string;
   /** Port; 0 picks a free one. Defaults to `DASHBOARD_PORT` (8080). */
@@ -53,7 +51,6 @@ export interface Dashboard extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const encoder = new TextEncoder();
 const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/;
 
@@ -61,10 +58,11 @@ const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/;
  * Starts the dashboard of a server. It closes when the server stops.
  *
  * @param server The server to show.
- * @param options Where to listen and how often to update.
+ * @param options Where to listen, how often to update, and the pages' bounds.
  * @returns The running dashboard.
  * @throws {Deno.errors.AddrInUse} When the port is taken (nothing is left running).
- * @throws {RangeError} When `intervalMs` is not a positive number.
+ * @throws {RangeError} When `intervalMs` is not a positive number, or a page bound
+ *   (`maxPages`, `maxQueuedBytes`, `stallMs`) not a positive integer.
  *
  * @example
  * ```ts
@@ -86,13 +84,15 @@ export function serveDashboard(
   if (!(intervalMs > 0 && Number.isFinite(intervalMs))) {
     throw new RangeError(`'intervalMs' must be a positive number: received ${intervalMs}`);
   }
-  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const pages = new PageStreams(options);
   // Listen first: when the port is taken, nothing else has started and nothing leaks.
   const http = Deno.serve({
     hostname,
     port,
     onListen: () => {},
     onError: (error) => {
+      // A page dropped for not reading (page_streams.ts): its connection closes, as it should.
+      if (error instanceof SlowPageError) return new Response(null, { status: 500 });
       console.error(`threadcount dashboard: could not answer a request (${error})`);
       return new Response("internal error\n", { status: 500 });
     },
@@ -112,35 +112,31 @@ export function serveDashboard(
     requestsInFlight: server.requestsInFlight ? () => server.requestsInFlight!() : undefined,
   });
   const subscription = server.events.subscribe((event) => feed.hear(event));
+  /** The snapshot of this interval, shared by the pages that open in it. */
+  let snapshot: Uint8Array | undefined;
+  let failed = false;
   const timer = setInterval(() => {
-    const update = feed.takeUpdate();
-    if (streams.size === 0) return;
-    const chunk = encoder.encode(`event: update\ndata: ${JSON.stringify(update)}\n\n`);
-    for (const controller of streams) {
-      // A page that does not keep up is dropped rather than buffered without end.
-      if ((controller.desiredSize ?? 0) < -DASHBOARD_MAX_BEHIND) {
-        streams.delete(controller);
-        controller.close();
-      } else {
-        controller.enqueue(chunk);
-      }
+    snapshot = undefined;
+    try {
+      const update = feed.takeUpdate();
+      if (pages.size > 0) pages.send(update.bytes, Date.now());
+    } catch (error) {
+      // A bug, not a load: the bounds keep every panel small. Said once; the server serves on.
+      if (!failed) console.error(`threadcount dashboard: an update was not sent (${error})`);
+      failed = true;
     }
   }, intervalMs);
 
   function answer(request: Request): Response {
     const host = checkHost(request.headers.get("host"), allowedHosts, addr.port);
     if (host !== "ok") {
-      return new Response(
-        host === "malformed"
-          ? "bad request: the Host header is missing or malformed\n"
-          : `misdirected request: open the dashboard as http://127.0.0.1:${addr.port}/\n`,
-        { status: host === "malformed" ? 400 : 421, headers: { "content-type": "text/plain" } },
-      );
+      return host === "malformed"
+        ? plain(400, "bad request: the Host header is missing or malformed\n")
+        : plain(421, `misdirected request: open the dashboard as http://127.0.0.1:${addr.port}/\n`);
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return new Response("method not allowed: the dashboard only reads (GET, HEAD)\n", {
-        status: 405,
-        headers: { allow: "GET, HEAD", "content-type": "text/plain" },
+      return plain(405, "method not allowed: the dashboard only reads (GET, HEAD)\n", {
+        allow: "GET, HEAD",
       });
     }
     const pathname = pathOf(request.url);
@@ -150,28 +146,28 @@ export function serveDashboard(
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
       });
     }
+    if (pathname === "/favicon.ico") return new Response(null, { status: 204 });
     if (pathname === "/events") {
+      if (!sameOrigin(request.headers, `http://${request.headers.get("host")!.toLowerCase()}`)) {
+        return plain(403, "forbidden: the live stream is for the dashboard's own page\n");
+      }
       const headers = {
         "content-type": "text/event-stream",
         "cache-control": "no-store",
         "x-accel-buffering": "no",
       };
       if (head) return new Response(null, { headers });
-      let self: ReadableStreamDefaultController<Uint8Array>;
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          self = controller;
-          streams.add(controller);
-          const snapshot = JSON.stringify(feed.snapshot());
-          controller.enqueue(encoder.encode(`event: snapshot\ndata: ${snapshot}\n\n`));
-        },
-        cancel() {
-          streams.delete(self);
-        },
-      }, { highWaterMark: DASHBOARD_MAX_BEHIND });
-      return new Response(body, { headers });
+      if (pages.size >= pages.maxPages) {
+        return plain(
+          503,
+          `too many dashboard pages open (${pages.maxPages}): close one, then reload this one\n`,
+          { "retry-after": "10", connection: "close" },
+        );
+      }
+      snapshot ??= feed.snapshot().bytes;
+      return new Response(pages.open(snapshot, Date.now()), { headers });
     }
-    return new Response("not found: the dashboard is at /\n", { status: 404 });
+    return plain(404, "not found: the dashboard is at /\n");
   }
 
   let closing: Promise<void> | undefined;
@@ -179,12 +175,7 @@ export function serveDashboard(
     closing ??= (async () => {
       clearInterval(timer);
       subscription[Symbol.dispose]();
-      for (const controller of streams) {
-        try {
-          controller.close();
-        } catch { /* the page already went */ }
-      }
-      streams.clear();
+      pages.close();
       await http.shutdown();
     })();
     return closing;
@@ -196,6 +187,22 @@ export function serveDashboard(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * Whether a request may read the live stream: a browser names the page that
+ * asks in `Origin` (cross-origin requests) and `Sec-Fetch-Site` (all of them,
+ * no-cors ones too); a tool that sends neither is served.
+ */
+function sameOrigin(headers: Headers, own: string): boolean {
+  const origin = headers.get("origin");
+  if (origin !== null && origin.toLowerCase() !== own) return false;
+  const site = headers.get("sec-fetch-site");
+  return site === null || site === "same-origin" || site === "none";
+}
+
+function plain(status: number, text: string, headers: Record<string, string> = {}): Response {
+  return new Response(text, { status, headers: { "content-type": "text/plain", ...headers } });
 }
 
 /** Whether a Host header names this dashboard: `ok`, `malformed` or `other`. */

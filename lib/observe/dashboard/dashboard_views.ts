@@ -1,7 +1,20 @@
 /**
- * What the live dashboard sends its pages, as JSON: the whole picture when a
- * page connects ({@linkcode DashboardSnapshot}), then batches of changes
- * ({@linkcode DashboardUpdate}). The page's script reads these same types.
+ * What the live dashboard sends its pages, as JSON over Server-Sent Events:
+ * the whole picture when a page connects (`event: snapshot`,
+ * {@linkcode DashboardSnapshot}), then the changes four times a second
+ * (`event: update`, {@linkcode DashboardUpdate}). The page's script reads
+ * these same types.
+ *
+ * The format, in three rules:
+ * 1. Every message, the snapshot too, is at most `DASHBOARD_MESSAGE_BYTES`.
+ *    Bars that do not fit are not dropped in silence: each lane gets a
+ *    {@linkcode BarSummary} of those left out (how many, from when to when),
+ *    which the page draws as one hatched block and counts.
+ * 2. An update sets values by key (a bar by its task, a request by its id, a
+ *    panel whole): applying it twice, or to a snapshot taken after some of its
+ *    changes, gives the same picture. A page never needs the updates before its snapshot.
+ * 3. Times of bars and summaries are in ms relative to the message's `now`
+ *    (negative: before it), to a tenth of a ms.
  *
  * @module
  */
@@ -9,20 +22,31 @@ import type { ServerStats } from "../../server/server_options.ts";
 
 /**
  * A task a Worker ran, as the dashboard draws it, from the Worker's own clock:
- * `[task, worker, conn, startedAt, endedAt, units]`.
+ * `[task, lane, colour, startMs, endMs, units]`, times relative to the
+ * message's `now`; `colour` is the client's colour key (-1: unknown).
  */
-export type TaskBar = [string, number, string, number, number, number];
+export type TaskBar = [string, number, number, number, number, number];
 
 /**
- * A client's colour: `[conn, colour, cue]`. `colour` indexes the palette; `cue`
- * is 0 while the palette lasts, then 1, 2, … (drawn as stripes with an outline).
+ * Bars of one lane left out of a message, because there were more than one
+ * message carries: `[lane, count, fromMs, toMs]`, times relative to the
+ * message's `now` (from the first start to the last end).
  */
-export type ClientColour = [string, number, number];
+export type BarSummary = [number, number, number, number];
+
+/**
+ * A client and its colour: `[conn, colour]`. The colour's key is
+ * `palette index + cue × palette size`; cue 0 is the plain colour, past it
+ * the page draws stripes at an angle of the cue's own and an outline.
+ */
+export type ClientTag = [string, number];
 
 /** A request being counted, as the dashboard shows it. */
 export interface RequestView {
   request: string;
   conn: string;
+  /** The client's colour key. */
+  colour: number;
   /** The start, as text (long numbers shortened by `shortNumber`). */
   start: string;
   /** The counter now, as text. */
@@ -41,6 +65,7 @@ export interface RequestView {
 export interface FinishedView {
   request: string;
   conn: string;
+  colour: number;
   start: string;
   total: number;
   /** The answer sent, as text; absent when the request failed. */
@@ -56,6 +81,7 @@ export interface FinishedView {
 export interface MutexView {
   request: string;
   conn: string;
+  colour: number;
   /** Critical sections entered. */
   sections: number;
   /** Sections that had to wait for the Mutex. */
@@ -64,16 +90,24 @@ export interface MutexView {
   held: boolean;
 }
 
-/** Who holds the client slots (the Semaphore) and who waits for one. */
+/** Who holds the client slots (the Semaphore) and who waits for one: sent whole. */
 export interface ClientsView {
-  /** One entry per slot: the client holding it, or null when it is free. */
-  slots: (string | null)[];
+  /** The first `DASHBOARD_SLOTS_SHOWN` slots: the client holding each, or null when free. */
+  slots: (ClientTag | null)[];
+  /** All slots, shown or not. */
+  slotCount: number;
+  /** Slots taken, shown or not. */
+  taken: number;
   /** Waiting clients in line order, at most `DASHBOARD_WAITING_LISTED`. */
-  waiting: string[];
+  waiting: ClientTag[];
   /** All waiting clients, listed or not. */
   waitingCount: number;
-  /** The colour of every client on screen. */
-  colours: ClientColour[];
+}
+
+/** The pool's lanes: the first `DASHBOARD_LANES_SHOWN` by name, and how many there are. */
+export interface LanesView {
+  names: string[];
+  total: number;
 }
 
 /** The figures the dashboard shows. */
@@ -83,40 +117,46 @@ export interface DashboardStats extends ServerStats {
   utilisation: number;
 }
 
-/** The whole picture, sent to a page when it connects. */
-export interface DashboardSnapshot {
-  now: number;
-  address: string;
-  maxClients: number;
-  /** The pool's lanes, one per Worker; `worker` numbers index it. */
-  lanes: string[];
-  /** Finished bars of the last `DASHBOARD_HISTORY_MS`, oldest first. */
-  bars: TaskBar[];
-  /** Tasks handed to each Worker and not yet done, by lane. */
-  queued: number[];
+/** The parts of the picture that a snapshot sends whole and an update sends when they change. */
+interface Panels {
   clients: ClientsView;
-  requests: RequestView[];
-  /** Present when the server reports its critical sections. */
+  /** Present when the server reports its critical sections: the listed requests' Mutex. */
   mutex?: MutexView[];
   finished: FinishedView[];
+  /** Requests in flight that are not listed. */
+  requestsMore: number;
   stats: DashboardStats;
 }
 
-/** One batch of changes. Fields that did not change are left out. */
-export interface DashboardUpdate {
+/** The whole picture, sent to a page when it connects. */
+export interface DashboardSnapshot extends Panels {
   now: number;
-  lanes?: string[];
-  /** Tasks finished since the last update (at most `DASHBOARD_BARS_PER_UPDATE`). */
+  address: string;
+  lanes: LanesView;
+  /** Recent finished bars that fit, oldest first (newest kept). */
   bars: TaskBar[];
-  /** Bars left out of this update because there were too many to draw. */
-  skipped: number;
+  /** Recent bars that did not fit, by lane. */
+  summary: BarSummary[];
+  /** Tasks handed to each shown lane and not yet done. */
   queued: number[];
-  clients?: ClientsView;
-  /** Requests in flight that changed. */
+  /** The listed requests in flight, oldest first. */
   requests: RequestView[];
-  /** Requests that ended since the last update (see `finished`). */
+}
+
+/** The changes since the last update. Panels that did not change are left out. */
+export interface DashboardUpdate extends Partial<Panels> {
+  now: number;
+  lanes?: LanesView;
+  /** Tasks finished since the last update that fit, oldest first (newest kept). */
+  bars: TaskBar[];
+  /** Tasks finished since the last update that did not fit, by lane. */
+  summary: BarSummary[];
+  /** Tasks handed to each shown lane and not yet done. */
+  queued: number[];
+  /** Listed requests that changed, or that joined the list. */
+  requests: RequestView[];
+  /** Requests that left the list since the last update (they ended). */
   ended: string[];
-  mutex?: MutexView[];
-  finished?: FinishedView[];
+  requestsMore: number;
   stats: DashboardStats;
 }

@@ -38,6 +38,8 @@ const BODY = `
       Tasks handed to a Worker but not started yet wait on the right, as queued.</p>
     <div class="lanes" id="lanes"></div>
     <div class="axis" id="axis"></div>
+    <p class="note" id="lanes-more" hidden></p>
+    <p class="note" id="summarised" hidden></p>
   </section>
   <section>
     <h2><span class="part">Semaphore</span> · client slots</h2>
@@ -51,6 +53,7 @@ const BODY = `
     <p class="hint">Each request's counter rising from its start; the fraction is increments applied.</p>
     <div class="rows" id="requests"></div>
     <span class="empty" id="requests-empty">no request in flight</span>
+    <p class="note" id="requests-more" hidden></p>
   </section>
   <section>
     <h2><span class="part">Mutex</span> · critical sections</h2>
@@ -64,6 +67,16 @@ const BODY = `
   </section>
 </main>
 `;
+
+/** The page's icon, inline: four lanes of bars (so the browser asks for no /favicon.ico). */
+const FAVICON = "data:image/svg+xml," + encodeURIComponent(
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b1015"/>` +
+    DASHBOARD_PALETTE.slice(0, 4).map((colour, i) =>
+      `<rect x="${2 + (i % 2) * 3}" y="${2 + i * 3.2}" width="${
+        7 + (i % 3)
+      }" height="2.4" fill="${colour}"/>`
+    ).join("") + "</svg>",
+);
 
 /** The client colours, read by the page's script. */
 const PALETTE_JSON = JSON.stringify(DASHBOARD_PALETTE);
@@ -90,6 +103,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>threadcount · live</title>
+<link rel="icon" href="${FAVICON}">
 <style>${DASHBOARD_CSS}</style>
 </head>
 <body>${BODY}<script id="palette" type="application/json">${PALETTE_JSON}</script>

@@ -76,6 +76,9 @@ h2.with-zoom { display: flex; align-items: center; }
            border: 1px solid var(--warn); color: var(--warn); border-radius: 6px; padding: 3px 6px; }
 h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .empty { color: var(--muted); font-size: 12px; font-style: italic; }
+.bar.summary { background: repeating-linear-gradient(135deg, #56616d 0 2px, transparent 2px 5px);
+  outline: 1px dashed #56616d; }
+.more, .note { color: var(--muted); font-size: 12px; margin-top: 6px; }
 .rows { display: flex; flex-direction: column; }
 .request { display: grid; grid-template-columns: 44px 150px minmax(0, 1fr) 180px 110px; gap: 10px;
            align-items: center; font-size: 13px; padding: 5px 0; border-bottom: 1px solid var(--line); }

@@ -8,10 +8,10 @@
  *
  * @module
  */
+import { DASHBOARD_FINISHED_KEPT, DASHBOARD_REQUESTS_LISTED } from "../../defaults/defaults.ts";
 import type { ServerEvent } from "../../server/server_events.ts";
 import type { FinishedView, MutexView, RequestView } from "./dashboard_views.ts";
 import { shortNumber } from "./short_number.ts";
-import { DASHBOARD_FINISHED_KEPT } from "../../defaults/defaults.ts";
 
 /** What the dashboard reads of a request in flight (the server's `RequestProgress`). */
 export interface RequestSection {
@@ -38,9 +38,9 @@ export interface RequestBoardOptions {
 
 /** The changes since the last {@linkcode RequestBoard.takeChanges}. */
 export interface RequestChanges {
-  /** Requests in flight that changed. */
+  /** Listed requests that changed, or that joined the list. */
   requests: RequestView[];
-  /** Requests that ended (or that the server no longer has). */
+  /** Listed requests that ended (or that the server no longer has). */
   ended: string[];
   /** The finished list, when it changed. */
   finished?: FinishedView[];
@@ -51,6 +51,9 @@ type Outcome = { result: string; ms: number } | { failed: string };
 interface Counting {
   request: string;
   conn: string;
+  colour: number;
+  /** Whether a page was sent it: then its end is sent too. */
+  listed: boolean;
   startText: string;
   targetText: string;
   total: number;
@@ -63,7 +66,8 @@ interface Counting {
 
 /**
  * Follows each request from `counting` to its end, as the server's events
- * tell it, and lists the last {@linkcode DASHBOARD_FINISHED_KEPT} finished.
+ * tell it: lists the oldest {@linkcode DASHBOARD_REQUESTS_LISTED} in flight
+ * (and counts the rest), and the last {@linkcode DASHBOARD_FINISHED_KEPT} finished.
  *
  * @example
  * ```ts
@@ -71,7 +75,7 @@ interface Counting {
  * import assert from "node:assert/strict";
  *
  * const board = new RequestBoard({ workers: 1 });
- * board.begin({ type: "counting", at: 0, conn: "a", request: "R1", start: 5n, increments: 1 });
+ * board.begin({ type: "counting", at: 0, conn: "a", request: "R1", start: 5n, increments: 1 }, 0);
  * board.queue("R1", 0, 1);
  * assert.deepEqual(board.queued(), [1]);
  * board.end({ type: "result", at: 3, conn: "a", request: "R1", value: 6n, ms: 3 });
@@ -101,12 +105,15 @@ export class RequestBoard {
    * A request's counting began.
    *
    * @param event Its `counting` event.
+   * @param colour Its client's colour key.
    */
-  begin(event: Extract<ServerEvent, { type: "counting" }>): void {
+  begin(event: Extract<ServerEvent, { type: "counting" }>, colour: number): void {
     const startText = shortNumber(event.start);
     const counting: Counting = {
       request: event.request,
       conn: event.conn,
+      colour,
+      listed: false,
       startText,
       targetText: shortNumber(event.start + BigInt(event.increments)),
       total: event.increments,
@@ -195,9 +202,11 @@ export class RequestBoard {
     const mutex: MutexView[] = [];
     for (const progress of this.#requestsInFlight()) {
       known.add(progress.request);
+      if (mutex.length >= DASHBOARD_REQUESTS_LISTED) continue;
       mutex.push({
         request: progress.request,
         conn: progress.conn,
+        colour: this.#counting.get(progress.request)?.colour ?? -1,
         sections: progress.sections,
         waited: progress.sectionsWaited,
         held: progress.sectionHeld,
@@ -219,9 +228,20 @@ export class RequestBoard {
     return [...this.#queued];
   }
 
-  /** Every request in flight. */
+  /** The listed requests in flight (the oldest), from now on known to the pages. */
   requests(): RequestView[] {
-    return [...this.#counting.values()].map(view);
+    const views: RequestView[] = [];
+    for (const counting of this.#counting.values()) {
+      if (views.length >= DASHBOARD_REQUESTS_LISTED) break;
+      counting.listed = true;
+      views.push(view(counting));
+    }
+    return views;
+  }
+
+  /** Requests in flight that are not listed. */
+  more(): number {
+    return Math.max(0, this.#counting.size - DASHBOARD_REQUESTS_LISTED);
   }
 
   /** The last requests finished, newest first. */
@@ -235,8 +255,16 @@ export class RequestBoard {
    * @returns The changes.
    */
   takeChanges(): RequestChanges {
+    const requests: RequestView[] = [];
+    let listed = 0;
+    for (const counting of this.#counting.values()) {
+      if (listed++ >= DASHBOARD_REQUESTS_LISTED) break;
+      if (counting.listed && !this.#changed.has(counting)) continue;
+      counting.listed = true;
+      requests.push(view(counting));
+    }
     const changes: RequestChanges = {
-      requests: [...this.#changed].map(view),
+      requests,
       ended: this.#ended,
       ...(this.#finishedChanged ? { finished: [...this.#finished] } : {}),
     };
@@ -254,13 +282,14 @@ export class RequestBoard {
       if (count) this.#queued[worker] = Math.max(0, this.#queued[worker] - count);
     }
     counting.queued = [];
-    this.#ended.push(counting.request);
+    if (counting.listed) this.#ended.push(counting.request);
   }
 
   #list(counting: Counting, at: number, outcome: Outcome): void {
     this.#finished.unshift({
       request: counting.request,
       conn: counting.conn,
+      colour: counting.colour,
       start: counting.startText,
       total: counting.total,
       ms: at - counting.startedAt,
@@ -277,6 +306,7 @@ function view(counting: Counting): RequestView {
   return {
     request: counting.request,
     conn: counting.conn,
+    colour: counting.colour,
     start: counting.startText,
     value: counting.done === 0 ? counting.startText : shortNumber(counting.value),
     target: counting.targetText,

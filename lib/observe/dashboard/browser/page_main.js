@@ -1,6 +1,7 @@
 /**
  * The dashboard page's entry: it draws the snapshot it gets on connecting,
- * then each update, from the Server-Sent Events at `/events`.
+ * then each update, from the Server-Sent Events at `/events` (the format is in
+ * `dashboard_views.ts`: updates set values by key, so each is applied as it comes).
  *
  * @module
  */
@@ -10,11 +11,11 @@ import {
   renderFinished,
   renderMutex,
   renderRequest,
-  renderRequestsEmpty,
+  renderRequestsMore,
   renderStats,
 } from "./panels.js";
 import { $, state } from "./page_state.js";
-import { addBar, buildAxis, buildLanes, frame, renderQueued } from "./worker_lanes.js";
+import { addBar, addSummary, buildAxis, buildLanes, frame, renderQueued } from "./worker_lanes.js";
 
 /** @typedef {import("../dashboard_views.ts").DashboardSnapshot} DashboardSnapshot */
 /** @typedef {import("../dashboard_views.ts").DashboardUpdate} DashboardUpdate */
@@ -30,12 +31,13 @@ function connect() {
     state.bars.clear();
     buildLanes(snap.lanes);
     renderClients(snap.clients);
-    for (const bar of snap.bars) addBar(bar);
+    for (const bar of snap.bars) addBar(bar, snap.now);
+    for (const summary of snap.summary) addSummary(summary, snap.now);
     renderQueued(snap.queued);
     for (const row of state.requests.values()) row.remove();
     state.requests.clear();
     for (const view of snap.requests) renderRequest(view);
-    renderRequestsEmpty();
+    renderRequestsMore(snap.requestsMore);
     renderMutex(snap.mutex);
     renderFinished(snap.finished);
     renderStats(snap.stats);
@@ -48,11 +50,12 @@ function connect() {
     state.offset = update.now - Date.now();
     if (update.lanes) buildLanes(update.lanes);
     if (update.clients) renderClients(update.clients);
-    for (const bar of update.bars) addBar(bar);
+    for (const bar of update.bars) addBar(bar, update.now);
+    for (const summary of update.summary) addSummary(summary, update.now);
     renderQueued(update.queued);
     for (const request of update.ended) endRequest(request);
     for (const view of update.requests) renderRequest(view);
-    renderRequestsEmpty();
+    renderRequestsMore(update.requestsMore);
     renderMutex(update.mutex);
     if (update.finished) renderFinished(update.finished);
     renderStats(update.stats);

@@ -11,7 +11,11 @@
  * @module
  */
 
-/** @typedef {{ el: HTMLElement, worker: number, conn: string, start: number, end: number }} Bar */
+/**
+ * A bar drawn in a lane, times on the server's clock: an increment
+ * (`summary` 0), or a block of `summary` increments not sent one by one.
+ * @typedef {{ el: HTMLElement, worker: number, colour: number, start: number, end: number, summary: number }} Bar
+ */
 
 "use strict"; // the page runs these modules as one classic script (see page_html.ts)
 /** @type {readonly string[]} */
@@ -22,8 +26,6 @@ export const state = {
   lanes: [],
   /** @type {Map<string, Bar>} */
   bars: new Map(),
-  /** @type {Map<string, [number, number]>} */
-  colours: new Map(),
   /** @type {Map<string, HTMLElement>} */
   requests: new Map(),
 };
@@ -68,37 +70,40 @@ export function serverNow() {
 }
 
 /**
- * A client's colour: its palette entry, and past the palette a pattern and a label.
+ * A client's colour, from its key (`index + cue × palette size`; -1 when
+ * unknown): its palette entry, and past the palette a pattern and an outline.
  * @param {HTMLElement} node
- * @param {string} conn
+ * @param {number} colour
  */
-export function paint(node, conn) {
-  const colour = state.colours.get(conn);
-  const key = colour ? colour[0] + "/" + colour[1] : "none";
+export function paint(node, colour) {
+  const index = colour % PALETTE.length;
+  const cue = Math.floor(colour / PALETTE.length);
+  const key = colour < 0 ? "none" : index + "/" + cue;
   if (node.dataset.colour === key) return;
   node.dataset.colour = key;
-  if (!colour) {
+  if (colour < 0) {
     node.style.background = "#56616d";
     return;
   }
-  const [index, cue] = colour;
-  const base = PALETTE[index % PALETTE.length];
+  const base = PALETTE[index];
   // Past the palette: the same hue in stripes, at an angle of their own, and an outline.
   node.style.background = cue === 0
     ? base
     : "repeating-linear-gradient(" + (45 + 50 * cue) + "deg, " + base + " 0 3px, #0b1015 3px 6px)";
   node.style.outline = cue === 0 ? "" : "1px solid " + base;
 }
-/** @param {string} conn */
-export function swatch(conn) {
+/** @param {number} colour */
+export function swatch(colour) {
   const node = el("span", "swatch");
-  node.dataset.owner = conn;
-  paint(node, conn);
+  paint(node, colour);
   return node;
 }
-/** @param {string} conn */
-export function connLabel(conn) {
+/**
+ * @param {string} conn
+ * @param {number} colour
+ */
+export function connLabel(conn, colour) {
   const span = el("span", "conn");
-  span.append(swatch(conn), document.createTextNode(conn));
+  span.append(swatch(colour), document.createTextNode(conn));
   return span;
 }

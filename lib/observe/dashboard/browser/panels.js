@@ -15,42 +15,40 @@ import { $, connLabel, el, find, paint, state, swatch } from "./page_state.js";
 
 /** @param {ClientsView} clients */
 export function renderClients(clients) {
-  state.colours = new Map(clients.colours.map(([conn, index, cue]) => [conn, [index, cue]]));
   const slots = $("slots");
   slots.textContent = "";
-  let taken = 0;
-  clients.slots.forEach((conn, i) => {
-    const box = el("div", "box " + (conn ? "taken" : "free"));
+  clients.slots.forEach((tag, i) => {
+    const box = el("div", "box " + (tag ? "taken" : "free"));
     box.dataset.slot = String(i);
-    if (conn) {
-      taken++;
+    if (tag) {
+      const [conn, colour] = tag;
       box.dataset.conn = conn;
-      box.append(swatch(conn), document.createTextNode(":" + conn.split(":").pop()));
+      box.append(swatch(colour), document.createTextNode(":" + conn.split(":").pop()));
       box.title = "slot " + (i + 1) + ": " + conn;
     } else {
       box.textContent = "free";
     }
     slots.appendChild(box);
   });
-  $("slots-title").textContent = taken + " of " + clients.slots.length + " taken";
+  const hidden = clients.slotCount - clients.slots.length;
+  if (hidden > 0) slots.appendChild(el("div", "more", "+ " + hidden + " more slots"));
+  $("slots-title").textContent = clients.taken + " of " + clients.slotCount + " taken";
   const line = $("waiting");
   line.textContent = "";
-  clients.waiting.forEach((conn, i) => {
+  clients.waiting.forEach(([conn, colour], i) => {
     const li = el("li");
     li.dataset.waiting = conn;
-    li.append(document.createTextNode((i + 1) + "."), swatch(conn), document.createTextNode(conn));
+    li.append(
+      document.createTextNode((i + 1) + "."),
+      swatch(colour),
+      document.createTextNode(conn),
+    );
     line.appendChild(li);
   });
   const more = clients.waitingCount - clients.waiting.length;
   if (more > 0) line.appendChild(el("li", "", "+ " + more + " more"));
   if (clients.waitingCount === 0) line.appendChild(el("span", "empty", "no one waits"));
   $("waiting-title").textContent = "Waiting line (" + clients.waitingCount + ")";
-  for (const node of document.querySelectorAll(".swatch[data-owner]")) {
-    if (node instanceof HTMLElement) paint(node, node.dataset.owner ?? "");
-  }
-  for (const node of document.querySelectorAll(".progress > div[data-owner]")) {
-    if (node instanceof HTMLElement) paint(node, node.dataset.owner ?? "");
-  }
 }
 
 /** @param {RequestView} view */
@@ -63,7 +61,7 @@ export function renderRequest(view) {
     progress.appendChild(el("div"));
     row.append(
       el("span", "id", view.request),
-      connLabel(view.conn),
+      connLabel(view.conn, view.colour),
       el("span", "numbers"),
       progress,
       el("span", "fraction"),
@@ -83,9 +81,8 @@ export function renderRequest(view) {
   numbers.title = view.start + " + " + view.total + " increments: now " + view.value;
   const share = view.total === 0 ? 1 : view.done / view.total;
   const bar = find(row, ".progress > div");
-  bar.dataset.owner = view.conn;
   bar.style.width = (share * 100).toFixed(1) + "%";
-  paint(bar, view.conn);
+  paint(bar, view.colour);
   find(row, ".fraction").textContent = view.done + " / " + view.total + " (" +
     Math.floor(share * 100) + "%)";
 }
@@ -95,8 +92,12 @@ export function endRequest(request) {
   if (row) row.remove();
   state.requests.delete(request);
 }
-export function renderRequestsEmpty() {
+/** @param {number} more Requests in flight that are not listed. */
+export function renderRequestsMore(more) {
   $("requests-empty").hidden = state.requests.size > 0;
+  const note = $("requests-more");
+  note.hidden = more === 0;
+  note.textContent = "+ " + more + " more in flight, not listed";
 }
 
 /** @param {MutexView[] | undefined} mutex */
@@ -112,7 +113,7 @@ export function renderMutex(mutex) {
     const row = el("div", "mutex");
     row.dataset.mutex = m.request;
     const port = el("span", "conn");
-    port.append(swatch(m.conn), document.createTextNode(":" + m.conn.split(":").pop()));
+    port.append(swatch(m.colour), document.createTextNode(":" + m.conn.split(":").pop()));
     port.title = m.conn;
     row.append(
       el("span", "id", m.request),
@@ -148,7 +149,7 @@ export function renderFinished(finished) {
     }
     row.append(
       el("span", "id", f.request),
-      connLabel(f.conn),
+      connLabel(f.conn, f.colour),
       numbers,
       el(
         "span",

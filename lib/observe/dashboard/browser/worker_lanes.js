@@ -8,6 +8,8 @@ import { $, el, find, paint, serverNow, state } from "./page_state.js";
 
 /** @typedef {import("./page_state.js").Bar} Bar */
 /** @typedef {import("../dashboard_views.ts").TaskBar} TaskBar */
+/** @typedef {import("../dashboard_views.ts").BarSummary} BarSummary */
+/** @typedef {import("../dashboard_views.ts").LanesView} LanesView */
 
 const DEFAULT_WINDOW_S = 2;
 const LONGEST_WINDOW_MS = 60000;
@@ -15,8 +17,12 @@ const MAX_BARS = 6000;
 let windowMs = 1000 *
   (Number(new URLSearchParams(location.search).get("window")) || DEFAULT_WINDOW_S);
 
-/** @param {readonly string[]} names */
-export function buildLanes(names) {
+/** @param {LanesView} view */
+export function buildLanes(view) {
+  const names = view.names;
+  const more = $("lanes-more");
+  more.hidden = view.total <= names.length;
+  more.textContent = "+ " + (view.total - names.length) + " more lanes, not drawn";
   state.lanes = names.slice();
   const lanes = $("lanes");
   lanes.textContent = "";
@@ -38,12 +44,13 @@ function laneOf(worker) {
 /** @param {number} worker */
 function trackOf(worker) {
   if (!laneOf(worker)) {
-    buildLanes(state.lanes.concat(
+    const names = state.lanes.concat(
       Array.from(
         { length: worker + 1 - state.lanes.length },
         (_, i) => "worker " + (state.lanes.length + i),
       ),
-    ));
+    );
+    buildLanes({ names, total: names.length });
   }
   return find(/** @type {Element} */ (laneOf(worker)), ".track");
 }
@@ -75,21 +82,58 @@ for (const button of document.querySelectorAll("#zoom button")) {
   });
 }
 
-/** @param {TaskBar} bar */
-export function addBar([task, worker, conn, start, end, units]) {
+/**
+ * Draws a bar; its times are relative to the message's `now`.
+ * @param {TaskBar} bar
+ * @param {number} now
+ */
+export function addBar([task, worker, colour, start, end, units], now) {
   if (state.bars.has(task)) return;
   const node = el("div", "bar");
   node.dataset.task = task;
-  node.dataset.conn = conn;
-  node.title = task + " · " + conn + " · " + (state.lanes[worker] || "worker " + worker) + " · " +
+  node.title = task + " · " + (state.lanes[worker] || "worker " + worker) + " · " +
     units + (units === 1 ? " unit, " : " units, ") + (end - start).toFixed(1) + " ms";
-  trackOf(worker).appendChild(node);
-  state.bars.set(task, { el: node, worker, conn, start, end });
+  keep(task, node, { worker, colour, start: now + start, end: now + end, summary: 0 });
+}
+
+/**
+ * Draws the increments of a lane that were not sent one by one as one hatched block.
+ * @param {BarSummary} summary
+ * @param {number} now
+ */
+export function addSummary([worker, count, from, to], now) {
+  const key = "S" + worker + "@" + (now + from) + "-" + (now + to);
+  const node = el("div", "bar summary");
+  node.dataset.summary = String(count);
+  node.title = count + " increments on " + (state.lanes[worker] || "worker " + worker) +
+    ", not drawn one by one: more than one update carries";
+  keep(key, node, { worker, colour: -1, start: now + from, end: now + to, summary: count });
+  renderSummarised();
+}
+
+/**
+ * @param {string} key
+ * @param {HTMLElement} node
+ * @param {Omit<Bar, "el">} bar
+ */
+function keep(key, node, bar) {
+  trackOf(bar.worker).appendChild(node);
+  state.bars.set(key, { el: node, ...bar });
   if (state.bars.size > MAX_BARS) {
-    const [oldest, bar] = /** @type {[string, Bar]} */ (state.bars.entries().next().value);
-    bar.el.remove();
+    const [oldest, old] = /** @type {[string, Bar]} */ (state.bars.entries().next().value);
+    old.el.remove();
     state.bars.delete(oldest);
   }
+}
+
+/** Says how many increments on screen are drawn only in summaries. */
+function renderSummarised() {
+  let count = 0;
+  for (const bar of state.bars.values()) count += bar.summary;
+  const note = $("summarised");
+  note.hidden = count === 0;
+  note.textContent = count + " increments of the last minute are drawn as hatched blocks: " +
+    "more finished than the page is sent one by one";
 }
 
 /** @param {readonly number[]} queued */
@@ -110,10 +154,12 @@ export function renderQueued(queued) {
 export function frame() {
   const now = serverNow();
   const from = now - windowMs;
+  let forgot = false;
   for (const [task, bar] of state.bars) {
     if (bar.end < now - LONGEST_WINDOW_MS) {
       bar.el.remove();
       state.bars.delete(task);
+      forgot ||= bar.summary > 0;
       continue;
     }
     if (bar.end < from) {
@@ -125,7 +171,8 @@ export function frame() {
     const right = Math.min(100, (bar.end - from) / windowMs * 100);
     bar.el.style.left = left + "%";
     bar.el.style.width = Math.max(0, right - left) + "%";
-    paint(bar.el, bar.conn);
+    if (bar.summary === 0) paint(bar.el, bar.colour);
   }
+  if (forgot) renderSummarised();
   requestAnimationFrame(frame);
 }
