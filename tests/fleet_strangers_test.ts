@@ -6,7 +6,7 @@
  * Skipped, and said so, where nats-server is not installed.
  */
 import assert from "node:assert/strict";
-import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { Empty, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { fleetWorkers } from "../lib/fleet/server_fleet.ts";
 import { MAX_UNPROVEN_NODES } from "../lib/fleet/fleet.ts";
 import {
@@ -347,6 +347,39 @@ Deno.test({
       await real.node.close();
       await bounded(recorder.waitForType("node-lost"), "its goodbye");
       assert.equal(recorder.of("node-lost")[0].reason, "the node stopped");
+    } finally {
+      await nc.close();
+      await stranger.close();
+    }
+  },
+});
+
+Deno.test({
+  name: 'fleet: a forged "no responders" costs a batch, not the node',
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    await using _real = await inProcessNode(nats.url, { name: "real", workers: 1, ...NODE });
+    const stranger = await natsConnection(nats.url);
+    const nc = await natsConnection(nats.url);
+    try {
+      await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
+      const { recorder } = server;
+      await bounded(recorder.waitForType("node-joined"), "the node");
+      // What the broker says when nothing listens, said by a stranger who hears the batches.
+      const forger = listen(stranger, runSubject("real", 0), (msg) => {
+        if (forger.count() <= 2) msg.respond(Empty, { headers: headers(503, "No Responders") });
+      });
+      await stranger.flush();
+      await using client = await quickClient(server.addr);
+      assert.deepEqual(await bounded(client.request("5 40"), "the answer"), {
+        kind: "value",
+        text: "45",
+      });
+      forger.stop();
+      assert.ok((server.stats().fleet_batches_resent ?? 0) >= 1, "the forged batch went again");
+      assert.equal(recorder.of("node-lost").length, 0);
+      assert.deepEqual(server.laneNames(), ["real/worker 0"]);
     } finally {
       await nc.close();
       await stranger.close();

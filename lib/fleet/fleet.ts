@@ -32,7 +32,7 @@ import { MalformedMessages } from "./malformed_messages.ts";
 import { RemoteLane } from "./remote_lane.ts";
 import { LaneSeats } from "./lane_seats.ts";
 import { ReplyInbox } from "./reply_inbox.ts";
-import { DistrustedNames, isOwnBye, judgeHello, type NodeSession } from "./node_sessions.ts";
+import { isOwnBye, judgeHello, type NodeSession } from "./node_sessions.ts";
 
 /**
  * Work, in additions, one batch to a remote Worker may carry: three default units. A remote
@@ -121,8 +121,6 @@ export class Fleet<T extends LaneTask> {
   #seats: LaneSeats<T>;
   #inbox: ReplyInbox;
   #provenLanes = 0;
-  /** Names not believed for a while: nothing listened on their subject. */
-  #distrusted = new DistrustedNames();
   #subscriptions: Subscription[];
   #sweep: ReturnType<typeof setInterval>;
   #malformed: MalformedMessages;
@@ -251,7 +249,6 @@ export class Fleet<T extends LaneTask> {
     const hello = this.#decode(subject, data, decodeHello);
     if (!hello || this.#closed || !this.#brokerUp) return;
     const now = performance.now();
-    if (this.#distrusted.has(hello.node, now)) return;
     const state = this.#nodes.get(hello.node);
     const verdict = state && judgeHello(state, hello);
     if (verdict === "heartbeat") {
@@ -316,7 +313,7 @@ export class Fleet<T extends LaneTask> {
         batchWork: REMOTE_BATCH_WORK,
         malformed: this.#malformed,
         listener,
-        onLost: (lane, _reason, unreachable) => this.#onLaneLost(lane, unreachable),
+        onLost: () => this.#batchesResent++,
         onAnswered: (lane) => this.#onAnswered(lane),
       })
     );
@@ -359,16 +356,6 @@ export class Fleet<T extends LaneTask> {
     this.#retire(bye.node, state, "the node stopped", true);
   }
 
-  #onLaneLost(lane: RemoteLane<T>, unreachable: boolean): void {
-    this.#batchesResent++;
-    // No subscriber on the Worker's subject: the node is gone, whatever its last heartbeat said.
-    const node = lane.node;
-    const state = node === undefined ? undefined : this.#nodes.get(node);
-    if (!unreachable || !state) return;
-    this.#distrusted.distrust(node!, performance.now() + this.#options.nodeLostMs);
-    this.#retire(node!, state, "it no longer listens (stopped or killed)", true);
-  }
-
   #sweepSilent(): void {
     const now = performance.now();
     for (const [node, state] of this.#nodes) {
@@ -377,7 +364,6 @@ export class Fleet<T extends LaneTask> {
         this.#retire(node, state, `silent for ${silentS} s`, true);
       }
     }
-    this.#distrusted.sweep(now);
   }
 
   /** Takes a node for gone: its batches go back to the scheduler, its lanes are freed. */

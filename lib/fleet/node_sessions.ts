@@ -1,15 +1,11 @@
 /**
  * Which announcements and goodbyes a server believes, as pure rules: a node's run
  * (its session) is fixed by its first hello, and a goodbye must reveal the secret
- * whose key that hello announced. Names whose node was found not listening are not
- * believed for a while.
+ * whose key that hello announced.
  *
  * @module
  */
 import { byeKey, type NodeBye, type NodeHello } from "./fleet_wire.ts";
-
-/** Most node names remembered as not to be believed for a while (the oldest are forgotten). */
-export const MAX_DISTRUSTED_NAMES = 1024;
 
 /** What a server keeps of a node's run from its first hello. */
 export interface NodeSession {
@@ -60,56 +56,4 @@ export function judgeHello(
  */
 export function isOwnBye(known: NodeSession, bye: NodeBye): boolean {
   return known.session === bye.session && known.byeKey === byeKey(bye.secret);
-}
-
-/**
- * Node names not believed until a time, at most {@linkcode MAX_DISTRUSTED_NAMES} of them.
- *
- * @example
- * ```ts
- * import { DistrustedNames } from "./node_sessions.ts";
- * import assert from "node:assert/strict";
- *
- * const names = new DistrustedNames();
- * names.distrust("a", 100);
- * assert.equal(names.has("a", 50), true);
- * assert.equal(names.has("a", 100), false);
- * ```
- */
-export class DistrustedNames {
-  #until = new Map<string, number>();
-
-  /**
-   * Distrusts `name` until `until` (forgetting the oldest name past the bound).
-   *
-   * @param name The node's name.
-   * @param until When to believe it again, on the caller's clock.
-   */
-  distrust(name: string, until: number): void {
-    this.#until.delete(name);
-    this.#until.set(name, until);
-    if (this.#until.size > MAX_DISTRUSTED_NAMES) {
-      this.#until.delete(this.#until.keys().next().value!);
-    }
-  }
-
-  /**
-   * Whether `name` is distrusted at `now`.
-   *
-   * @param name The node's name.
-   * @param now The caller's clock.
-   * @returns Whether not to believe it.
-   */
-  has(name: string, now: number): boolean {
-    return (this.#until.get(name) ?? -Infinity) > now;
-  }
-
-  /**
-   * Forgets the names believed again at `now`.
-   *
-   * @param now The caller's clock.
-   */
-  sweep(now: number): void {
-    for (const [name, until] of this.#until) if (until <= now) this.#until.delete(name);
-  }
 }

@@ -62,7 +62,7 @@ export interface RemoteLaneOptions<T extends LaneTask> {
   /** Hears of readiness, reports and faults. */
   listener: LaneListener<T>;
   /** Hears of each batch lost (no good reply by its deadline, or no node to take it). */
-  onLost?: (lane: RemoteLane<T>, reason: string, unreachable: boolean) => void;
+  onLost?: (lane: RemoteLane<T>, reason: string) => void;
   /** Hears of the first good reply since the lane was bound: its node works. */
   onAnswered?: (lane: RemoteLane<T>) => void;
 }
@@ -254,7 +254,7 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
     } catch (error) {
       // Reconnecting: the broker buffers nothing more; the batch goes elsewhere.
       queueMicrotask(() =>
-        this.#lose(batch, `the batch to ${name} failed: ${(error as Error).message}`, false)
+        this.#lose(batch, `the batch to ${name} failed: ${(error as Error).message}`)
       );
     }
   }
@@ -276,7 +276,7 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
    */
   down(reason: string): void {
     this.#up = false;
-    for (const batch of [...this.#batches]) this.#lose(batch, reason, false);
+    for (const batch of [...this.#batches]) this.#lose(batch, reason);
   }
 
   /** Stops the lane: its batches in flight are forgotten, late replies dropped. */
@@ -305,11 +305,10 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
     return true;
   }
 
-  #lose(batch: Batch<T>, reason: string, unreachable: boolean): void {
+  #lose(batch: Batch<T>, reason: string): void {
     if (!this.#forget(batch)) return;
-    if (unreachable) this.#up = false;
     this.#handBack(reason, [...batch.tasks.values()]);
-    this.#options.onLost?.(this, reason, unreachable);
+    this.#options.onLost?.(this, reason);
   }
 
   /**
@@ -318,7 +317,7 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
    */
   #fail(batch: Batch<T>, reason: string): void {
     if (!batch.live) return;
-    for (const lost of [...this.#batches]) this.#lose(lost, reason, false);
+    for (const lost of [...this.#batches]) this.#lose(lost, reason);
     this.#trusted = false;
     this.#backoff.fail();
   }
@@ -338,8 +337,10 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
   #onReply(batch: Batch<T>, msg: Msg): void {
     if (!batch.live) return;
     if (msg.headers?.hasError && msg.headers.code === 503) {
-      // The broker's "no responders": nothing listens on the subject, so the node is gone.
-      this.#lose(batch, `no node listens on ${this.#subject}`, true);
+      // "No responders": nothing listens on the subject (the node stopped or was killed), so
+      // its batches go elsewhere at once. A failure, not the node's end: anyone who hears a
+      // batch can forge this status, so the node goes only when it falls silent.
+      this.#fail(batch, `no node listens on ${this.#subject}`);
       return;
     }
     let times: Float64Array;
