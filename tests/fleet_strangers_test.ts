@@ -300,6 +300,40 @@ Deno.test({
 });
 
 Deno.test({
+  name: "fleet: nodes that answered get their Workers' lanes, within maxLanes over all nodes",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    const nc = await natsConnection(nats.url);
+    try {
+      await using server = startServer({
+        ...FLEET_WORK,
+        remoteWorkers: fleetWorkers(nc, { maxLanes: 3 }),
+      });
+      const { recorder } = server;
+      await using _a = await inProcessNode(nats.url, { name: "a", workers: 2, ...NODE });
+      await bounded(recorder.waitForType("node-joined"), "a");
+      await using client = await quickClient(server.addr);
+      assert.deepEqual(await bounded(client.request("0 30"), "a's answer"), {
+        kind: "value",
+        text: "30",
+      });
+      await using _b = await inProcessNode(nats.url, { name: "b", workers: 2, ...NODE });
+      await bounded(recorder.waitForType("node-joined", 2), "b");
+      assert.deepEqual(await bounded(client.request("0 60"), "the answer"), {
+        kind: "value",
+        text: "60",
+      });
+      assert.deepEqual([...server.laneNames()].sort(), ["a/worker 0", "a/worker 1", "b/worker 0"]);
+      const report = recorder.of("fleet-malformed").find((e) => /bound of 3/.test(e.reason));
+      assert.match(report?.reason ?? "", /b has 2 Workers; 1 fit under the bound of 3/);
+    } finally {
+      await nc.close();
+    }
+  },
+});
+
+Deno.test({
   name: "fleet: goodbyes and hellos that do not come from the node do not take it down",
   ignore,
   async fn() {
