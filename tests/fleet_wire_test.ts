@@ -15,6 +15,9 @@ import {
   randomToken,
 } from "../lib/fleet/fleet_wire.ts";
 import { checkReport } from "../lib/fleet/report_check.ts";
+import { LaneSeats } from "../lib/fleet/lane_seats.ts";
+import { FREE_LANE_NAME, type RemoteLane } from "../lib/fleet/remote_lane.ts";
+import type { LaneTask } from "../lib/pool/lane.ts";
 import { MalformedMessages, type MalformedReport } from "../lib/fleet/malformed_messages.ts";
 import { parseNatsUrl, resolveNatsUrl } from "../lib/fleet/nats_connection.ts";
 import { NoWorkersWatch } from "../lib/fleet/no_workers.ts";
@@ -129,6 +132,38 @@ Deno.test("checkReport() believes only what fits the batch that was sent", async
       assert.throws(() => checkReport(new Float64Array(numbers), batch), MalformedMessageError);
     });
   }
+});
+
+Deno.test("LaneSeats reuses freed seats, a returning Worker's own first", () => {
+  /** A lane as the seats see it: bound to a name, or free. */
+  const fakeLane = () => {
+    const lane = {
+      name: FREE_LANE_NAME,
+      node: undefined as string | undefined,
+      inFlight: 0,
+      isUp: false,
+      bind(node: string, worker: number) {
+        lane.node = node;
+        lane.name = `${node}/worker ${worker}`;
+      },
+      unbind() {
+        lane.node = undefined;
+        lane.name = FREE_LANE_NAME;
+      },
+    };
+    return lane as unknown as RemoteLane<LaneTask>;
+  };
+  let made = 0;
+  const seats = new LaneSeats(() => (made++, fakeLane()));
+  const a = seats.take("a", 0);
+  const b = seats.take("b", 0);
+  seats.free(a, "a left");
+  seats.free(b, "b left");
+  assert.equal(seats.take("a", 0), a, "a's own seat, though b's was freed last");
+  assert.equal(seats.take("c", 0), b);
+  assert.equal(made, 2);
+  assert.deepEqual(seats.all.map((lane) => lane.name), ["a/worker 0", "c/worker 0"]);
+  assert.deepEqual(seats.counts(), { bound: 2, boundBusy: 0, seats: 2, busy: 0, up: 0 });
 });
 
 Deno.test("nodeName() makes a subject token or says what is wrong", () => {

@@ -3,7 +3,8 @@
  * numbers stay put, in the log, the dashboard and the trace), so the fleet binds
  * a free seat to each Worker of a node that joins, and frees the seats of a node
  * that leaves for the next one. The seats are never more than the most remote
- * Workers in use at once.
+ * Workers in use at once. A seat is given back to the same Worker when it returns
+ * (a node restarted under its name), so that its lane keeps its number and name.
  *
  * @module
  */
@@ -38,6 +39,8 @@ export class LaneSeats<T extends LaneTask> {
   #make: () => RemoteLane<T>;
   #all: RemoteLane<T>[] = [];
   #free: RemoteLane<T>[] = [];
+  /** The name each free seat had last. */
+  #lastName = new Map<RemoteLane<T>, string>();
 
   /**
    * @param make Adds a new lane to the pool, when no seat is free.
@@ -59,7 +62,9 @@ export class LaneSeats<T extends LaneTask> {
    * @returns The lane, bound and still down.
    */
   take(node: string, worker: number): RemoteLane<T> {
-    let lane = this.#free.pop();
+    const name = `${node}/worker ${worker}`;
+    const same = this.#free.findLastIndex((seat) => this.#lastName.get(seat) === name);
+    let lane = same < 0 ? this.#free.pop() : this.#free.splice(same, 1)[0];
     if (!lane) {
       lane = this.#make();
       this.#all.push(lane);
@@ -75,6 +80,7 @@ export class LaneSeats<T extends LaneTask> {
    * @param reason Why, for the tasks handed back.
    */
   free(lane: RemoteLane<T>, reason: string): void {
+    this.#lastName.set(lane, lane.name);
     lane.unbind(reason);
     this.#free.push(lane);
   }
