@@ -253,6 +253,8 @@ Deno.test({
         Array(3).fill("the node stopped"),
       );
       assert.deepEqual(server.laneNames(), ["remote (free)", "remote (free)"]);
+      // The log's "fleet up" counts the Workers each node has, not the one lane it starts with.
+      assert.deepEqual(recorder.of("fleet-regained").map((e) => e.workers), [2, 2, 2]);
       assert.equal(server.stats().nodes, 0);
     } finally {
       await nc.close();

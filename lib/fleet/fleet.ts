@@ -291,8 +291,14 @@ export class Fleet<T extends LaneTask> {
     this.#bind(hello.node, state, 0);
     if (!this.#wasUsable) {
       this.#wasUsable = true;
-      const { nodes, remoteWorkers } = this.stats;
-      this.#emit({ type: "fleet-regained", at: Date.now(), nodes, workers: remoteWorkers });
+      let announced = 0; // what the nodes have, though each gets one lane until it answers
+      for (const node of this.#nodes.values()) announced += node.workers;
+      this.#emit({
+        type: "fleet-regained",
+        at: Date.now(),
+        nodes: this.#nodes.size,
+        workers: announced,
+      });
     }
   }
 
