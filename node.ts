@@ -22,6 +22,13 @@ if (import.meta.main) {
     out: (text) => console.log(text),
     signal: stop.signal,
     hostname: () => Deno.hostname(),
+    env: (name) => {
+      try {
+        return Deno.env.get(name);
+      } catch {
+        return undefined; // not allowed: deno task node allows THREADCOUNT_NATS_URL
+      }
+    },
   });
   Deno.exit(code);
 }

@@ -7,6 +7,7 @@ import { connectNats } from "../lib/fleet/nats_connection.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { LineClient } from "../lib/client/line_client.ts";
 import { FleetNode, type FleetNodeOptions } from "../lib/fleet/fleet_node.ts";
+import { encodeHello, helloSubject } from "../lib/fleet/fleet_wire.ts";
 import { Child, denoTaskFlags, runChild } from "./_child.ts";
 export { bounded } from "./_helpers.ts";
 
@@ -329,4 +330,20 @@ export async function inProcessNode(
       await conn.close();
     },
   };
+}
+
+/**
+ * Publishes a well-formed hello as a stranger would: any name, any Worker count, a session of
+ * its choosing and a key to which it knows no secret.
+ */
+export function strangerHello(
+  nc: NatsConnection,
+  node: string,
+  workers: number,
+  session = `stranger-session-${node}`.padEnd(16, "x").slice(0, 64),
+): void {
+  nc.publish(
+    helloSubject(node),
+    encodeHello({ node, workers, busy: 0, session, byeKey: "0".repeat(64) }),
+  );
 }

@@ -65,7 +65,16 @@ Deno.test({
         assert.equal(done.length, 1500);
         const lost = recorder.of("fleet-lost")[0];
         assert.match(lost.reason, /lost the NATS broker .*counting on the 1 local Workers/);
-        assert.equal(recorder.of("fleet-regained").length, 2);
+        // Regained at the start and after the broker's return; on a loaded machine the node may
+        // also miss its heartbeats and be lost and regained once more: the two always alternate.
+        const upsAndDowns = recorder.events.filter((e) =>
+          e.type === "fleet-regained" || e.type === "fleet-lost"
+        ).map((e) => e.type);
+        assert.ok(upsAndDowns.length >= 3, `${upsAndDowns}`);
+        upsAndDowns.forEach((type, i) =>
+          assert.equal(type, i % 2 === 0 ? "fleet-regained" : "fleet-lost", `${upsAndDowns}`)
+        );
+        assert.equal(upsAndDowns.at(-1), "fleet-regained");
         const stats = server.stats();
         assert.equal(stats.nodes, 1);
         assert.equal(stats.workers, 1);

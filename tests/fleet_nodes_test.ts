@@ -7,14 +7,11 @@
 import assert from "node:assert/strict";
 import { fleetWorkers } from "../lib/fleet/server_fleet.ts";
 import type { ServerEvent } from "../lib/server/server_events.ts";
-import { Fleet } from "../lib/fleet/fleet.ts";
-import type { FleetEvent } from "../lib/server/server_events.ts";
 import {
-  BYE_SUBJECT,
+  byeSubject,
   decodeReport,
   encodeBatch,
-  encodeHello,
-  HELLO_SUBJECT,
+  helloSubject,
   runSubject,
   SUBJECT_PREFIX,
 } from "../lib/fleet/fleet_wire.ts";
@@ -28,6 +25,7 @@ import {
   NodeProcess,
   quickClient,
   startNode,
+  strangerHello,
 } from "./_nats.ts";
 
 const ignore = !NATS_SERVER;
@@ -197,12 +195,12 @@ Deno.test({
         new Uint8Array(0),
       ];
       for (const bytes of garbage) {
-        stranger.publish(HELLO_SUBJECT, bytes);
-        stranger.publish(BYE_SUBJECT, bytes);
+        stranger.publish(helloSubject("liar"), bytes);
+        stranger.publish(byeSubject("liar"), bytes);
         stranger.publish(runSubject("sturdy", 0), bytes);
         stranger.publish(runSubject("sturdy", 0), bytes, { reply: `${SUBJECT_PREFIX}.nowhere` });
       }
-      stranger.publish(HELLO_SUBJECT, encodeHello({ node: "liar", workers: 1, busy: 0 }));
+      strangerHello(stranger, "liar", 1);
       await stranger.flush();
       await recorder.waitFor((e) => e.type === "node-joined" && e.node === "liar");
 
@@ -224,7 +222,7 @@ Deno.test({
       const reports = recorder.of("fleet-malformed");
       assert.ok(reports.length >= 1 && reports.length <= 2, `${reports.length} server lines`);
       assert.ok(nodeLog.length >= 1 && nodeLog.length <= 2, nodeLog.join("\n"));
-      assert.match(nodeLog[0], /dropped a malformed message on threadcount\.v1\.run\.sturdy\.0/);
+      assert.match(nodeLog[0], /dropped a malformed message on threadcount\.v2\.run\.sturdy\.0/);
     } finally {
       await nc.close();
       await stranger.close();
@@ -280,52 +278,6 @@ Deno.test({
     const said = await bounded(stranger.waitForLine(/cannot connect/), "the refusal");
     assert.match(said, /Authorization Violation.*user\/password, token or --nats-creds/i);
     assert.equal((await stranger.process.status).code, 1);
-  },
-});
-
-Deno.test({
-  name: "fleet: announcements past the bound of remote Workers are dropped and counted",
-  ignore,
-  async fn() {
-    await using nats = await NatsServer.start();
-    const nc = await natsConnection(nats.url);
-    const stranger = await natsConnection(nats.url);
-    const events: FleetEvent[] = [];
-    const lanes: string[] = [];
-    const n3Joined = Promise.withResolvers<void>();
-    const fleet = new Fleet(nc, {
-      iterationsPerUnit: 1000,
-      nodeLostMs: 60_000,
-      minDeadlineMs: 2000,
-      maxLanes: 3,
-      // The pool's hook: the lanes are made with a listener that nothing sends through.
-      addLane: (make) => {
-        const lane = make({ onReady() {}, onReport() {}, onFailure() {}, onBroken() {} });
-        lanes.push(lane.name);
-        return lane;
-      },
-      onEvent: (event) => {
-        events.push(event);
-        if (event.type === "node-joined" && event.node === "n3") n3Joined.resolve();
-      },
-    });
-    try {
-      await nc.flush(); // the fleet's subscriptions are in place at the broker
-      for (const [node, workers] of [["n1", 2], ["n2", 2], ["n3", 1], ["n1", 2]] as const) {
-        stranger.publish(HELLO_SUBJECT, encodeHello({ node, workers, busy: 0 }));
-      }
-      await stranger.flush();
-      // The broker delivers in order: once n3 joined, every hello before it was heard.
-      await bounded(n3Joined.promise, "n3's hello");
-      assert.deepEqual(lanes, ["n1/worker 0", "n1/worker 1", "n3/worker 0"]);
-      assert.equal(fleet.stats.malformed, 1, "n2's hello was dropped and counted");
-      const dropped = events.filter((e) => e.type === "fleet-malformed");
-      assert.match(dropped[0].type === "fleet-malformed" ? dropped[0].reason : "", /bound of 3/);
-    } finally {
-      await fleet.close();
-      await nc.close();
-      await stranger.close();
-    }
   },
 });
 

@@ -10,9 +10,14 @@ import {
   encodeHello,
   MalformedMessageError,
   nodeName,
+  randomToken,
 } from "../lib/fleet/fleet_wire.ts";
+import { checkReport } from "../lib/fleet/report_check.ts";
+import { LaneSeats } from "../lib/fleet/lane_seats.ts";
+import { FREE_LANE_NAME, type RemoteLane } from "../lib/fleet/remote_lane.ts";
+import type { LaneTask } from "../lib/pool/lane.ts";
 import { MalformedMessages, type MalformedReport } from "../lib/fleet/malformed_messages.ts";
-import { parseNatsUrl } from "../lib/fleet/nats_connection.ts";
+import { parseNatsUrl, resolveNatsUrl } from "../lib/fleet/nats_connection.ts";
 import { NoWorkersWatch } from "../lib/fleet/no_workers.ts";
 import { NoWorkersError } from "../lib/pool/job_queue.ts";
 import { parseNodeArgs } from "../lib/fleet/node_cli.ts";
@@ -56,29 +61,108 @@ Deno.test("decodeReport() takes a report and refuses what cannot be one", () => 
 });
 
 Deno.test("decodeHello() and decodeBye() check every field", () => {
-  assert.deepEqual(decodeHello(encodeHello({ node: "pc-1", workers: 4, busy: 1 })), {
+  const session = randomToken();
+  const secret = randomToken();
+  const key = "ab".repeat(32);
+  const hello = { node: "pc-1", workers: 4, busy: 1, session, byeKey: key };
+  assert.deepEqual(decodeHello(encodeHello(hello)), hello);
+  assert.deepEqual(decodeBye(encodeBye({ node: "pc-1", session, secret })), {
     node: "pc-1",
-    workers: 4,
-    busy: 1,
+    session,
+    secret,
   });
-  assert.equal(decodeBye(encodeBye("pc-1")), "pc-1");
+  const fields = `"session":"${session}","byeKey":"${key}"`;
   const bad = [
     "",
     "null",
     "[]",
-    '{"node":"a","workers":1,"busy":0}',
-    '{"v":1,"node":"a.b","workers":1,"busy":0}',
-    '{"v":1,"node":"a","workers":0,"busy":0}',
-    '{"v":1,"node":"a","workers":2,"busy":3}',
-    '{"v":1,"node":"a","workers":"2","busy":0}',
-    '{"v":1,"node":"a>","workers":1,"busy":0}',
+    `{"node":"a","workers":1,"busy":0,${fields}}`,
+    `{"v":1,"node":"a","workers":1,"busy":0,${fields}}`,
+    `{"v":2,"node":"a.b","workers":1,"busy":0,${fields}}`,
+    `{"v":2,"node":"a","workers":0,"busy":0,${fields}}`,
+    `{"v":2,"node":"a","workers":2,"busy":3,${fields}}`,
+    `{"v":2,"node":"a","workers":"2","busy":0,${fields}}`,
+    `{"v":2,"node":"a>","workers":1,"busy":0,${fields}}`,
+    `{"v":2,"node":"a","workers":1,"busy":0,"byeKey":"${key}"}`,
+    `{"v":2,"node":"a","workers":1,"busy":0,"session":"short","byeKey":"${key}"}`,
+    `{"v":2,"node":"a","workers":1,"busy":0,"session":"${session}","byeKey":"XY"}`,
   ];
   for (const text of bad) {
     const bytes = new TextEncoder().encode(text);
     assert.throws(() => decodeHello(bytes), MalformedMessageError, text);
   }
-  assert.throws(() => decodeBye(new TextEncoder().encode('{"v":1,"node":"*"}')));
+  for (
+    const text of [
+      `{"v":2,"node":"*","session":"${session}","secret":"${secret}"}`,
+      `{"v":2,"node":"a","session":"${session}"}`,
+      `{"v":2,"node":"a","session":"x","secret":"${secret}"}`,
+    ]
+  ) {
+    assert.throws(() => decodeBye(new TextEncoder().encode(text)), MalformedMessageError, text);
+  }
   assert.throws(() => decodeHello(new Uint8Array([0xff, 0xfe])), MalformedMessageError);
+});
+
+Deno.test("checkReport() believes only what fits the batch that was sent", async (t) => {
+  const batch = { units: new Map([[1, 2], [2, 3]]), sentAt: 10_000, receivedAt: 10_050 };
+  const good = [1, 2, 10_010, 10_020, 2, 3, 10_020, 10_045];
+  assert.deepEqual([...checkReport(new Float64Array(good), batch)], good);
+  await t.step("a node's clock off by an hour: moved to end when the reply came", () => {
+    const skewed = good.map((n, i) => i % 4 >= 2 ? n + 3_600_000 : n);
+    assert.deepEqual(
+      [...checkReport(new Float64Array(skewed), batch)],
+      [1, 2, 10_015, 10_025, 2, 3, 10_025, 10_050],
+    );
+  });
+  await t.step("a task left out is not a lie (the lane hands it back)", () => {
+    assert.equal(checkReport(new Float64Array(good.slice(0, 4)), batch).length, 4);
+  });
+  const bad: [string, number[]][] = [
+    ["absurd times", [1, 2, -1e306, 1e306]],
+    ["a run longer than the batch was out", [1, 2, 0, 52]],
+    ["a task not sent", [3, 2, 10_010, 10_020]],
+    ["a task twice", [1, 2, 10_010, 10_020, 1, 2, 10_020, 10_030]],
+    ["other units than sent", [1, 5, 10_010, 10_020]],
+    ["ends before it starts", [1, 2, 10_020, 10_010]],
+    ["overlapping tasks", [1, 2, 10_010, 10_030, 2, 3, 10_020, 10_040]],
+  ];
+  for (const [name, numbers] of bad) {
+    await t.step(name, () => {
+      assert.throws(() => checkReport(new Float64Array(numbers), batch), MalformedMessageError);
+    });
+  }
+});
+
+Deno.test("LaneSeats reuses freed seats, a returning Worker's own first", () => {
+  /** A lane as the seats see it: bound to a name, or free. */
+  const fakeLane = () => {
+    const lane = {
+      name: FREE_LANE_NAME,
+      node: undefined as string | undefined,
+      inFlight: 0,
+      isUp: false,
+      bind(node: string, worker: number) {
+        lane.node = node;
+        lane.name = `${node}/worker ${worker}`;
+      },
+      unbind() {
+        lane.node = undefined;
+        lane.name = FREE_LANE_NAME;
+      },
+    };
+    return lane as unknown as RemoteLane<LaneTask>;
+  };
+  let made = 0;
+  const seats = new LaneSeats(() => (made++, fakeLane()));
+  const a = seats.take("a", 0);
+  const b = seats.take("b", 0);
+  seats.free(a, "a left");
+  seats.free(b, "b left");
+  assert.equal(seats.take("a", 0), a, "a's own seat, though b's was freed last");
+  assert.equal(seats.take("c", 0), b);
+  assert.equal(made, 2);
+  assert.deepEqual(seats.all.map((lane) => lane.name), ["a/worker 0", "c/worker 0"]);
+  assert.deepEqual(seats.counts(), { bound: 2, boundBusy: 0, seats: 2, busy: 0, up: 0 });
 });
 
 Deno.test("nodeName() makes a subject token or says what is wrong", () => {
@@ -95,9 +179,45 @@ Deno.test("parseNatsUrl() reads servers, user and password, or a token", () => {
     pass: "p:w",
   });
   assert.deepEqual(parseNatsUrl("s3cret@h"), { servers: ["h:4222"], token: "s3cret" });
+  // localhost is 127.0.0.1 without asking a resolver (which deno task server may not reach).
+  assert.deepEqual(parseNatsUrl("nats://localhost:4333").servers, ["127.0.0.1:4333"]);
   for (const bad of ["", "http://h:4222", "nats://", ","]) {
     assert.throws(() => parseNatsUrl(bad), TypeError, bad);
   }
+});
+
+Deno.test("resolveNatsUrl() reads the URL from a variable or a file, never the command line", async () => {
+  const read = {
+    env: (name: string) => name === "SET" ? "nats://u:p@h:4222\n" : undefined,
+    file: (path: string) => {
+      if (path === "/url") return Promise.resolve("nats://u:p@h:4222\n# a comment\n");
+      if (path === "/empty") return Promise.resolve("\n");
+      return Promise.reject(new Deno.errors.NotFound(`no ${path}`));
+    },
+  };
+  assert.equal(await resolveNatsUrl("env:SET", read), "nats://u:p@h:4222");
+  assert.equal(await resolveNatsUrl("file:/url", read), "nats://u:p@h:4222");
+  assert.equal(await resolveNatsUrl("nats://h:1", read), "nats://h:1");
+  await assert.rejects(resolveNatsUrl("env:UNSET", read), /UNSET is not set/);
+  await assert.rejects(resolveNatsUrl("file:/nope", read), /--allow-read=\/nope/);
+  await assert.rejects(resolveNatsUrl("file:/empty", read), /first line/);
+  const denied = {
+    env: () => {
+      throw new Deno.errors.NotCapable("Requires env access");
+    },
+    file: read.file,
+  };
+  await assert.rejects(resolveNatsUrl("env:X", denied), /--allow-env=X/);
+});
+
+Deno.test("parseNodeArgs() takes the node's work caps, the server's defaults unless given", () => {
+  const line = parseNodeArgs([]);
+  assert.equal(line.maxUnits, 10);
+  assert.equal(line.maxIterationsPerUnit, 8_000_000);
+  assert.equal(line.natsUrl, undefined, "the URL then comes from THREADCOUNT_NATS_URL");
+  const raised = parseNodeArgs(["--max-units", "20", "--iterations-per-unit", "1000"]);
+  assert.deepEqual([raised.maxUnits, raised.maxIterationsPerUnit], [20, 1000]);
+  assert.throws(() => parseNodeArgs(["--max-units", "-1"]), /--max-units must be/);
 });
 
 Deno.test("parseNodeArgs() checks --workers", () => {

@@ -197,18 +197,27 @@ export const FLEET_WAIT_SECONDS = 10;
 export const FLEET_MAX_QUEUED_BATCHES = 64;
 /**
  * Work, in additions, one batch to a remote Worker may carry: three default units. A remote
- * batch costs four thread wake-ups in three processes (server, broker, node)
- * against one for a local Worker; fuller messages keep that from eating the Workers' cores.
+ * batch costs four thread wake-ups in three processes (server, broker, node) against one
+ * for a local Worker; fuller messages keep that from eating the Workers' cores.
  */
 export const REMOTE_BATCH_WORK = 24_000_000;
 /**
- * Most remote Workers (lanes) one server takes on, over every node it has heard of: a bound,
- * so that announcements from strangers (or a bug) cannot grow the pool without end.
+ * Most remote Workers (lanes) of nodes that have answered, over every node: a bound, so that
+ * nodes (or a bug) cannot grow the pool without end.
  */
 export const MAX_REMOTE_LANES = 4096;
-/** Most batches in flight to one remote Worker (cheap ones; see `RemoteLane.hasRoom`). */
+/** Longest a batch is waited for, in ms, whatever the estimates say. */
+export const MAX_BATCH_DEADLINE_MS = 60_000;
+/**
+ * Most nodes that have announced themselves and not yet answered a batch well, each with one
+ * lane: announcements alone never take more lanes than this.
+ */
+export const MAX_UNPROVEN_NODES = 64;
+/** Longest back-off of a failing lane, in ms. */
+export const MAX_BENCH_MS = 30_000;
+/** Most batches in flight to one remote Worker (cheap ones; see `RemoteLane.hasRoom` in `lib/fleet/remote_lane.ts`). */
 export const MAX_BATCHES_IN_FLIGHT = 8;
-/** Most tasks one batch on the fleet's wire may carry (a local batch carries at most 256). */
+/** Most tasks one batch may carry (a local batch carries at most 256). */
 export const MAX_TASKS_PER_BATCH = 4096;
 /** Most work units one task may ask for: a bound, so a stranger cannot pin a Worker for days. */
 export const MAX_UNITS_PER_TASK = 1_000_000;

@@ -5,26 +5,42 @@
  * increment's report. It announces itself every heartbeat, so servers know
  * its Workers, and says goodbye when it stops, so its batches are re-sent at once.
  *
+ * It runs only what it agreed to: a batch that asks for more work than its caps
+ * (the work a server with the node's `--max-units` and `--iterations-per-unit`
+ * would send) is refused, counted and never run.
+ *
  * @module
  */
+import { ITERATIONS_PER_UNIT, MAX_UNITS, REMOTE_BATCH_WORK } from "../defaults/defaults.ts";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import {
-  BYE_SUBJECT,
+  byeKey,
+  byeSubject,
   decodeBatch,
   encodeBye,
   encodeHello,
   encodeReport,
-  HELLO_SUBJECT,
+  helloSubject,
   MalformedMessageError,
+  randomToken,
   runSubject,
   WHO_SUBJECT,
 } from "./fleet_wire.ts";
 import { formatMalformed, MalformedMessages } from "./malformed_messages.ts";
 import { WorkerHost } from "../pool/worker_host.ts";
-import { REPORT_STRIDE } from "../pool/worker_messages.ts";
+import { BATCH_HEADER, REPORT_STRIDE, TASK_STRIDE } from "../pool/worker_messages.ts";
 
-/** Queue group of the run subjects: two nodes started by mistake under one name share the work. */
-export const NODE_QUEUE_GROUP = "threadcount-nodes";
+/**
+ * Additions one batch may ask of a node with these caps: what a server sends at most,
+ * one remote batch's work ({@linkcode REMOTE_BATCH_WORK}) and one more increment.
+ *
+ * @param maxUnits Most units of one increment.
+ * @param maxIterationsPerUnit Most additions per unit.
+ * @returns The bound.
+ */
+export function maxBatchAdditions(maxUnits: number, maxIterationsPerUnit: number): number {
+  return REMOTE_BATCH_WORK + maxUnits * maxIterationsPerUnit;
+}
 
 /** Options of {@linkcode FleetNode}. */
 export interface FleetNodeOptions {
@@ -36,6 +52,16 @@ export interface FleetNodeOptions {
   heartbeatMs: number;
   /** Batches that may wait at one Worker; more are dropped (the server re-sends them later). */
   maxQueuedBatches: number;
+  /**
+   * Most units of one increment it runs (`--max-units`); a batch with more is refused.
+   * Defaults to the server's default, `MAX_UNITS`.
+   */
+  maxUnits?: number;
+  /**
+   * Most additions per unit it runs (`--iterations-per-unit`); a batch with more is refused.
+   * Defaults to the server's default, `ITERATIONS_PER_UNIT`.
+   */
+  maxIterationsPerUnit?: number;
   /** The Worker module. Defaults to the project's `worker.ts`. */
   moduleUrl?: URL | string;
   /** Where the node's log lines go. Defaults to `console.error`. */
@@ -56,6 +82,8 @@ export interface FleetNodeStats {
   malformed: number;
   /** Batches dropped because a Worker's queue was full, or its Worker died running them. */
   batchesDropped: number;
+  /** Batches refused for asking more work than the node's caps. */
+  batchesRefused: number;
   workerRestarts: number;
 }
 
@@ -79,7 +107,9 @@ interface NodeWorker {
  * import { FleetNode } from "./fleet_node.ts";
  *
  * const nc = await connectNats("nats://127.0.0.1:4222");
- * const node = new FleetNode(nc, { name: "lab-1", workers: 4, heartbeatMs: 1000, maxQueuedBatches: 64 });
+ * const node = new FleetNode(nc, {
+ *   name: "lab-1", workers: 4, heartbeatMs: 1000, maxQueuedBatches: 64, maxUnits: 10,
+ * });
  * // … later
  * await node.close();
  * await nc.close();
@@ -93,6 +123,10 @@ export class FleetNode {
   #who: Subscription;
   #heartbeat: ReturnType<typeof setInterval>;
   #malformed: MalformedMessages;
+  #refused: MalformedMessages;
+  /** This run's session, and the secret its goodbye reveals. */
+  #session = randomToken();
+  #secret = randomToken();
   #log: (line: string) => void;
   #closed = false;
   #batchesRun = 0;
@@ -118,6 +152,15 @@ export class FleetNode {
     this.#malformed = new MalformedMessages({
       log: (report) => this.#log(formatMalformed("threadcount node", report)),
     });
+    this.#refused = new MalformedMessages({
+      log: (report) =>
+        this.#log(
+          `threadcount node: refused a batch on ${report.subject}: ${report.reason}` +
+            (report.dropped > 1 ? ` (${report.dropped} refused since the last line)` : "") +
+            `; ${report.count} in all. If your server asks for that much, raise this node's ` +
+            "--max-units or --iterations-per-unit.",
+        ),
+    });
     for (let index = 0; index < options.workers; index++) {
       const slot: NodeWorker = {
         index,
@@ -131,8 +174,9 @@ export class FleetNode {
             onError: (reason) => this.#onWorkerError(slot, reason),
           },
         }),
+        // No queue group: a stranger that subscribes here shares nothing of the node's work;
+        // at worst it answers too, and the server believes only a report that checks out.
         subscription: nc.subscribe(runSubject(this.name, index), {
-          queue: NODE_QUEUE_GROUP,
           callback: (error, msg) => {
             if (!error) this.#onBatch(slot, msg);
           },
@@ -155,6 +199,7 @@ export class FleetNode {
       tasksRun: this.#tasksRun,
       malformed: this.#malformed.count,
       batchesDropped: this.#dropped,
+      batchesRefused: this.#refused.count,
       workerRestarts: this.#restarts,
     };
   }
@@ -175,7 +220,10 @@ export class FleetNode {
     this.#who.unsubscribe();
     if (this.#nc.isClosed()) return;
     try {
-      this.#nc.publish(BYE_SUBJECT, encodeBye(this.name));
+      this.#nc.publish(
+        byeSubject(this.name),
+        encodeBye({ node: this.name, session: this.#session, secret: this.#secret }),
+      );
       await this.#nc.flush();
     } catch { /* the broker is gone: the servers will miss our heartbeats instead */ }
   }
@@ -188,8 +236,14 @@ export class FleetNode {
     if (this.#closed || this.#nc.isClosed()) return;
     try {
       this.#nc.publish(
-        HELLO_SUBJECT,
-        encodeHello({ node: this.name, workers: this.#workers.length, busy: this.#busy() }),
+        helloSubject(this.name),
+        encodeHello({
+          node: this.name,
+          workers: this.#workers.length,
+          busy: this.#busy(),
+          session: this.#session,
+          byeKey: byeKey(this.#secret),
+        }),
       );
     } catch { /* reconnecting: the next heartbeat goes out once we are back */ }
   }
@@ -211,12 +265,38 @@ export class FleetNode {
       this.#malformed.drop(msg.subject, error.message);
       return;
     }
+    const tooMuch = this.#pastCaps(batch);
+    if (tooMuch) {
+      this.#refused.drop(msg.subject, tooMuch);
+      return;
+    }
     if (slot.posted.length >= this.#options.maxQueuedBatches) {
       this.#dropped++;
       return;
     }
     slot.posted.push(msg);
     slot.host.postMessage(batch);
+  }
+
+  /** What in `batch` is past this node's caps, or undefined. */
+  #pastCaps(batch: Float64Array): string | undefined {
+    const { maxUnits = MAX_UNITS, maxIterationsPerUnit = ITERATIONS_PER_UNIT } = this.#options;
+    const iterations = batch[0];
+    if (iterations > maxIterationsPerUnit) {
+      return `${iterations} additions per unit, past --iterations-per-unit ${maxIterationsPerUnit}`;
+    }
+    let units = 0;
+    for (let at = BATCH_HEADER + 1; at < batch.length; at += TASK_STRIDE) {
+      if (batch[at] > maxUnits) {
+        return `an increment of ${batch[at]} units, past --max-units ${maxUnits}`;
+      }
+      units += batch[at];
+    }
+    const bound = maxBatchAdditions(maxUnits, maxIterationsPerUnit);
+    if (units * iterations > bound) {
+      return `${units * iterations} additions in one batch, past the ${bound} a server sends`;
+    }
+    return undefined;
   }
 
   /** A Worker's message: the report of its oldest batch (it answers them in order). */

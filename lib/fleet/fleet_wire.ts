@@ -6,12 +6,16 @@
  * every machine Deno runs on), so a node hands a batch to its Worker unchanged.
  * Node announcements are small JSON objects.
  *
- * Subjects (`<node>` and `<k>` are a node's name and a Worker index):
- * - `threadcount.v1.run.<node>.<k>`: a batch for Worker `k` of `<node>`, sent as a
+ * Subjects (`<node>` and `<k>` are a node's name and a Worker index); each carries the
+ * node's name, so a broker can allow each node its own subjects only (`deploy/nats-fleet.conf`):
+ * - `threadcount.v2.run.<node>.<k>`: a batch for Worker `k` of `<node>`, sent as a
  *   NATS request; the reply is its report.
- * - `threadcount.v1.hello`: each node's announcement, every heartbeat.
- * - `threadcount.v1.bye`: a node that stops says so, so its batches are re-sent at once.
- * - `threadcount.v1.who`: a server that starts asks every node to announce itself now.
+ * - `threadcount.v2.hello.<node>`: the node's announcement, every heartbeat.
+ * - `threadcount.v2.bye.<node>`: a node that stops says so, so its batches are re-sent at
+ *   once. It proves that it is the node that announced itself: each run of a node (a
+ *   session) announces the SHA-256 of a secret (`byeKey`) and reveals the secret only in
+ *   its goodbye, so nobody else can say goodbye for it.
+ * - `threadcount.v2.who`: a server that starts asks every node to announce itself now.
  *
  * Every decoder checks what it is given and throws a {@linkcode MalformedMessageError}
  * for anything else: whatever is published on these subjects, by a bug or a stranger,
@@ -19,7 +23,6 @@
  *
  * @module
  */
-import { BATCH_HEADER, REPORT_STRIDE, TASK_STRIDE } from "../pool/worker_messages.ts";
 import {
   MAX_ITERATIONS_PER_UNIT,
   MAX_NODE_NAME,
@@ -27,15 +30,21 @@ import {
   MAX_TASKS_PER_BATCH,
   MAX_UNITS_PER_TASK,
 } from "../defaults/defaults.ts";
+import { createHash } from "node:crypto";
+import { BATCH_HEADER, REPORT_STRIDE, TASK_STRIDE } from "../pool/worker_messages.ts";
 
 /** Prefix of every subject; the version lets an old node and a new server ignore each other. */
-export const SUBJECT_PREFIX = "threadcount.v1";
-/** Where nodes announce themselves. */
-export const HELLO_SUBJECT = `${SUBJECT_PREFIX}.hello`;
-/** Where a stopping node says goodbye. */
-export const BYE_SUBJECT = `${SUBJECT_PREFIX}.bye`;
+export const SUBJECT_PREFIX = "threadcount.v2";
+/** Where every node announces itself: `HELLO_SUBJECTS` with the node's name for the `*`. */
+export const HELLO_SUBJECTS = `${SUBJECT_PREFIX}.hello.*`;
+/** Where every stopping node says goodbye: `BYE_SUBJECTS` with the node's name for the `*`. */
+export const BYE_SUBJECTS = `${SUBJECT_PREFIX}.bye.*`;
 /** Where a starting server asks nodes to announce themselves. */
 export const WHO_SUBJECT = `${SUBJECT_PREFIX}.who`;
+/** Characters of a session id and of a goodbye's secret. */
+const TOKEN = /^[A-Za-z0-9_-]{16,64}$/;
+/** A SHA-256 in hex. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** A message on a fleet subject that is not what that subject carries. */
 export class MalformedMessageError extends Error {
@@ -51,6 +60,55 @@ export class MalformedMessageError extends Error {
 /** The subject of Worker `worker` of node `node`. */
 export function runSubject(node: string, worker: number): string {
   return `${SUBJECT_PREFIX}.run.${node}.${worker}`;
+}
+
+/** The subject where node `node` announces itself. */
+export function helloSubject(node: string): string {
+  return `${SUBJECT_PREFIX}.hello.${node}`;
+}
+
+/** The subject where node `node` says goodbye. */
+export function byeSubject(node: string): string {
+  return `${SUBJECT_PREFIX}.bye.${node}`;
+}
+
+/**
+ * The node's name in a hello or bye subject (its last token).
+ *
+ * @param subject E.g. `threadcount.v2.hello.lab-b`.
+ * @returns E.g. `lab-b`.
+ */
+export function subjectNode(subject: string): string {
+  return subject.slice(subject.lastIndexOf(".") + 1);
+}
+
+/**
+ * The key a node announces for the secret of its goodbye: SHA-256, in hex.
+ *
+ * @param secret The secret, revealed only in the goodbye.
+ * @returns Its key.
+ *
+ * @example
+ * ```ts
+ * import { byeKey } from "./fleet_wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(byeKey("a").length, 64);
+ * assert.notEqual(byeKey("a"), byeKey("b"));
+ * ```
+ */
+export function byeKey(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/**
+ * A random token for a session id or a goodbye's secret: 32 URL-safe characters.
+ *
+ * @returns The token.
+ */
+export function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
 }
 
 /**
@@ -84,6 +142,10 @@ export interface NodeHello {
   workers: number;
   /** Workers running a batch now. */
   busy: number;
+  /** This run of the node: a random token, the same in every hello until it stops. */
+  session: string;
+  /** {@linkcode byeKey} of the secret its goodbye will reveal. */
+  byeKey: string;
 }
 
 /**
@@ -93,13 +155,14 @@ export interface NodeHello {
  * @returns Its bytes.
  */
 export function encodeHello(hello: NodeHello): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ v: 1, ...hello }));
+  return new TextEncoder().encode(JSON.stringify({ v: 2, ...hello }));
 }
 
 /**
  * Decodes a node's announcement.
  *
  * @param bytes The message's data.
+ * @param subject Where it came: its last token must be the node's name.
  * @returns The announcement.
  * @throws {MalformedMessageError} When it is not one.
  *
@@ -108,13 +171,14 @@ export function encodeHello(hello: NodeHello): Uint8Array {
  * import { decodeHello, encodeHello } from "./fleet_wire.ts";
  * import assert from "node:assert/strict";
  *
- * const hello = { node: "a", workers: 2, busy: 0 };
+ * const hello = { node: "a", workers: 2, busy: 0, session: "s".repeat(16), byeKey: "0".repeat(64) };
  * assert.deepEqual(decodeHello(encodeHello(hello)), hello);
  * assert.throws(() => decodeHello(new Uint8Array([1, 2])));
  * ```
  */
-export function decodeHello(bytes: Uint8Array): NodeHello {
+export function decodeHello(bytes: Uint8Array, subject?: string): NodeHello {
   const value = parseJson(bytes, "hello");
+  onOwnSubject(value.node, subject, "hello");
   const node = value.node;
   const workers = value.workers as number;
   const busy = value.busy as number;
@@ -129,32 +193,57 @@ export function decodeHello(bytes: Uint8Array): NodeHello {
   if (!Number.isInteger(busy) || busy < 0 || busy > workers) {
     throw new MalformedMessageError(`hello: 'busy' must be 0 to ${workers}: ${show(busy)}`);
   }
-  return { node, workers, busy } as NodeHello;
+  const { session, byeKey } = value;
+  if (typeof session !== "string" || !TOKEN.test(session)) {
+    throw new MalformedMessageError(`hello: 'session' must be a token: ${show(session)}`);
+  }
+  if (typeof byeKey !== "string" || !SHA256_HEX.test(byeKey)) {
+    throw new MalformedMessageError(`hello: 'byeKey' must be a SHA-256 in hex: ${show(byeKey)}`);
+  }
+  return { node, workers, busy, session, byeKey };
+}
+
+/** A node's goodbye. */
+export interface NodeBye {
+  /** The node's name. */
+  node: string;
+  /** The session that says goodbye. */
+  session: string;
+  /** The secret whose {@linkcode byeKey} the session announced. */
+  secret: string;
 }
 
 /**
  * Encodes a node's goodbye.
  *
- * @param node The node's name.
+ * @param bye The goodbye.
  * @returns Its bytes.
  */
-export function encodeBye(node: string): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ v: 1, node }));
+export function encodeBye(bye: NodeBye): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ v: 2, ...bye }));
 }
 
 /**
- * Decodes a node's goodbye.
+ * Decodes a node's goodbye (whether its secret matches is the server's check).
  *
  * @param bytes The message's data.
- * @returns The node's name.
+ * @param subject Where it came: its last token must be the node's name.
+ * @returns The goodbye.
  * @throws {MalformedMessageError} When it is not one.
  */
-export function decodeBye(bytes: Uint8Array): string {
-  const { node } = parseJson(bytes, "bye");
+export function decodeBye(bytes: Uint8Array, subject?: string): NodeBye {
+  const { node, session, secret } = parseJson(bytes, "bye");
+  onOwnSubject(node, subject, "bye");
   if (typeof node !== "string" || nodeNameOrNull(node) !== node) {
     throw new MalformedMessageError(`bye: 'node' must be a subject token: ${show(node)}`);
   }
-  return node;
+  if (typeof session !== "string" || !TOKEN.test(session)) {
+    throw new MalformedMessageError(`bye: 'session' must be a token: ${show(session)}`);
+  }
+  if (typeof secret !== "string" || !TOKEN.test(secret)) {
+    throw new MalformedMessageError(`bye: 'secret' must be a token: ${show(secret)}`);
+  }
+  return { node, session, secret };
 }
 
 /**
@@ -274,10 +363,16 @@ function parseJson(bytes: Uint8Array, what: string): Record<string, unknown> {
   } catch (error) {
     throw new MalformedMessageError(`${what}: not JSON text (${(error as Error).message})`);
   }
-  if (typeof value !== "object" || value === null || (value as { v?: unknown }).v !== 1) {
-    throw new MalformedMessageError(`${what}: expected an object with "v": 1`);
+  if (typeof value !== "object" || value === null || (value as { v?: unknown }).v !== 2) {
+    throw new MalformedMessageError(`${what}: expected an object with "v": 2`);
   }
   return value as Record<string, unknown>;
+}
+
+function onOwnSubject(node: unknown, subject: string | undefined, what: string): void {
+  if (subject !== undefined && node !== subjectNode(subject)) {
+    throw new MalformedMessageError(`${what}: from ${show(node)} on another node's subject`);
+  }
 }
 
 function nodeNameOrNull(name: string): string | null {

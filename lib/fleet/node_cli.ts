@@ -5,6 +5,17 @@
  * @module
  */
 import {
+  FLEET_HEARTBEAT_MS,
+  FLEET_MAX_QUEUED_BATCHES,
+  ITERATIONS_PER_UNIT,
+  MAX_ITERATIONS_PER_UNIT,
+  MAX_UNITS,
+  MAX_UNITS_PER_TASK,
+  MAX_WORKERS,
+  NATS_URL,
+  WORKERS,
+} from "../defaults/defaults.ts";
+import {
   type CommandSpec,
   type Flag,
   parseCommandLine,
@@ -15,14 +26,7 @@ import { helpText } from "../cli/flag_docs.ts";
 import { integerFlag } from "../cli/number_flags.ts";
 import { FleetNode } from "./fleet_node.ts";
 import { nodeName } from "./fleet_wire.ts";
-import { connectNats } from "./nats_connection.ts";
-import {
-  FLEET_HEARTBEAT_MS,
-  FLEET_MAX_QUEUED_BATCHES,
-  MAX_WORKERS,
-  NATS_URL,
-  WORKERS,
-} from "../defaults/defaults.ts";
+import { connectNats, NATS_URL_VARIABLE } from "./nats_connection.ts";
 
 /** `--name`: made safe as a subject token, as {@linkcode nodeName} does. */
 const nameFlag: Flag<string | undefined> = {
@@ -43,10 +47,12 @@ const nameFlag: Flag<string | undefined> = {
 const NODE_FLAGS = {
   nats: stringFlag({
     value: "URL",
-    description: "the NATS broker; credentials may ride in it: " +
-      "`nats://USER:PASSWORD@HOST:4222` or `nats://TOKEN@HOST:4222`; a cluster is several URLs " +
-      "separated by commas",
-    default: NATS_URL,
+    description: "the NATS broker; a cluster is several URLs separated by commas. Credentials " +
+      "may ride in it (`nats://USER:PASSWORD@HOST:4222`), but then they show on the command " +
+      `line: put the URL in the environment variable ${NATS_URL_VARIABLE} instead (used when ` +
+      "`--nats` is not given), or in a file and pass `--nats file:PATH`",
+    default: undefined,
+    defaultText: `\`$${NATS_URL_VARIABLE}\`, else \`${NATS_URL}\``,
   }),
   "nats-creds": stringFlag({
     value: "FILE",
@@ -61,6 +67,20 @@ const NODE_FLAGS = {
     max: MAX_WORKERS,
   }),
   name: nameFlag,
+  "max-units": integerFlag({
+    description: "most work units of one increment this node runs; a batch asking more is " +
+      "refused (the server's `--max-units` must not be higher)",
+    default: MAX_UNITS,
+    min: 0,
+    max: MAX_UNITS_PER_TASK,
+  }),
+  "iterations-per-unit": integerFlag({
+    description: "most additions per unit this node runs; a batch asking more is refused " +
+      "(the server's `--iterations-per-unit` must not be higher)",
+    default: ITERATIONS_PER_UNIT,
+    min: 0,
+    max: MAX_ITERATIONS_PER_UNIT,
+  }),
 };
 
 /** The node's command line. */
@@ -74,11 +94,16 @@ export const NODE_COMMAND = {
 
 /** What the node's command line asks for. */
 export interface NodeCommandLine {
-  natsUrl: string;
+  /** `--nats`, when given. */
+  natsUrl?: string;
   credsFile?: string;
   workers: number;
   /** Its name, made safe; `HOSTNAME-PID` unless given. */
   name?: string;
+  /** Most units of one increment it runs. */
+  maxUnits: number;
+  /** Most additions per unit it runs. */
+  maxIterationsPerUnit: number;
   help: boolean;
 }
 
@@ -106,6 +131,8 @@ export function parseNodeArgs(args: string[]): NodeCommandLine {
     credsFile: flags["nats-creds"],
     workers: flags.workers,
     name: flags.name,
+    maxUnits: flags["max-units"],
+    maxIterationsPerUnit: flags["iterations-per-unit"],
     help,
   };
 }
@@ -120,6 +147,8 @@ export interface NodeIo {
   signal: AbortSignal;
   /** The default name's host part. */
   hostname: () => string;
+  /** Reads an environment variable (undefined when unset or not allowed). */
+  env?: (name: string) => string | undefined;
 }
 
 /**
@@ -146,7 +175,8 @@ export async function runNode(args: string[], io: NodeIo): Promise<number> {
   const name = line.name ?? nodeName(`${io.hostname()}-${Deno.pid}`);
   let nc;
   try {
-    nc = await connectNats(line.natsUrl, { credsFile: line.credsFile, name: `node ${name}` });
+    const url = line.natsUrl ?? io.env?.(NATS_URL_VARIABLE) ?? NATS_URL;
+    nc = await connectNats(url, { credsFile: line.credsFile, name: `node ${name}` });
   } catch (error) {
     io.log(`threadcount node: ${(error as Error).message}`);
     return 1;
@@ -157,6 +187,8 @@ export async function runNode(args: string[], io: NodeIo): Promise<number> {
     workers: line.workers,
     heartbeatMs: FLEET_HEARTBEAT_MS,
     maxQueuedBatches: FLEET_MAX_QUEUED_BATCHES,
+    maxUnits: line.maxUnits,
+    maxIterationsPerUnit: line.maxIterationsPerUnit,
     log: io.log,
     onBroken: (reason) => broken.abort(reason),
   });

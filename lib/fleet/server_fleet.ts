@@ -27,6 +27,8 @@ export interface FleetWorkersOptions {
   nodeLostMs?: number;
   /** Least deadline of a batch, in ms. Defaults to `FLEET_MIN_DEADLINE_MS`. */
   minDeadlineMs?: number;
+  /** Most lanes of nodes that have answered, over all nodes. Defaults to `MAX_REMOTE_LANES`. */
+  maxLanes?: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export function fleetWorkers(
       nodeLostMs: options.nodeLostMs ?? FLEET_NODE_LOST_MS,
       minDeadlineMs: options.minDeadlineMs ?? FLEET_MIN_DEADLINE_MS,
       addLane: (make) => pool.addLane(make),
+      maxLanes: options.maxLanes,
       localWorkers,
       onEvent: emit,
     });
