@@ -42,6 +42,7 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     ...["--workers", "2", "--min-units", "2", "--max-units", "2", "--iterations-per-unit", "0"],
     ...["--max-increments", "5", "--max-line-bytes", "16", "--read-ahead-bytes", "0"],
     ...["--idle-timeout", "0.25", "--grace", "2", "--max-request-seconds", "1.5"],
+    ...["--slot-hold", "0.5", "--max-clients-per-address", "4"],
     ...["--counter", "locked", "--model", "per-increment", "--open-file-limit", "unlimited"],
     ...["--dashboard", "--trace", "traces/t.json", "--trace-max-mb", "1", "--quiet"],
   );
@@ -58,6 +59,8 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     maxLineBytes: 16,
     readAheadBytes: 0,
     idleTimeoutMs: 250,
+    slotHoldMs: 500,
+    maxClientsPerAddress: 4,
     graceMs: 2000,
     maxRequestMs: 1500,
     openFileLimit: Infinity,

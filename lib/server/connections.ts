@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { type ConnectionGate, GateFullError } from "./connection_gate.ts";
+import { type Admission, type ConnectionGate, GateFullError } from "./connection_gate.ts";
 import { LineReader } from "../wire/line_reader.ts";
 import { formatError } from "../wire/protocol.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
 import type { ServerEvents } from "./server_events.ts";
 import { Session } from "./session.ts";
-import type { Interruption, SessionContext } from "./session_context.ts";
+import { type Interruption, type SessionContext, TurnedAway } from "./session_context.ts";
 import type { ServerOptions } from "./server_options.ts";
 import type { SweptConnection } from "./idle_sweep.ts";
 
@@ -21,8 +21,10 @@ export interface ConnectionsOptions {
   events: ServerEvents;
   /** What each session is given. */
   context: SessionContext;
-  /** The line reader's limits. */
-  limits: Pick<ServerOptions, "maxLineBytes" | "silenceMs" | "readAheadBytes">;
+  /** The line reader's limits, and the cap on connections from one address (0: none). */
+  limits: Pick<ServerOptions, "maxLineBytes" | "silenceMs" | "readAheadBytes"> & {
+    maxClientsPerAddress?: number;
+  };
 }
 
 /**
@@ -62,6 +64,8 @@ export class Connections {
   #context: SessionContext;
   #limits: ConnectionsOptions["limits"];
   #open = new Set<Connection>();
+  /** Connections open now from each address (host). */
+  #perAddress = new Map<string, number>();
   /** Resolves when the last connection closes, once someone waits for it. */
   #allClosed?: PromiseWithResolvers<void>;
 
@@ -95,7 +99,7 @@ export class Connections {
   take(conn: Deno.TcpConn): void {
     const events = this.#events;
     const gate = this.#gate;
-    const connection = new Connection(conn, this.#limits);
+    const connection = new Connection(conn, this.#limits, () => this.#overflowed(connection));
     this.#open.add(connection);
     const { peer } = connection;
     try {
@@ -103,15 +107,15 @@ export class Connections {
     } catch { /* the client is already gone; reading will tell */ }
     const { active, waiting } = gate;
     events.emit({ type: "accepted", at: Date.now(), conn: peer, active, waiting });
-    const admission = gate.admit();
+    const crowding = this.#countAddress(connection);
+    if (crowding) return void this.#turnAway(connection, crowding);
+    const admission = gate.admit(connection.ready);
     if (admission.kind === "served") {
       this.#serve(connection, admission.slot);
     } else if (admission.kind === "refused") {
       this.#turnAway(connection, admission.error);
     } else {
-      events.emit({ type: "waiting", at: Date.now(), conn: peer, position: admission.position });
-      connection.wait(admission.leave);
-      admission.slot.then(
+      this.#inLine(connection, admission).then(
         (slot) => this.#serve(connection, slot),
         (error) => {
           if (connection.gone) this.#close(connection, "hung up while waiting");
@@ -157,25 +161,90 @@ export class Connections {
 
   #serve(connection: Connection, slot: Disposable): void {
     const session = new Session(
-      { sink: connection.conn, reader: connection.reader, peer: connection.peer },
+      {
+        sink: connection.conn,
+        reader: connection.reader,
+        peer: connection.peer,
+        connectedAt: connection.connectedAt,
+        requeue: () => this.#requeue(connection),
+      },
       this.#context,
     );
     connection.serve(slot, session);
-    this.#events.emit({
-      type: "served",
-      at: Date.now(),
-      conn: connection.peer,
-      active: this.#gate.active,
-      waiting: this.#gate.waiting,
-    });
+    this.#emitServed(connection);
     // One callback for both outcomes: a reason (a string) or what was thrown.
     const ended = (outcome: unknown) => this.#close(connection, outcome);
     session.serve().then(ended, ended);
   }
 
+  #emitServed(connection: Connection): void {
+    const { active, waiting } = this.#gate;
+    this.#events.emit({ type: "served", at: Date.now(), conn: connection.peer, active, waiting });
+  }
+
+  /** Waits in line: resolves with the slot when its turn comes. */
+  #inLine(connection: Connection, admission: Admission & { kind: "waiting" }): Promise<Disposable> {
+    const { peer } = connection;
+    this.#events.emit({
+      type: "waiting",
+      at: Date.now(),
+      conn: peer,
+      position: admission.position,
+    });
+    connection.wait(admission.leave);
+    return admission.slot;
+  }
+
+  /**
+   * A served client between requests goes back to the end of the line, keeping its
+   * connection and its session: resolves when its turn has come again.
+   */
+  async #requeue(connection: Connection): Promise<void> {
+    const admission = connection.backInLine(this.#gate);
+    if (admission.kind === "served") return; // no one waits: it keeps its slot
+    if (admission.kind === "refused") throw admission.error;
+    connection.resume(await this.#inLine(connection, admission));
+    this.#emitServed(connection);
+  }
+
+  /**
+   * The read-ahead of a connection in line is full: what it sent hides whether it has hung
+   * up, and holding more would cost memory for every waiter. It is turned away.
+   */
+  #overflowed(connection: Connection): void {
+    const { readAheadBytes } = this.#limits;
+    connection.leaveLine(
+      new TurnedAway(
+        "busy",
+        `you sent more than ${readAheadBytes} bytes while waiting for a slot ` +
+          "(--read-ahead-bytes); send a request, read its answer, then send the next",
+      ),
+    );
+  }
+
+  /**
+   * Counts a new connection against its address's cap.
+   *
+   * @returns The refusal when its address has the most connections it may have already.
+   */
+  #countAddress(connection: Connection): TurnedAway | undefined {
+    const cap = this.#limits.maxClientsPerAddress ?? 0;
+    const { host } = connection;
+    const open = (this.#perAddress.get(host) ?? 0) + 1;
+    this.#perAddress.set(host, open);
+    if (cap <= 0 || open <= cap) return undefined;
+    return new TurnedAway(
+      "busy",
+      `${open - 1} connections from ${host} are open already, the most one address may have ` +
+        "(--max-clients-per-address); close one, then connect again",
+    );
+  }
+
   /** Answers ERR busy or ERR shutting-down, then closes. */
   async #turnAway(connection: Connection, refusal: unknown): Promise<void> {
-    const [code, message] = refusal instanceof GateFullError
+    const [code, message] = refusal instanceof TurnedAway
+      ? [refusal.code, refusal.message]
+      : refusal instanceof GateFullError
       ? ["busy", `the server is at capacity (${refusal.message}); try again later`] as const
       : ["shutting-down", "the server is shutting down; reconnect in a moment"] as const;
     const { peer } = connection;
@@ -200,7 +269,12 @@ export class Connections {
       ? `${outcome.name}: ${outcome.message}`
       : String(outcome);
     connection.release();
-    this.#open.delete(connection);
+    if (this.#open.delete(connection)) {
+      const { host } = connection;
+      const left = (this.#perAddress.get(host) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(host, left);
+      else this.#perAddress.delete(host);
+    }
     this.#events.emit({ type: "closed", at: Date.now(), conn: connection.peer, reason });
     if (this.#open.size === 0) this.#allClosed?.resolve();
   }
@@ -214,6 +288,10 @@ class Connection implements SweptConnection {
   readonly conn: Deno.TcpConn;
   /** The client's address, for events. */
   readonly peer: string;
+  /** The client's host, for the cap per address. */
+  readonly host: string;
+  /** When it connected (`performance.now()`). */
+  readonly connectedAt = performance.now();
   /** Reads from the start, before the client has a slot, so a waiting client's hang-up is seen. */
   readonly reader: LineReader;
   #slot?: Disposable;
@@ -221,22 +299,34 @@ class Connection implements SweptConnection {
   /** Takes it out of the gate's line, while it waits. */
   #leaveLine?: (reason: unknown) => void;
 
-  constructor(conn: Deno.TcpConn, limits: ConnectionsOptions["limits"]) {
+  /**
+   * @param conn The socket.
+   * @param limits The reader's limits.
+   * @param onFull Called when its read-ahead is full while it waits in line.
+   */
+  constructor(conn: Deno.TcpConn, limits: ConnectionsOptions["limits"], onFull: () => void) {
     this.conn = conn;
-    this.peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    this.host = conn.remoteAddr.hostname;
+    this.peer = `${this.host}:${conn.remoteAddr.port}`;
     const { maxLineBytes, silenceMs, readAheadBytes } = limits;
     this.reader = new LineReader(conn, {
       maxLineBytes,
       silenceMs,
       readAheadBytes,
       onEnd: () => this.#onEnd(),
+      onFull: () => {
+        if (this.#leaveLine) onFull();
+      },
     });
   }
 
-  /** Its session, while it is served. */
+  /** Its session, while it holds a slot (not while it is back in line). */
   get session(): Session | undefined {
-    return this.#session;
+    return this.#slot && this.#session;
   }
+
+  /** Whether it has a request ready for a slot: the gate's {@linkcode ReadyProbe}. */
+  ready = (): boolean => this.reader.lineReady;
 
   /** Whether the client has gone: its input ended or failed. */
   get gone(): boolean {
@@ -250,9 +340,35 @@ class Connection implements SweptConnection {
 
   /** It is served: it holds `slot` until released. */
   serve(slot: Disposable, session: Session): void {
+    this.#session = session;
+    this.resume(slot);
+  }
+
+  /** Its turn has come again: it holds `slot` until released. */
+  resume(slot: Disposable): void {
     this.#leaveLine = undefined;
     this.#slot = slot;
-    this.#session = session;
+  }
+
+  /**
+   * Goes back to the end of the line (while others wait): its slot goes to the next in turn.
+   *
+   * @returns The gate's admission: served (it keeps its slot), waiting or refused.
+   */
+  backInLine(gate: ConnectionGate): Admission {
+    const slot = this.#slot!;
+    const admission = gate.requeue(slot, this.ready);
+    if (admission.kind !== "served") this.#slot = undefined;
+    return admission;
+  }
+
+  /**
+   * Takes it out of the line, if it waits there.
+   *
+   * @param reason Why: its turn is refused with it.
+   */
+  leaveLine(reason: unknown): void {
+    this.#leaveLine?.(reason);
   }
 
   /** Frees its slot and closes its socket. */

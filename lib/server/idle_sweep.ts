@@ -1,7 +1,8 @@
 /**
  * The idle sweep: while clients wait for a slot, one timer for the whole
- * server (not one per line) closes the served clients that hold their slot
- * without using it.
+ * server (not one per line) sends the served clients that hold their slot
+ * without using it back to the end of the line (after the slot hold), or
+ * closes them (after the idle timeout).
  *
  * @module
  */
@@ -28,10 +29,23 @@ export interface SweptConnection {
   close(): void;
 }
 
+/**
+ * How long a served client between requests keeps its slot while others wait, in ms
+ * (`--slot-hold`): then it goes back to the end of the line, keeping its connection. Long
+ * enough for a script's next request or a person reading an answer to type the next; short
+ * enough that ten clients who keep their connections open cannot make others wait long.
+ */
+export const SLOT_HOLD_MS = 3000;
+
 /** Options of {@linkcode IdleSweep}. */
 export interface IdleSweepOptions {
   /** How long a served client may idle, or leave a reply unread, while others wait, in ms. */
   timeoutMs: number;
+  /**
+   * How long a served client may idle while others wait before it goes back to the end of
+   * the line, in ms ({@linkcode SLOT_HOLD_MS} by default).
+   */
+  holdMs?: number;
   /** Whether anyone waits for a slot: only then is idling a waste. */
   crowded: () => boolean;
   /** The connections open now. */
@@ -41,9 +55,11 @@ export interface IdleSweepOptions {
 }
 
 /**
- * Sweeps the served connections every quarter of the timeout (5 ms to 1 s):
- * one whose reply has gone unread for the timeout is closed; one idle for the
- * timeout is interrupted, to answer `ERR idle-timeout` and close.
+ * Sweeps the served connections every quarter of the hold or the timeout,
+ * whichever is shorter (5 ms to 1 s): one whose reply has gone unread for the
+ * timeout is closed; one idle for the timeout is interrupted, to answer
+ * `ERR idle-timeout` and close; one idle for the hold is interrupted, to go
+ * back to the end of the line.
  *
  * @example
  * ```ts
@@ -73,7 +89,8 @@ export class IdleSweep implements Disposable {
   /** @param options The timeout, and what to sweep. */
   constructor(options: IdleSweepOptions) {
     this.#options = options;
-    const everyMs = Math.min(1000, Math.max(5, options.timeoutMs / 4));
+    const shortest = Math.min(options.timeoutMs, options.holdMs ?? SLOT_HOLD_MS);
+    const everyMs = Math.min(1000, Math.max(5, shortest / 4));
     this.#timer = setInterval(() => this.#sweep(), everyMs);
   }
 
@@ -83,7 +100,7 @@ export class IdleSweep implements Disposable {
   }
 
   #sweep(): void {
-    const { timeoutMs, crowded, connections, events } = this.#options;
+    const { timeoutMs, holdMs = SLOT_HOLD_MS, crowded, connections, events } = this.#options;
     if (!crowded()) return;
     const now = performance.now();
     for (const connection of connections()) {
@@ -105,6 +122,26 @@ export class IdleSweep implements Disposable {
       }
       const idle = session.idleFor(now);
       if (idle > 0 && idle >= timeoutMs) session.interrupt("idle");
+      else if (idle > 0 && idle >= holdMs) session.interrupt("hold");
     }
   }
+}
+
+/**
+ * The message of `ERR idle-timeout`.
+ *
+ * @param timeoutMs The idle timeout, in ms.
+ * @returns What happened and what to do next.
+ *
+ * @example
+ * ```ts
+ * import { idleTimedOut } from "./idle_sweep.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(idleTimedOut(50), /^no complete request for 0.05 s while other clients wait/);
+ * ```
+ */
+export function idleTimedOut(timeoutMs: number): string {
+  return `no complete request for ${timeoutMs / 1000} s while other clients wait; ` +
+    "reconnect to go on";
 }

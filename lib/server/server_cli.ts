@@ -112,6 +112,19 @@ export const SERVER_OPTION_FLAGS = {
       "work (`STATS`, `PROGRESS`, empty lines and `0 0` do not count), or leave a reply unread",
     default: defaults.idleTimeoutMs,
   }),
+  "slot-hold": secondsFlag({
+    description: "while others wait: how long a served client between requests keeps its " +
+      "slot; then it goes back to the end of the line, keeping its connection, and its next " +
+      "request waits its turn",
+    default: defaults.slotHoldMs,
+  }),
+  "max-clients-per-address": integerFlag({
+    description: "most connections, waiting or served, one address may have open; one more " +
+      "gets `ERR busy` and is closed. 0: no cap (many clients may share an address behind " +
+      "NAT or a balancer); a class server might set 8",
+    default: defaults.maxClientsPerAddress,
+    defaultText: "0, no cap",
+  }),
   "max-request-seconds": secondsFlag({
     description: "most work one request may ask for, in seconds of the whole pool's time, " +
       "estimated before it starts; more is answered `ERR too-much-work`",
@@ -278,6 +291,8 @@ export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> 
     maxLineBytes: flags["max-line-bytes"],
     readAheadBytes: flags["read-ahead-bytes"],
     idleTimeoutMs: flags["idle-timeout"],
+    slotHoldMs: flags["slot-hold"],
+    maxClientsPerAddress: flags["max-clients-per-address"],
     graceMs: flags.grace,
     maxRequestMs: flags["max-request-seconds"],
     seed: flags.seed,

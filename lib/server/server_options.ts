@@ -9,6 +9,16 @@ import * as constants from "../../constCS.ts";
 import type { CounterModel, WorkerModel } from "../counter/counter_model.ts";
 import { REPLY_HOLD_BYTES, REPLY_HOLD_MS } from "../wire/reply_writer.ts";
 import type { AttachRemoteWorkers, RemoteWorkerStatsFields } from "./remote_workers.ts";
+import { SLOT_HOLD_MS } from "./idle_sweep.ts";
+
+/**
+ * Most connections, waiting or served, one address may have open at once: 0, no cap. Off by
+ * default because many clients may share one address (a lab behind NAT, a balancer without
+ * the PROXY protocol), and the slot hold already keeps one address's idle connections from
+ * keeping the slots; a class server sets it (`--max-clients-per-address 8`, say) so that one
+ * student's script cannot fill the waiting line.
+ */
+export const MAX_CLIENTS_PER_ADDRESS = 0;
 
 /** Everything a server can be told. */
 export interface ServerOptions {
@@ -39,6 +49,13 @@ export interface ServerOptions {
    * request, and how long a reply may wait for it to read, in ms.
    */
   idleTimeoutMs: number;
+  /**
+   * While others wait: how long a served client between requests keeps its slot, in ms; then
+   * it goes back to the end of the line, keeping its connection.
+   */
+  slotHoldMs: number;
+  /** Most connections one address may have open, waiting or served; 0: no cap. */
+  maxClientsPerAddress: number;
   /** Most work one request may ask for, in ms of the whole pool's time (estimated). */
   maxRequestMs: number;
   /**
@@ -94,6 +111,8 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   maxLineBytes: constants.MAX_LINE_BYTES,
   readAheadBytes: constants.READ_AHEAD_BYTES,
   idleTimeoutMs: constants.IDLE_TIMEOUT_SECONDS * 1000,
+  slotHoldMs: SLOT_HOLD_MS,
+  maxClientsPerAddress: MAX_CLIENTS_PER_ADDRESS,
   maxRequestMs: constants.MAX_REQUEST_SECONDS * 1000,
   graceMs: constants.GRACE_SECONDS * 1000,
   silenceMs: constants.CLASSIC_SILENCE_MS,
@@ -159,7 +178,16 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Serv
   requireInteger(resolved, "maxIncrements", 0);
   requireInteger(resolved, "maxLineBytes", 1);
   requireInteger(resolved, "readAheadBytes", 0);
-  for (const name of ["idleTimeoutMs", "graceMs", "silenceMs", "progressIntervalMs"] as const) {
+  requireInteger(resolved, "maxClientsPerAddress", 0);
+  for (
+    const name of [
+      "idleTimeoutMs",
+      "slotHoldMs",
+      "graceMs",
+      "silenceMs",
+      "progressIntervalMs",
+    ] as const
+  ) {
     requireNumber(resolved, name);
   }
   requireNumber(resolved, "maxRequestMs");

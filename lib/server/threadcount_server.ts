@@ -120,6 +120,7 @@ export class ThreadcountServer {
     if (shortfall) events.emit({ type: "notice", at: Date.now(), message: shortfall });
     this.#idleSweep = new IdleSweep({
       timeoutMs: resolved.idleTimeoutMs,
+      holdMs: resolved.slotHoldMs,
       crowded: () => this.#gate.waiting > 0,
       connections: () => this.#connections.list(),
       events,

@@ -84,3 +84,30 @@ export function formatDuration(ms: number): string {
   if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
 }
+
+/**
+ * The refusal of a request that would take longer than the limit: what it would cost, the
+ * limit, and what to do.
+ *
+ * @param increments The request's increments.
+ * @param ms Its estimate, in ms.
+ * @param limits The limit, in ms.
+ * @returns The message of `ERR too-much-work`.
+ *
+ * @example
+ * ```ts
+ * import { tooMuchWork } from "./work_estimate.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(tooMuchWork(10, 600_000, { maxRequestMs: 60_000 }), /about 10.0 min; the limit/);
+ * ```
+ */
+export function tooMuchWork(
+  increments: number,
+  ms: number,
+  limits: { maxRequestMs: number },
+): string {
+  return `${increments} increments would keep every Worker busy for about ` +
+    `${formatDuration(ms)}; the limit is ${formatDuration(limits.maxRequestMs)} ` +
+    "a request (--max-request-seconds): ask for fewer increments";
+}

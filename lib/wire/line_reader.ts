@@ -47,6 +47,11 @@ export interface LineReaderOptions {
   readAheadBytes?: number;
   /** Called once when the source reaches its end or fails, even while nobody reads. */
   onEnd?: () => void;
+  /**
+   * Called when reading pauses because the read-ahead is full, even while nobody reads:
+   * until the caller takes lines, an end of input behind what is held cannot be seen.
+   */
+  onFull?: () => void;
 }
 
 const NEWLINE = 0x0a;
@@ -108,6 +113,7 @@ export class LineReader {
   #silence?: ReturnType<typeof setTimeout>;
   #interrupted = false;
   #onEnd?: () => void;
+  #onFull?: () => void;
 
   /**
    * @param source Where the bytes come from.
@@ -123,6 +129,7 @@ export class LineReader {
     this.#silenceMs = silenceMs;
     this.#chunkBytes = chunkBytes;
     this.#onEnd = options.onEnd;
+    this.#onFull = options.onFull;
     // Start small and grow on demand: most lines are a few bytes, and a server may hold
     // thousands of connections.
     this.#capacity = Math.max(options.readAheadBytes ?? 0, maxLineBytes + 2 + chunkBytes);
@@ -281,6 +288,7 @@ export class LineReader {
     // Full (a whole line and a read ahead of the caller): wait for it to take lines (push back).
     // Reading on until then lets a client that pipelined a burst and closed be seen to go.
     if (this.#capacity - (this.#end - this.#start) < Math.min(MIN_READ_BYTES, this.#chunkBytes)) {
+      this.#onFull?.();
       return;
     }
     // Too little room at the end: move what is held to the front, then grow if still short.

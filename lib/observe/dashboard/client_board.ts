@@ -141,6 +141,10 @@ export class ClientBoard {
     if (state === "served" && client.slot < 0) {
       client.slot = this.#slots.indexOf(null);
       if (client.slot >= 0) this.#slots[client.slot] = conn;
+    } else if (state === "waiting" && client.slot >= 0) {
+      // Back in line after its slot hold: its slot is someone else's now.
+      this.#slots[client.slot] = null;
+      client.slot = -1;
     }
     client.state = state;
     this.#changed = true;
