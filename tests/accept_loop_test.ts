@@ -27,7 +27,7 @@ function listenerOutOfDescriptorsOnce(conn: Deno.TcpConn): Deno.TcpListener {
 
 Deno.test("AcceptLoop: the client accepted after descriptors ran out is served once they are to spare again, not told ERR busy", async () => {
   using real = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  using client = await Deno.connect(real.addr);
+  using client = await Deno.connect({ hostname: "127.0.0.1", port: real.addr.port });
   const conn = await real.accept();
   const events = new ServerEvents();
   const heard: ServerEvent[] = [];
