@@ -144,7 +144,7 @@ Deno.test("--max-clients-per-address: one connection more from an address gets E
   await using second = await RawClient.connect(server);
   await using third = await RawClient.connect(server);
   assert.match(
-    (await third.readLine())!,
+    (await bounded(third.readLine(), "the third's reply"))!,
     /^ERR busy 2 connections from 127\.0\.0\.1 are open already, the most one address may have \(--max-clients-per-address\); close one/,
   );
   assert.equal(await third.readLine(), null);

@@ -167,7 +167,6 @@ export class ConnectionGate {
    * assert.equal(back.kind, "waiting");
    * using _studentSlot = await student.slot; // the student is served, the keeper waits
    * assert.deepEqual([gate.active, gate.waiting], [1, 1]);
-   * gate.close();
    * ```
    */
   requeue(slot: Disposable, ready?: ReadyProbe): Admission {

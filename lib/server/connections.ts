@@ -5,14 +5,14 @@
  * @module
  */
 import { type Admission, type ConnectionGate, GateFullError } from "./connection_gate.ts";
-import { LineReader } from "../wire/line_reader.ts";
 import { formatError } from "../wire/protocol.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
+import { proxiedArrival } from "./proxy_preamble.ts";
 import type { ServerEvents } from "./server_events.ts";
 import { Session } from "./session.ts";
 import { type Interruption, type SessionContext, TurnedAway } from "./session_context.ts";
-import type { ServerOptions } from "./server_options.ts";
 import type { SweptConnection } from "./idle_sweep.ts";
+import { type Arrival, Connection, type ReaderLimits } from "./connection.ts";
 
 /** Options of {@linkcode Connections}. */
 export interface ConnectionsOptions {
@@ -22,8 +22,10 @@ export interface ConnectionsOptions {
   /** What each session is given. */
   context: SessionContext;
   /** The line reader's limits, and the cap on connections from one address (0: none). */
-  limits: Pick<ServerOptions, "maxLineBytes" | "silenceMs" | "readAheadBytes"> & {
+  limits: ReaderLimits & {
     maxClientsPerAddress?: number;
+    /** Load balancers whose connections start with a PROXY header. */
+    proxyProtocolFrom?: readonly string[];
   };
 }
 
@@ -64,6 +66,10 @@ export class Connections {
   #context: SessionContext;
   #limits: ConnectionsOptions["limits"];
   #open = new Set<Connection>();
+  /** The load balancers trusted to send a PROXY header: `--proxy-protocol-from`. */
+  #proxies: ReadonlySet<string>;
+  /** Connections from them whose header is still being read. */
+  #proxied = new Set<Deno.TcpConn>();
   /** Connections open now from each address (host). */
   #perAddress = new Map<string, number>();
   /** Resolves when the last connection closes, once someone waits for it. */
@@ -75,11 +81,12 @@ export class Connections {
     this.#events = options.events;
     this.#context = options.context;
     this.#limits = options.limits;
+    this.#proxies = new Set(options.limits.proxyProtocolFrom);
   }
 
-  /** Connections open now: waiting, served or being turned away. */
+  /** Connections open now: waiting, served, being turned away, or sending a PROXY header. */
   get size(): number {
-    return this.#open.size;
+    return this.#open.size + this.#proxied.size;
   }
 
   /**
@@ -97,14 +104,32 @@ export class Connections {
    * @param conn The accepted connection.
    */
   take(conn: Deno.TcpConn): void {
-    const events = this.#events;
-    const gate = this.#gate;
-    const connection = new Connection(conn, this.#limits, () => this.#overflowed(connection));
-    this.#open.add(connection);
-    const { peer } = connection;
     try {
       conn.setNoDelay(true);
     } catch { /* the client is already gone; reading will tell */ }
+    const { hostname, port } = conn.remoteAddr;
+    if (!this.#proxies.has(hostname)) return this.#admit(conn, { hostname, port, source: conn });
+    // A trusted balancer's connection: its header says who the client is.
+    this.#proxied.add(conn);
+    proxiedArrival(conn, { events: this.#events }).then((arrival) => {
+      this.#proxied.delete(conn);
+      if (arrival) this.#admit(conn, arrival);
+      else this.#closedOne();
+    });
+  }
+
+  /** Admits a client whose address is known: a slot, a place in line, or ERR busy. */
+  #admit(conn: Deno.TcpConn, arrival: Arrival): void {
+    const events = this.#events;
+    const gate = this.#gate;
+    const connection = new Connection(
+      conn,
+      arrival,
+      this.#limits,
+      () => this.#overflowed(connection),
+    );
+    this.#open.add(connection);
+    const { peer } = connection;
     const { active, waiting } = gate;
     events.emit({ type: "accepted", at: Date.now(), conn: peer, active, waiting });
     const crowding = this.#countAddress(connection);
@@ -146,6 +171,7 @@ export class Connections {
   /** Closes every socket: their sessions end as their reads and writes fail. */
   closeAll(): void {
     for (const connection of this.#open) connection.close();
+    for (const conn of this.#proxied) closeQuietly(conn);
   }
 
   /**
@@ -154,7 +180,7 @@ export class Connections {
    * @returns A promise that resolves once none is open.
    */
   allClosed(): Promise<void> {
-    if (this.#open.size === 0) return Promise.resolve();
+    if (this.size === 0) return Promise.resolve();
     this.#allClosed ??= Promise.withResolvers();
     return this.#allClosed.promise;
   }
@@ -276,119 +302,10 @@ export class Connections {
       else this.#perAddress.delete(host);
     }
     this.#events.emit({ type: "closed", at: Date.now(), conn: connection.peer, reason });
-    if (this.#open.size === 0) this.#allClosed?.resolve();
-  }
-}
-
-/**
- * One accepted connection: its socket, its reader, and where it stands (waiting, with a way
- * out of line; or served, with a slot and a session).
- */
-class Connection implements SweptConnection {
-  readonly conn: Deno.TcpConn;
-  /** The client's address, for events. */
-  readonly peer: string;
-  /** The client's host, for the cap per address. */
-  readonly host: string;
-  /** When it connected (`performance.now()`). */
-  readonly connectedAt = performance.now();
-  /** Reads from the start, before the client has a slot, so a waiting client's hang-up is seen. */
-  readonly reader: LineReader;
-  #slot?: Disposable;
-  #session?: Session;
-  /** Takes it out of the gate's line, while it waits. */
-  #leaveLine?: (reason: unknown) => void;
-
-  /**
-   * @param conn The socket.
-   * @param limits The reader's limits.
-   * @param onFull Called when its read-ahead is full while it waits in line.
-   */
-  constructor(conn: Deno.TcpConn, limits: ConnectionsOptions["limits"], onFull: () => void) {
-    this.conn = conn;
-    this.host = conn.remoteAddr.hostname;
-    this.peer = `${this.host}:${conn.remoteAddr.port}`;
-    const { maxLineBytes, silenceMs, readAheadBytes } = limits;
-    this.reader = new LineReader(conn, {
-      maxLineBytes,
-      silenceMs,
-      readAheadBytes,
-      onEnd: () => this.#onEnd(),
-      onFull: () => {
-        if (this.#leaveLine) onFull();
-      },
-    });
+    this.#closedOne();
   }
 
-  /** Its session, while it holds a slot (not while it is back in line). */
-  get session(): Session | undefined {
-    return this.#slot && this.#session;
-  }
-
-  /** Whether it has a request ready for a slot: the gate's {@linkcode ReadyProbe}. */
-  ready = (): boolean => this.reader.lineReady;
-
-  /** Whether the client has gone: its input ended or failed. */
-  get gone(): boolean {
-    return this.reader.atEnd;
-  }
-
-  /** It waits in line; `leave` takes it out. */
-  wait(leave: (reason: unknown) => void): void {
-    this.#leaveLine = leave;
-  }
-
-  /** It is served: it holds `slot` until released. */
-  serve(slot: Disposable, session: Session): void {
-    this.#session = session;
-    this.resume(slot);
-  }
-
-  /** Its turn has come again: it holds `slot` until released. */
-  resume(slot: Disposable): void {
-    this.#leaveLine = undefined;
-    this.#slot = slot;
-  }
-
-  /**
-   * Goes back to the end of the line (while others wait): its slot goes to the next in turn.
-   *
-   * @returns The gate's admission: served (it keeps its slot), waiting or refused.
-   */
-  backInLine(gate: ConnectionGate): Admission {
-    const slot = this.#slot!;
-    const admission = gate.requeue(slot, this.ready);
-    if (admission.kind !== "served") this.#slot = undefined;
-    return admission;
-  }
-
-  /**
-   * Takes it out of the line, if it waits there.
-   *
-   * @param reason Why: its turn is refused with it.
-   */
-  leaveLine(reason: unknown): void {
-    this.#leaveLine?.(reason);
-  }
-
-  /** Frees its slot and closes its socket. */
-  release(): void {
-    this.#leaveLine = undefined;
-    this.#session = undefined;
-    this.#slot?.[Symbol.dispose]();
-    this.#slot = undefined;
-    this.close();
-  }
-
-  /** Closes its socket (again, harmlessly). */
-  close(): void {
-    closeQuietly(this.conn);
-  }
-
-  /** The client has gone (its input ended or failed): out of the line, its count cancelled. */
-  #onEnd(): void {
-    const reason = new Error("client disconnected");
-    this.#leaveLine?.(reason);
-    this.#session?.cancel(reason);
+  #closedOne(): void {
+    if (this.size === 0) this.#allClosed?.resolve();
   }
 }

@@ -24,6 +24,7 @@ import {
 import { integerFlag, MAX_PORT, megabytesFlag, secondsFlag } from "../cli/number_flags.ts";
 import { COUNTER_MODELS, WORKER_MODELS } from "../counter/counter_model.ts";
 import { DEFAULT_SERVER_OPTIONS, dropUndefined, type ServerOptions } from "./server_options.ts";
+import { isIpAddress } from "../wire/proxy_header.ts";
 
 /** The longest `--max-line-bytes`: 64 MiB, a line buffer a server can still hold for a client. */
 const MAX_LINE_BYTES_LIMIT = 64 * 2 ** 20;
@@ -124,6 +125,14 @@ export const SERVER_OPTION_FLAGS = {
       "NAT or a balancer); a class server might set 8",
     default: defaults.maxClientsPerAddress,
     defaultText: "0, no cap",
+  }),
+  "proxy-protocol-from": stringFlag({
+    value: "ADDRESSES",
+    description: "IP addresses of load balancers, separated by commas, whose connections start " +
+      "with a PROXY protocol header (v1 or v2; HAProxy's `send-proxy`) naming the client: the " +
+      "log, the dashboard and `--max-clients-per-address` then see the client's address. " +
+      "Their connections must send one; no one else's is believed",
+    defaultText: "none",
   }),
   "max-request-seconds": secondsFlag({
     description: "most work one request may ask for, in seconds of the whole pool's time, " +
@@ -235,7 +244,8 @@ export interface ServerCommandLine {
 }
 
 /**
- * Checks the rules between the options flags: `--max-units` is at least `--min-units`.
+ * Checks the rules between the options flags: `--max-units` is at least `--min-units`, and
+ * `--proxy-protocol-from` holds IP addresses.
  *
  * @param flags The options flags' values.
  * @throws {UsageError} When they do not go together.
@@ -252,6 +262,14 @@ export interface ServerCommandLine {
  * ```
  */
 export function checkServerOptionFlags(flags: ServerOptionFlags): void {
+  const proxies = flags["proxy-protocol-from"]?.split(",").map((address) => address.trim());
+  const notAddress = proxies?.find((address) => !isIpAddress(address));
+  if (notAddress !== undefined) {
+    throw new UsageError(
+      `--proxy-protocol-from takes IP addresses separated by commas (127.0.0.1,::1): ` +
+        `received ${JSON.stringify(notAddress)}`,
+    );
+  }
   if (flags["max-units"] < flags["min-units"]) {
     throw new UsageError(
       `--max-units (${flags["max-units"]}) must be at least --min-units ` +
@@ -293,6 +311,7 @@ export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> 
     idleTimeoutMs: flags["idle-timeout"],
     slotHoldMs: flags["slot-hold"],
     maxClientsPerAddress: flags["max-clients-per-address"],
+    proxyProtocolFrom: flags["proxy-protocol-from"]?.split(",").map((address) => address.trim()),
     graceMs: flags.grace,
     maxRequestMs: flags["max-request-seconds"],
     seed: flags.seed,

@@ -10,6 +10,7 @@ import type { CounterModel, WorkerModel } from "../counter/counter_model.ts";
 import { REPLY_HOLD_BYTES, REPLY_HOLD_MS } from "../wire/reply_writer.ts";
 import type { AttachRemoteWorkers, RemoteWorkerStatsFields } from "./remote_workers.ts";
 import { SLOT_HOLD_MS } from "./idle_sweep.ts";
+import { isIpAddress } from "../wire/proxy_header.ts";
 
 /**
  * Most connections, waiting or served, one address may have open at once: 0, no cap. Off by
@@ -56,6 +57,12 @@ export interface ServerOptions {
   slotHoldMs: number;
   /** Most connections one address may have open, waiting or served; 0: no cap. */
   maxClientsPerAddress: number;
+  /**
+   * The addresses (load balancers) whose connections start with a PROXY protocol header
+   * (v1 or v2) naming the client: theirs must, and the client's address is taken from it.
+   * No other connection's header is believed. Empty: none.
+   */
+  proxyProtocolFrom: readonly string[];
   /** Most work one request may ask for, in ms of the whole pool's time (estimated). */
   maxRequestMs: number;
   /**
@@ -113,6 +120,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   idleTimeoutMs: constants.IDLE_TIMEOUT_SECONDS * 1000,
   slotHoldMs: SLOT_HOLD_MS,
   maxClientsPerAddress: MAX_CLIENTS_PER_ADDRESS,
+  proxyProtocolFrom: [],
   maxRequestMs: constants.MAX_REQUEST_SECONDS * 1000,
   graceMs: constants.GRACE_SECONDS * 1000,
   silenceMs: constants.CLASSIC_SILENCE_MS,
@@ -193,6 +201,13 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Serv
   requireNumber(resolved, "maxRequestMs");
   requireInteger(resolved, "replyHoldBytes", 0);
   requireNumber(resolved, "replyHoldMs");
+  for (const address of resolved.proxyProtocolFrom) {
+    if (!isIpAddress(address)) {
+      throw new RangeError(
+        `'proxyProtocolFrom' holds IP addresses (a balancer's, as it connects): received ${address}`,
+      );
+    }
+  }
   const { workerModule } = resolved;
   if (workerModule !== undefined && URL.parse(workerModule) === null) {
     throw new TypeError(`'workerModule' must be an absolute URL: received ${workerModule}`);
