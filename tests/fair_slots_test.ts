@@ -54,6 +54,36 @@ Deno.test("--slot-hold: a client between requests goes back to the end of the li
   assert.equal(recorder.of("client-error").length, 0, "no one was told an error");
 });
 
+Deno.test("--slot-hold: a client that has sent nothing is sent back in line for one with a request, not for one without", async () => {
+  // The idle timeout ends the story: the silent holder is closed for it, never requeued, while
+  // the only one waiting has sent nothing either.
+  await using server = startServer({ maxClients: 1, slotHoldMs: 10, idleTimeoutMs: 200 });
+  const { recorder } = server;
+  await using holder = await RawClient.connect(server);
+  await using silent = await RawClient.connect(server);
+  assert.match((await bounded(holder.readLine(), "the holder's reply"))!, /^ERR idle-timeout/);
+  const names = { [peerOf(holder)]: "holder", [peerOf(silent)]: "silent" };
+  assert.deepEqual(story(recorder.events, names).slice(0, 5), [
+    "accepted holder",
+    "served holder",
+    "accepted silent",
+    "waiting silent",
+    "closed holder",
+  ]);
+  // The one that waited silently holds the slot now. A newcomer with a request: the silent one,
+  // idle since it connected (longer than the idle timeout), is closed for it at once.
+  await using student = await RawClient.connect(server);
+  await student.write("2 10\n");
+  assert.equal(await bounded(student.readLine(), "the student's answer"), "12");
+  const told = story(recorder.events, { ...names, [peerOf(student)]: "student" });
+  assert.deepEqual(told.slice(5).filter((line) => !line.startsWith("accepted")), [
+    "served silent",
+    "waiting student",
+    "closed silent",
+    "served student",
+  ]);
+});
+
 Deno.test("--slot-hold: ten keepers that send `0 1` now and then do not keep five students from being answered", async () => {
   await using server = startServer({ maxClients: 10, slotHoldMs: 20, idleTimeoutMs: 600_000 });
   const { recorder } = server;
@@ -96,6 +126,7 @@ Deno.test("a client sent back in line that hangs up is out of line at once", asy
   await keeper.write("0 1\n");
   assert.equal(await keeper.readLine(), "1");
   await using student = await RawClient.connect(server);
+  await student.write("1 1\n"); // a request ready: the keeper goes back in line for it
   const keeperName = peerOf(keeper);
   const requeued = recorder.waitFor((e) => e.type === "waiting" && e.conn === keeperName);
   await bounded(requeued, "the keeper back in line");
@@ -104,6 +135,7 @@ Deno.test("a client sent back in line that hangs up is out of line at once", asy
   const closed = recorder.events.find((e) => e.type === "closed" && e.conn === keeperName);
   assert.equal(closed?.type === "closed" && closed.reason, "client disconnected");
   assert.deepEqual([server.stats().clients_active, server.stats().clients_waiting], [1, 0]);
+  assert.equal(await bounded(student.readLine(), "the student's answer"), "2");
   await student.write("STOP\n");
   assert.equal(await student.readLine(), "BYE");
 });

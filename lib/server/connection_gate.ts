@@ -125,6 +125,16 @@ export class ConnectionGate {
   }
 
   /**
+   * Whether anyone in line has a request ready (or gave no way to ask): only then is it worth
+   * sending a served client that idles back to the end of the line.
+   *
+   * @returns `true` when a waiter has a request ready.
+   */
+  someoneReady(): boolean {
+    return this.#line.some((waiter) => waiter.ready?.() ?? true);
+  }
+
+  /**
    * Decides at once what happens to a new client: a slot now, a place in
    * line, or a refusal.
    *

@@ -48,6 +48,11 @@ export interface IdleSweepOptions {
   holdMs?: number;
   /** Whether anyone waits for a slot: only then is idling a waste. */
   crowded: () => boolean;
+  /**
+   * Whether anyone waits with a request ready: only then is a client that idles for the hold
+   * sent back in line (by default, whenever anyone waits).
+   */
+  wanted?: () => boolean;
   /** The connections open now. */
   connections: () => Iterable<SweptConnection>;
   /** Where a write timeout is told. */
@@ -58,8 +63,8 @@ export interface IdleSweepOptions {
  * Sweeps the served connections every quarter of the hold or the timeout,
  * whichever is shorter (5 ms to 1 s): one whose reply has gone unread for the
  * timeout is closed; one idle for the timeout is interrupted, to answer
- * `ERR idle-timeout` and close; one idle for the hold is interrupted, to go
- * back to the end of the line.
+ * `ERR idle-timeout` and close; one idle for the hold, while someone in line
+ * has a request ready, is interrupted, to go back to the end of the line.
  *
  * @example
  * ```ts
@@ -102,6 +107,7 @@ export class IdleSweep implements Disposable {
   #sweep(): void {
     const { timeoutMs, holdMs = SLOT_HOLD_MS, crowded, connections, events } = this.#options;
     if (!crowded()) return;
+    const wanted = (this.#options.wanted ?? crowded)();
     const now = performance.now();
     for (const connection of connections()) {
       const session = connection.session;
@@ -122,7 +128,7 @@ export class IdleSweep implements Disposable {
       }
       const idle = session.idleFor(now);
       if (idle > 0 && idle >= timeoutMs) session.interrupt("idle");
-      else if (idle > 0 && idle >= holdMs) session.interrupt("hold");
+      else if (wanted && idle > 0 && idle >= holdMs) session.interrupt("hold");
     }
   }
 }

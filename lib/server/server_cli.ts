@@ -114,9 +114,9 @@ export const SERVER_OPTION_FLAGS = {
     default: defaults.idleTimeoutMs,
   }),
   "slot-hold": secondsFlag({
-    description: "while others wait: how long a served client between requests keeps its " +
-      "slot; then it goes back to the end of the line, keeping its connection, and its next " +
-      "request waits its turn",
+    description: "while someone in line has a request ready: how long a served client " +
+      "between requests keeps its slot; then it goes back to the end of the line, keeping its " +
+      "connection, and its next request waits its turn",
     default: defaults.slotHoldMs,
   }),
   "max-clients-per-address": integerFlag({

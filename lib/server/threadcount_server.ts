@@ -126,6 +126,7 @@ export class ThreadcountServer {
       timeoutMs: resolved.idleTimeoutMs,
       holdMs: resolved.slotHoldMs,
       crowded: () => this.#gate.waiting > 0,
+      wanted: () => this.#gate.someoneReady(),
       connections: () => this.#connections.list(),
       events,
     });
