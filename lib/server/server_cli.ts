@@ -132,6 +132,7 @@ export const SERVER_OPTION_FLAGS = {
       "with a PROXY protocol header (v1 or v2; HAProxy's `send-proxy`) naming the client: the " +
       "log, the dashboard and `--max-clients-per-address` then see the client's address. " +
       "Their connections must send one; no one else's is believed",
+    default: "",
     defaultText: "none",
   }),
   "max-request-seconds": secondsFlag({
@@ -262,8 +263,7 @@ export interface ServerCommandLine {
  * ```
  */
 export function checkServerOptionFlags(flags: ServerOptionFlags): void {
-  const proxies = flags["proxy-protocol-from"]?.split(",").map((address) => address.trim());
-  const notAddress = proxies?.find((address) => !isIpAddress(address));
+  const notAddress = addressList(flags["proxy-protocol-from"]).find((a) => !isIpAddress(a));
   if (notAddress !== undefined) {
     throw new UsageError(
       `--proxy-protocol-from takes IP addresses separated by commas (127.0.0.1,::1): ` +
@@ -311,7 +311,7 @@ export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> 
     idleTimeoutMs: flags["idle-timeout"],
     slotHoldMs: flags["slot-hold"],
     maxClientsPerAddress: flags["max-clients-per-address"],
-    proxyProtocolFrom: flags["proxy-protocol-from"]?.split(",").map((address) => address.trim()),
+    proxyProtocolFrom: addressList(flags["proxy-protocol-from"]),
     graceMs: flags.grace,
     maxRequestMs: flags["max-request-seconds"],
     seed: flags.seed,
@@ -351,4 +351,9 @@ export function serverCommandLine(flags: FlagValues<typeof SERVER_FLAGS>): Serve
     quiet: flags.quiet,
     verbose: flags.verbose,
   };
+}
+
+/** The addresses of a list separated by commas; none in an empty one. */
+function addressList(text: string): string[] {
+  return text.split(",").map((address) => address.trim()).filter((address) => address !== "");
 }
