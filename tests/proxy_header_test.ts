@@ -49,7 +49,8 @@ Deno.test("parseProxyHeader(): version 2, PROXY over TCP4 and TCP6, and LOCAL", 
     length: 52,
     source: { hostname: "2001:db8::7", port: 443 },
   });
-  assert.deepEqual(parseProxyHeader(v2(0, 0x00, [])), { kind: "header", length: 16 });
+  assert.deepEqual(parseProxyHeader(v2(0, 0x00, [])), { kind: "header", length: 16, local: true });
+  assert.deepEqual(parseProxyHeader(v2(1, 0x00, [])), { kind: "header", length: 16 });
 });
 
 Deno.test("parseProxyHeader(): a header cut short is incomplete, at every length", () => {

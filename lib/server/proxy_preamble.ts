@@ -26,8 +26,8 @@ export interface ProxiedArrivalOptions {
 
 /**
  * Reads the PROXY header of a connection from a trusted balancer. A malformed, hostile, late
- * or overlong header is answered `ERR bad-proxy-header` and the connection closed; a
- * connection that ends before its first byte (a health check) is closed quietly.
+ * or overlong header is answered `ERR bad-proxy-header` and the connection closed; the
+ * balancer's health checks (a v2 `LOCAL` header, or nothing at all) are closed quietly.
  *
  * @param conn The balancer's connection.
  * @param options Where refusals are told, and the time limit.
@@ -59,8 +59,13 @@ export async function proxiedArrival(
     timeoutMs,
   );
   try {
-    const { source, rest } = await readProxyHeader(conn, late.signal);
-    // No source: the balancer's own connection (LOCAL, UNKNOWN): it is its own client.
+    const { source, local, rest } = await readProxyHeader(conn, late.signal);
+    if (local) {
+      // The balancer's health check: it asks only whether the server accepts. Nothing to log.
+      closeQuietly(conn);
+      return undefined;
+    }
+    // No source (UNKNOWN): the balancer could not name the client; its own address stands in.
     return { hostname: source?.hostname ?? hostname, port: source?.port ?? port, source: rest };
   } catch (error) {
     if (error instanceof ProxyHeaderError && !error.empty) {

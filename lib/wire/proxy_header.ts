@@ -61,9 +61,10 @@ export type ProxyHeader =
   | { kind: "incomplete" }
   /**
    * A whole header of `length` bytes; the client's bytes follow it. `source` is the client's
-   * address; none for a connection of the balancer's own (a health check: `LOCAL`, `UNKNOWN`).
+   * address; none when the balancer cannot name it (`UNKNOWN`, an unnamed family) or for
+   * its own connection (`local`: a v2 `LOCAL`, as a health check sends).
    */
-  | { kind: "header"; length: number; source?: ProxySource };
+  | { kind: "header"; length: number; source?: ProxySource; local?: true };
 
 /**
  * Reads a PROXY header (version 1 or 2) from the start of `bytes`.
@@ -146,8 +147,9 @@ function parseV2(bytes: Uint8Array): ProxyHeader {
     throw new ProxyHeaderError("a PROXY v2 header's version is 2 and its command LOCAL or PROXY");
   }
   if (bytes.length < length) return { kind: "incomplete" };
-  // LOCAL (the balancer's own connection, a health check), or a family it does not name.
-  if ((versionCommand & 0xf) === 0 || familyProtocol === 0x00) return { kind: "header", length };
+  // LOCAL: the balancer's own connection (a health check), not a client's.
+  if ((versionCommand & 0xf) === 0) return { kind: "header", length, local: true };
+  if (familyProtocol === 0x00) return { kind: "header", length }; // a family it does not name
   if (familyProtocol === 0x11 && length >= 16 + 12) {
     const hostname = bytes.subarray(16, 20).join(".");
     return { kind: "header", length, source: { hostname, port: view.getUint16(24) } };
@@ -212,8 +214,10 @@ function parsePort(text: string): number {
 
 /** Where a connection comes from and its bytes after the header, from {@linkcode readProxyHeader}. */
 export interface ProxiedConnection {
-  /** The client's address; none for the balancer's own connection (a health check). */
+  /** The client's address; none when the balancer cannot name it. */
   source?: ProxySource;
+  /** Whether it is the balancer's own connection (a v2 `LOCAL`: a health check). */
+  local: boolean;
   /** The client's bytes, those read with the header first. */
   rest: ByteSource;
 }
@@ -265,7 +269,8 @@ export async function readProxyHeader(
     end += count;
     const header = parseProxyHeader(buffer.subarray(0, end));
     if (header.kind === "header") {
-      return { source: header.source, rest: prefixed(buffer.slice(header.length, end), source) };
+      const rest = prefixed(buffer.slice(header.length, end), source);
+      return { source: header.source, local: header.local === true, rest };
     }
     if (end === buffer.length) {
       throw new ProxyHeaderError(`no whole PROXY header in ${PROXY_HEADER_MAX_BYTES} bytes`);
