@@ -21,11 +21,14 @@ const BOUND_NAME = /^(?:DEFAULT|MAX|MIN)_|_(?:MAX|MIN)_/;
 
 /**
  * Constants named like bounds that are facts of a format rather than defaults: the wire's
- * largest count (15 digits, as its patterns say) and the trace's exact integers.
+ * largest count (15 digits, as its patterns say), the trace's exact integers, and the PROXY
+ * protocol's longest headers (its specification's).
  */
 const FORMAT_FACTS = new Set([
   "lib/wire/replies.ts MAX_COUNT",
   "lib/observe/trace/trace_format.ts MAX_EXACT_VALUE",
+  "lib/wire/proxy_header.ts PROXY_HEADER_MAX_BYTES",
+  "lib/wire/proxy_header.ts V1_MAX_BYTES",
 ]);
 
 /**

@@ -103,6 +103,8 @@ Deno.test({
         minUnits: 1,
         maxUnits: 3,
         iterationsPerUnit: 20_000,
+        // deploy/haproxy.cfg names each client in a PROXY header.
+        proxyProtocolFrom: ["127.0.0.1"],
       };
       await using serverA = startServer({
         ...work,

@@ -35,6 +35,7 @@ const ERROR_CODES = Object.keys(
     "worker-failed": true,
     "too-much-work": true,
     "no-workers": true,
+    "bad-proxy-header": true,
   } satisfies Record<ErrorCode, true>,
 ) as ErrorCode[];
 
@@ -285,7 +286,13 @@ Deno.test("parseReply() reads any other line as malformed, without throwing", as
 
 Deno.test("closesConnection(): the codes after which the server hangs up", () => {
   const closing = ERROR_CODES.filter((code) => closesConnection(code));
-  assert.deepEqual(closing, ["line-too-long", "busy", "idle-timeout", "shutting-down"]);
+  assert.deepEqual(closing, [
+    "line-too-long",
+    "busy",
+    "idle-timeout",
+    "shutting-down",
+    "bad-proxy-header",
+  ]);
   assert.equal(closesConnection("some-newer-code"), false);
   assert.equal(closesConnection("toString"), false);
 });

@@ -184,6 +184,19 @@ Deno.test("--max-request-seconds: work of hours is refused at once with the esti
   assert.deepEqual(await client.request("2 2"), { kind: "value", text: "4" });
 });
 
+Deno.test("--model per-increment: the estimate counts each increment's Worker start-up, so `0 1000000` is refused at once", async () => {
+  // No work in the units at all: what is left is the Workers' start-up.
+  await using server = startServer({ workerModel: "per-increment", iterationsPerUnit: 0 });
+  await using client = await connect(server);
+  const reply = await bounded(client.request("0 1000000"), "the answer to 0 1000000");
+  assert.match(
+    reply.kind === "error" ? reply.line : reply.kind,
+    /^ERR too-much-work 1000000 increments would keep every Worker busy for about [\d.]+ h/,
+  );
+  assert.equal(server.recorder.of("counting").length, 0);
+  assert.deepEqual(await client.request("2 2"), { kind: "value", text: "4" });
+});
+
 Deno.test("control characters from a client reach the log escaped", async () => {
   const { formatEvent } = await import("../lib/observe/event_log.ts");
   await using server = startServer();

@@ -41,6 +41,8 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     ...["--workers", "2", "--min-units", "2", "--max-units", "2", "--iterations-per-unit", "0"],
     ...["--max-increments", "5", "--max-line-bytes", "16", "--read-ahead-bytes", "0"],
     ...["--idle-timeout", "0.25", "--grace", "2", "--max-request-seconds", "1.5"],
+    ...["--slot-hold", "0.5", "--max-clients-per-address", "4"],
+    ...["--proxy-protocol-from", "127.0.0.1, ::1"],
     ...["--counter", "locked", "--model", "per-increment", "--open-file-limit", "unlimited"],
     ...["--dashboard", "--trace", "traces/t.json", "--trace-max-mb", "1", "--quiet"],
   );
@@ -57,6 +59,9 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     maxLineBytes: 16,
     readAheadBytes: 0,
     idleTimeoutMs: 250,
+    slotHoldMs: 500,
+    maxClientsPerAddress: 4,
+    proxyProtocolFrom: ["127.0.0.1", "::1"],
     graceMs: 2000,
     maxRequestMs: 1500,
     openFileLimit: Infinity,
@@ -90,6 +95,10 @@ Deno.test("server flags: flags that do not go together are refused", () => {
   assertRefused(["--min-units", "3", "--max-units", "2"], /^--max-units \(2\) must be at least/);
   assertRefused(["--max-units", "0"], /^--max-units \(0\) must be at least --min-units \(1\)/);
   assertRefused(["--quiet", "--verbose"], /^--quiet and --verbose cannot go together/);
+  assertRefused(
+    ["--proxy-protocol-from", "127.0.0.1,localhost"],
+    /^--proxy-protocol-from takes IP addresses separated by commas .*: received "localhost"/,
+  );
 });
 
 Deno.test("server flags: bad values are refused, naming the flag", () => {

@@ -78,6 +78,26 @@ export const MAX_WAITING_CLIENTS = 1000;
  */
 export const IDLE_TIMEOUT_SECONDS = 300;
 /**
+ * How long a served client between requests keeps its slot while others wait, in ms
+ * (`--slot-hold`): then it goes back to the end of the line, keeping its connection. Long
+ * enough for a script's next request or a person reading an answer to type the next; short
+ * enough that ten clients who keep their connections open cannot make others wait long.
+ */
+export const SLOT_HOLD_MS = 3000;
+/**
+ * How long a trusted balancer's connection may take to send its PROXY header, in ms: a
+ * balancer sends it at once, with the connection.
+ */
+export const PROXY_HEADER_TIMEOUT_MS = 5000;
+/**
+ * Most connections, waiting or served, one address may have open at once (`--max-clients-per-address`):
+ * 0, no cap. Off by default because many clients may share one address (a lab behind NAT, a
+ * balancer without the PROXY protocol), and the slot hold already keeps one address's idle
+ * connections from keeping the slots; a class server sets it (8, say) so that one student's
+ * script cannot fill the waiting line.
+ */
+export const MAX_CLIENTS_PER_ADDRESS = 0;
+/**
  * Largest `--trace` file, in MiB (`--trace-max-mb`); tracing stops there with one log line. At
  * about 200 bytes an increment that is over a million increments, days of the default work, while
  * a runaway (`--iterations-per-unit 0` makes ~100 MB a second) is stopped before it fills a disk;
@@ -130,6 +150,9 @@ export const DEFAULT_SERVER_OPTIONS = {
   maxLineBytes: MAX_LINE_BYTES,
   readAheadBytes: READ_AHEAD_BYTES,
   idleTimeoutMs: IDLE_TIMEOUT_SECONDS * 1000,
+  slotHoldMs: SLOT_HOLD_MS,
+  maxClientsPerAddress: MAX_CLIENTS_PER_ADDRESS,
+  proxyProtocolFrom: [],
   maxRequestMs: MAX_REQUEST_SECONDS * 1000,
   graceMs: GRACE_SECONDS * 1000,
   silenceMs: CLASSIC_SILENCE_MS,

@@ -145,7 +145,11 @@ export class AcceptLoop {
     }
   }
 
-  /** Frees the reserve descriptor, accepts one client, answers it ERR busy, closes it. */
+  /**
+   * Frees the reserve descriptor, accepts one client, answers it ERR busy, closes it. The
+   * accept may wait long after descriptors ran out, until the next client comes: if the reserve
+   * can be held again by then, descriptors are to spare, and the client is served as any other.
+   */
   async #turnAwayOne(): Promise<void> {
     if (!this.#reserve) return;
     closeQuietly(this.#reserve);
@@ -155,6 +159,12 @@ export class AcceptLoop {
       conn = await this.#listener.accept();
     } catch {
       this.#reserve = this.#holdReserve();
+      return;
+    }
+    this.#reserve = this.#holdReserve();
+    if (this.#reserve) {
+      this.#outOfDescriptorsSaid = false; // recovered: say so again when they run out again
+      this.#options.onConnection(conn);
       return;
     }
     const { events } = this.#options;

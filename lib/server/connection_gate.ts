@@ -1,6 +1,10 @@
 /**
  * The gate that caps how many clients are served at once: a counting
- * Semaphore of slots with a bounded, first-in first-out waiting line.
+ * Semaphore of slots with a bounded, first-in first-out waiting line. A freed
+ * slot goes to the first in line that has a request ready (the first of all
+ * when none has), and a served client may be sent back to the end of the line
+ * ({@linkcode ConnectionGate.requeue}), so that clients who send nothing
+ * cannot keep the slots from those who do.
  *
  * It is written here rather than taken from `async-mutex` (whose `Mutex`
  * guards each request's counter) because admission must be decided at once,
@@ -55,9 +59,16 @@ export type Admission =
   /** The line is full, or the gate is closed. */
   | { kind: "refused"; error: GateFullError | GateClosedError };
 
+/**
+ * Whether a client has a request ready to serve (a whole line read, or its input ended): a
+ * freed slot goes to the first such client in line.
+ */
+export type ReadyProbe = () => boolean;
+
 interface Waiter {
   resolve: (slot: Disposable) => void;
   reject: (reason: unknown) => void;
+  ready?: ReadyProbe;
 }
 
 /**
@@ -114,12 +125,24 @@ export class ConnectionGate {
   }
 
   /**
+   * Whether anyone in line has a request ready (or gave no way to ask): only then is it worth
+   * sending a served client that idles back to the end of the line.
+   *
+   * @returns `true` when a waiter has a request ready.
+   */
+  someoneReady(): boolean {
+    return this.#line.some((waiter) => waiter.ready?.() ?? true);
+  }
+
+  /**
    * Decides at once what happens to a new client: a slot now, a place in
    * line, or a refusal.
    *
+   * @param ready Whether it has a request ready, asked when a slot frees; without it, the
+   *   client is served in its turn only when no one ahead of it with a request waits.
    * @returns The admission.
    */
-  admit(): Admission {
+  admit(ready?: ReadyProbe): Admission {
     if (this.#closed) return { kind: "refused", error: new GateClosedError() };
     if (this.#active < this.#maxActive) {
       this.#active++;
@@ -128,8 +151,47 @@ export class ConnectionGate {
     if (this.#line.length >= this.#maxWaiting) {
       return { kind: "refused", error: new GateFullError(this.#line.length) };
     }
+    return this.#enqueue(ready);
+  }
+
+  /**
+   * Sends a served client back to the end of the line when others wait, its slot going to
+   * the next in turn; it keeps the slot when no one waits. The line does not grow: one
+   * leaves it as this one joins, so a full line does not refuse it.
+   *
+   * @param slot The slot the client holds (from this gate).
+   * @param ready Whether it has a request ready, as for {@linkcode ConnectionGate.admit}.
+   * @returns `served` with the same slot, `waiting` at the end of the line, or `refused`
+   *   (its slot freed) once the gate is closed.
+   *
+   * @example
+   * ```ts
+   * import { ConnectionGate } from "./connection_gate.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const gate = new ConnectionGate({ maxActive: 1, maxWaiting: 1 });
+   * const keeper = gate.admit();
+   * const student = gate.admit();
+   * if (keeper.kind !== "served" || student.kind !== "waiting") throw new Error("unreachable");
+   * const back = gate.requeue(keeper.slot);
+   * assert.equal(back.kind, "waiting");
+   * using _studentSlot = await student.slot; // the student is served, the keeper waits
+   * assert.deepEqual([gate.active, gate.waiting], [1, 1]);
+   * ```
+   */
+  requeue(slot: Disposable, ready?: ReadyProbe): Admission {
+    if (this.#closed) {
+      slot[Symbol.dispose]();
+      return { kind: "refused", error: new GateClosedError() };
+    }
+    if (this.#line.length === 0) return { kind: "served", slot };
+    slot[Symbol.dispose](); // to the next in turn: the line is one shorter…
+    return this.#enqueue(ready); // …until this one joins its end
+  }
+
+  #enqueue(ready: ReadyProbe | undefined): Admission {
     const { promise, resolve, reject } = Promise.withResolvers<Disposable>();
-    const waiter: Waiter = { resolve, reject };
+    const waiter: Waiter = { resolve, reject, ready };
     const leave = (reason: unknown) => {
       const at = this.#line.indexOf(waiter);
       if (at < 0) return; // served or turned away already
@@ -153,13 +215,17 @@ export class ConnectionGate {
   }
 
   #release(): void {
-    const next = this.#line.shift();
-    if (next) {
-      // The slot passes straight to the first in line: no one can overtake it.
-      next.resolve(this.#slot());
-    } else {
+    const line = this.#line;
+    if (line.length === 0) {
       this.#active--;
+      return;
     }
+    // The slot passes straight to the first in line with a request ready, else to the first:
+    // one who has sent nothing does not keep it from those behind who have.
+    let at = line.findIndex((waiter) => waiter.ready?.() === true);
+    if (at < 0) at = 0;
+    const [next] = line.splice(at, 1);
+    next.resolve(this.#slot());
   }
 
   /** A slot held: one small object, its release on the prototype (a server holds thousands). */

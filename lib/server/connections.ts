@@ -4,15 +4,15 @@
  *
  * @module
  */
-import { type ConnectionGate, GateFullError } from "./connection_gate.ts";
-import { LineReader } from "../wire/line_reader.ts";
+import { type Admission, type ConnectionGate, GateFullError } from "./connection_gate.ts";
 import { formatError } from "../wire/protocol.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
+import { proxiedArrival } from "./proxy_preamble.ts";
 import type { ServerEvents } from "./server_events.ts";
 import { Session } from "./session.ts";
-import type { Interruption, SessionContext } from "./session_context.ts";
-import type { ServerOptions } from "./server_options.ts";
+import { type Interruption, type SessionContext, TurnedAway } from "./session_context.ts";
 import type { SweptConnection } from "./idle_sweep.ts";
+import { type Arrival, Connection, type ReaderLimits } from "./connection.ts";
 
 /** Options of {@linkcode Connections}. */
 export interface ConnectionsOptions {
@@ -21,8 +21,12 @@ export interface ConnectionsOptions {
   events: ServerEvents;
   /** What each session is given. */
   context: SessionContext;
-  /** The line reader's limits. */
-  limits: Pick<ServerOptions, "maxLineBytes" | "silenceMs" | "readAheadBytes">;
+  /** The line reader's limits, and the cap on connections from one address (0: none). */
+  limits: ReaderLimits & {
+    maxClientsPerAddress?: number;
+    /** Load balancers whose connections start with a PROXY header. */
+    proxyProtocolFrom?: readonly string[];
+  };
 }
 
 /**
@@ -62,6 +66,12 @@ export class Connections {
   #context: SessionContext;
   #limits: ConnectionsOptions["limits"];
   #open = new Set<Connection>();
+  /** The load balancers trusted to send a PROXY header: `--proxy-protocol-from`. */
+  #proxies: ReadonlySet<string>;
+  /** Connections from them whose header is still being read. */
+  #proxied = new Set<Deno.TcpConn>();
+  /** Connections open now from each address (host). */
+  #perAddress = new Map<string, number>();
   /** Resolves when the last connection closes, once someone waits for it. */
   #allClosed?: PromiseWithResolvers<void>;
 
@@ -71,11 +81,12 @@ export class Connections {
     this.#events = options.events;
     this.#context = options.context;
     this.#limits = options.limits;
+    this.#proxies = new Set(options.limits.proxyProtocolFrom);
   }
 
-  /** Connections open now: waiting, served or being turned away. */
+  /** Connections open now: waiting, served, being turned away, or sending a PROXY header. */
   get size(): number {
-    return this.#open.size;
+    return this.#open.size + this.#proxied.size;
   }
 
   /**
@@ -93,25 +104,43 @@ export class Connections {
    * @param conn The accepted connection.
    */
   take(conn: Deno.TcpConn): void {
-    const events = this.#events;
-    const gate = this.#gate;
-    const connection = new Connection(conn, this.#limits);
-    this.#open.add(connection);
-    const { peer } = connection;
     try {
       conn.setNoDelay(true);
     } catch { /* the client is already gone; reading will tell */ }
+    const { hostname, port } = conn.remoteAddr;
+    if (!this.#proxies.has(hostname)) return this.#admit(conn, { hostname, port, source: conn });
+    // A trusted balancer's connection: its header says who the client is.
+    this.#proxied.add(conn);
+    proxiedArrival(conn, { events: this.#events }).then((arrival) => {
+      this.#proxied.delete(conn);
+      if (arrival) this.#admit(conn, arrival);
+      else this.#closedOne();
+    });
+  }
+
+  /** Admits a client whose address is known: a slot, a place in line, or ERR busy. */
+  #admit(conn: Deno.TcpConn, arrival: Arrival): void {
+    const events = this.#events;
+    const gate = this.#gate;
+    const connection = new Connection(
+      conn,
+      arrival,
+      this.#limits,
+      () => this.#overflowed(connection),
+    );
+    this.#open.add(connection);
+    const { peer } = connection;
     const { active, waiting } = gate;
     events.emit({ type: "accepted", at: Date.now(), conn: peer, active, waiting });
-    const admission = gate.admit();
+    const crowding = this.#countAddress(connection);
+    if (crowding) return void this.#turnAway(connection, crowding);
+    const admission = gate.admit(connection.ready);
     if (admission.kind === "served") {
       this.#serve(connection, admission.slot);
     } else if (admission.kind === "refused") {
       this.#turnAway(connection, admission.error);
     } else {
-      events.emit({ type: "waiting", at: Date.now(), conn: peer, position: admission.position });
-      connection.wait(admission.leave);
-      admission.slot.then(
+      this.#inLine(connection, admission).then(
         (slot) => this.#serve(connection, slot),
         (error) => {
           if (connection.gone) this.#close(connection, "hung up while waiting");
@@ -142,6 +171,7 @@ export class Connections {
   /** Closes every socket: their sessions end as their reads and writes fail. */
   closeAll(): void {
     for (const connection of this.#open) connection.close();
+    for (const conn of this.#proxied) closeQuietly(conn);
   }
 
   /**
@@ -150,32 +180,97 @@ export class Connections {
    * @returns A promise that resolves once none is open.
    */
   allClosed(): Promise<void> {
-    if (this.#open.size === 0) return Promise.resolve();
+    if (this.size === 0) return Promise.resolve();
     this.#allClosed ??= Promise.withResolvers();
     return this.#allClosed.promise;
   }
 
   #serve(connection: Connection, slot: Disposable): void {
     const session = new Session(
-      { sink: connection.conn, reader: connection.reader, peer: connection.peer },
+      {
+        sink: connection.conn,
+        reader: connection.reader,
+        peer: connection.peer,
+        connectedAt: connection.connectedAt,
+        requeue: () => this.#requeue(connection),
+      },
       this.#context,
     );
     connection.serve(slot, session);
-    this.#events.emit({
-      type: "served",
-      at: Date.now(),
-      conn: connection.peer,
-      active: this.#gate.active,
-      waiting: this.#gate.waiting,
-    });
+    this.#emitServed(connection);
     // One callback for both outcomes: a reason (a string) or what was thrown.
     const ended = (outcome: unknown) => this.#close(connection, outcome);
     session.serve().then(ended, ended);
   }
 
+  #emitServed(connection: Connection): void {
+    const { active, waiting } = this.#gate;
+    this.#events.emit({ type: "served", at: Date.now(), conn: connection.peer, active, waiting });
+  }
+
+  /** Waits in line: resolves with the slot when its turn comes. */
+  #inLine(connection: Connection, admission: Admission & { kind: "waiting" }): Promise<Disposable> {
+    const { peer } = connection;
+    this.#events.emit({
+      type: "waiting",
+      at: Date.now(),
+      conn: peer,
+      position: admission.position,
+    });
+    connection.wait(admission.leave);
+    return admission.slot;
+  }
+
+  /**
+   * A served client between requests goes back to the end of the line, keeping its
+   * connection and its session: resolves when its turn has come again.
+   */
+  async #requeue(connection: Connection): Promise<void> {
+    const admission = connection.backInLine(this.#gate);
+    if (admission.kind === "served") return; // no one waits: it keeps its slot
+    if (admission.kind === "refused") throw admission.error;
+    connection.resume(await this.#inLine(connection, admission));
+    this.#emitServed(connection);
+  }
+
+  /**
+   * The read-ahead of a connection in line is full: what it sent hides whether it has hung
+   * up, and holding more would cost memory for every waiter. It is turned away.
+   */
+  #overflowed(connection: Connection): void {
+    const { readAheadBytes } = this.#limits;
+    connection.leaveLine(
+      new TurnedAway(
+        "busy",
+        `you sent more than ${readAheadBytes} bytes while waiting for a slot ` +
+          "(--read-ahead-bytes); send a request, read its answer, then send the next",
+      ),
+    );
+  }
+
+  /**
+   * Counts a new connection against its address's cap.
+   *
+   * @returns The refusal when its address has the most connections it may have already.
+   */
+  #countAddress(connection: Connection): TurnedAway | undefined {
+    const cap = this.#limits.maxClientsPerAddress ?? 0;
+    const { host } = connection;
+    const open = (this.#perAddress.get(host) ?? 0) + 1;
+    this.#perAddress.set(host, open);
+    if (cap <= 0 || open <= cap) return undefined;
+    return new TurnedAway(
+      "busy",
+      `${open - 1} connections from ${host} are open already, the most one address may have ` +
+        "(--max-clients-per-address); close one, then connect again",
+    );
+  }
+
   /** Answers ERR busy or ERR shutting-down, then closes. */
   async #turnAway(connection: Connection, refusal: unknown): Promise<void> {
-    const [code, message] = refusal instanceof GateFullError
+    const [code, message] = refusal instanceof TurnedAway
+      ? [refusal.code, refusal.message]
+      : refusal instanceof GateFullError
       ? ["busy", `the server is at capacity (${refusal.message}); try again later`] as const
       : ["shutting-down", "the server is shutting down; reconnect in a moment"] as const;
     const { peer } = connection;
@@ -200,79 +295,17 @@ export class Connections {
       ? `${outcome.name}: ${outcome.message}`
       : String(outcome);
     connection.release();
-    this.#open.delete(connection);
+    if (this.#open.delete(connection)) {
+      const { host } = connection;
+      const left = (this.#perAddress.get(host) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(host, left);
+      else this.#perAddress.delete(host);
+    }
     this.#events.emit({ type: "closed", at: Date.now(), conn: connection.peer, reason });
-    if (this.#open.size === 0) this.#allClosed?.resolve();
-  }
-}
-
-/**
- * One accepted connection: its socket, its reader, and where it stands (waiting, with a way
- * out of line; or served, with a slot and a session).
- */
-class Connection implements SweptConnection {
-  readonly conn: Deno.TcpConn;
-  /** The client's address, for events. */
-  readonly peer: string;
-  /** Reads from the start, before the client has a slot, so a waiting client's hang-up is seen. */
-  readonly reader: LineReader;
-  #slot?: Disposable;
-  #session?: Session;
-  /** Takes it out of the gate's line, while it waits. */
-  #leaveLine?: (reason: unknown) => void;
-
-  constructor(conn: Deno.TcpConn, limits: ConnectionsOptions["limits"]) {
-    this.conn = conn;
-    this.peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
-    const { maxLineBytes, silenceMs, readAheadBytes } = limits;
-    this.reader = new LineReader(conn, {
-      maxLineBytes,
-      silenceMs,
-      readAheadBytes,
-      onEnd: () => this.#onEnd(),
-    });
+    this.#closedOne();
   }
 
-  /** Its session, while it is served. */
-  get session(): Session | undefined {
-    return this.#session;
-  }
-
-  /** Whether the client has gone: its input ended or failed. */
-  get gone(): boolean {
-    return this.reader.atEnd;
-  }
-
-  /** It waits in line; `leave` takes it out. */
-  wait(leave: (reason: unknown) => void): void {
-    this.#leaveLine = leave;
-  }
-
-  /** It is served: it holds `slot` until released. */
-  serve(slot: Disposable, session: Session): void {
-    this.#leaveLine = undefined;
-    this.#slot = slot;
-    this.#session = session;
-  }
-
-  /** Frees its slot and closes its socket. */
-  release(): void {
-    this.#leaveLine = undefined;
-    this.#session = undefined;
-    this.#slot?.[Symbol.dispose]();
-    this.#slot = undefined;
-    this.close();
-  }
-
-  /** Closes its socket (again, harmlessly). */
-  close(): void {
-    closeQuietly(this.conn);
-  }
-
-  /** The client has gone (its input ended or failed): out of the line, its count cancelled. */
-  #onEnd(): void {
-    const reason = new Error("client disconnected");
-    this.#leaveLine?.(reason);
-    this.#session?.cancel(reason);
+  #closedOne(): void {
+    if (this.size === 0) this.#allClosed?.resolve();
   }
 }

@@ -1,10 +1,12 @@
 /**
  * The idle sweep: while clients wait for a slot, one timer for the whole
- * server (not one per line) closes the served clients that hold their slot
- * without using it.
+ * server (not one per line) sends the served clients that hold their slot
+ * without using it back to the end of the line (after the slot hold), or
+ * closes them (after the idle timeout).
  *
  * @module
  */
+import { SLOT_HOLD_MS } from "../defaults/defaults.ts";
 import type { ServerEvents } from "./server_events.ts";
 import type { Interruption } from "./session_context.ts";
 
@@ -32,8 +34,18 @@ export interface SweptConnection {
 export interface IdleSweepOptions {
   /** How long a served client may idle, or leave a reply unread, while others wait, in ms. */
   timeoutMs: number;
+  /**
+   * How long a served client may idle while others wait before it goes back to the end of
+   * the line, in ms ({@linkcode SLOT_HOLD_MS} by default).
+   */
+  holdMs?: number;
   /** Whether anyone waits for a slot: only then is idling a waste. */
   crowded: () => boolean;
+  /**
+   * Whether anyone waits with a request ready: only then is a client that idles for the hold
+   * sent back in line (by default, whenever anyone waits).
+   */
+  wanted?: () => boolean;
   /** The connections open now. */
   connections: () => Iterable<SweptConnection>;
   /** Where a write timeout is told. */
@@ -41,9 +53,11 @@ export interface IdleSweepOptions {
 }
 
 /**
- * Sweeps the served connections every quarter of the timeout (5 ms to 1 s):
- * one whose reply has gone unread for the timeout is closed; one idle for the
- * timeout is interrupted, to answer `ERR idle-timeout` and close.
+ * Sweeps the served connections every quarter of the hold or the timeout,
+ * whichever is shorter (5 ms to 1 s): one whose reply has gone unread for the
+ * timeout is closed; one idle for the timeout is interrupted, to answer
+ * `ERR idle-timeout` and close; one idle for the hold, while someone in line
+ * has a request ready, is interrupted, to go back to the end of the line.
  *
  * @example
  * ```ts
@@ -73,7 +87,8 @@ export class IdleSweep implements Disposable {
   /** @param options The timeout, and what to sweep. */
   constructor(options: IdleSweepOptions) {
     this.#options = options;
-    const everyMs = Math.min(1000, Math.max(5, options.timeoutMs / 4));
+    const shortest = Math.min(options.timeoutMs, options.holdMs ?? SLOT_HOLD_MS);
+    const everyMs = Math.min(1000, Math.max(5, shortest / 4));
     this.#timer = setInterval(() => this.#sweep(), everyMs);
   }
 
@@ -83,8 +98,9 @@ export class IdleSweep implements Disposable {
   }
 
   #sweep(): void {
-    const { timeoutMs, crowded, connections, events } = this.#options;
+    const { timeoutMs, holdMs = SLOT_HOLD_MS, crowded, connections, events } = this.#options;
     if (!crowded()) return;
+    const wanted = (this.#options.wanted ?? crowded)();
     const now = performance.now();
     for (const connection of connections()) {
       const session = connection.session;
@@ -105,6 +121,26 @@ export class IdleSweep implements Disposable {
       }
       const idle = session.idleFor(now);
       if (idle > 0 && idle >= timeoutMs) session.interrupt("idle");
+      else if (wanted && idle > 0 && idle >= holdMs) session.interrupt("hold");
     }
   }
+}
+
+/**
+ * The message of `ERR idle-timeout`.
+ *
+ * @param timeoutMs The idle timeout, in ms.
+ * @returns What happened and what to do next.
+ *
+ * @example
+ * ```ts
+ * import { idleTimedOut } from "./idle_sweep.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(idleTimedOut(50), /^no complete request for 0.05 s while other clients wait/);
+ * ```
+ */
+export function idleTimedOut(timeoutMs: number): string {
+  return `no complete request for ${timeoutMs / 1000} s while other clients wait; ` +
+    "reconnect to go on";
 }

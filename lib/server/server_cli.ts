@@ -28,6 +28,7 @@ import {
   MAX_WORKERS,
   TRACE_MAX_MB,
 } from "../defaults/defaults.ts";
+import { isIpAddress } from "../wire/proxy_header.ts";
 
 /** The seed is a 32-bit integer. */
 const SEED_RANGE = { min: -(2 ** 31), max: 2 ** 31 - 1 };
@@ -112,6 +113,28 @@ export const SERVER_OPTION_FLAGS = {
     description: "while others wait: how long a served client may go without a request with " +
       "work (`STATS`, `PROGRESS`, empty lines and `0 0` do not count), or leave a reply unread",
     default: defaults.idleTimeoutMs,
+  }),
+  "slot-hold": secondsFlag({
+    description: "while someone in line has a request ready: how long a served client " +
+      "between requests keeps its slot; then it goes back to the end of the line, keeping its " +
+      "connection, and its next request waits its turn",
+    default: defaults.slotHoldMs,
+  }),
+  "max-clients-per-address": integerFlag({
+    description: "most connections, waiting or served, one address may have open; one more " +
+      "gets `ERR busy` and is closed. 0: no cap (many clients may share an address behind " +
+      "NAT or a balancer); a class server might set 8",
+    default: defaults.maxClientsPerAddress,
+    defaultText: "0, no cap",
+  }),
+  "proxy-protocol-from": stringFlag({
+    value: "ADDRESSES",
+    description: "IP addresses of load balancers, separated by commas, whose connections start " +
+      "with a PROXY protocol header (v1 or v2; HAProxy's `send-proxy`) naming the client: the " +
+      "log, the dashboard and `--max-clients-per-address` then see the client's address. " +
+      "Their connections must send one; no one else's is believed",
+    default: "",
+    defaultText: "none",
   }),
   "max-request-seconds": secondsFlag({
     description: "most work one request may ask for, in seconds of the whole pool's time, " +
@@ -223,7 +246,8 @@ export interface ServerCommandLine {
 }
 
 /**
- * Checks the rules between the options flags: `--max-units` is at least `--min-units`.
+ * Checks the rules between the options flags: `--max-units` is at least `--min-units`, and
+ * `--proxy-protocol-from` holds IP addresses.
  *
  * @param flags The options flags' values.
  * @throws {UsageError} When they do not go together.
@@ -240,6 +264,13 @@ export interface ServerCommandLine {
  * ```
  */
 export function checkServerOptionFlags(flags: ServerOptionFlags): void {
+  const notAddress = addressList(flags["proxy-protocol-from"]).find((a) => !isIpAddress(a));
+  if (notAddress !== undefined) {
+    throw new UsageError(
+      `--proxy-protocol-from takes IP addresses separated by commas (127.0.0.1,::1): ` +
+        `received ${JSON.stringify(notAddress)}`,
+    );
+  }
   if (flags["max-units"] < flags["min-units"]) {
     throw new UsageError(
       `--max-units (${flags["max-units"]}) must be at least --min-units ` +
@@ -279,6 +310,9 @@ export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> 
     maxLineBytes: flags["max-line-bytes"],
     readAheadBytes: flags["read-ahead-bytes"],
     idleTimeoutMs: flags["idle-timeout"],
+    slotHoldMs: flags["slot-hold"],
+    maxClientsPerAddress: flags["max-clients-per-address"],
+    proxyProtocolFrom: addressList(flags["proxy-protocol-from"]),
     graceMs: flags.grace,
     maxRequestMs: flags["max-request-seconds"],
     seed: flags.seed,
@@ -318,4 +352,9 @@ export function serverCommandLine(flags: FlagValues<typeof SERVER_FLAGS>): Serve
     quiet: flags.quiet,
     verbose: flags.verbose,
   };
+}
+
+/** The addresses of a list separated by commas; none in an empty one. */
+function addressList(text: string): string[] {
+  return text.split(",").map((address) => address.trim()).filter((address) => address !== "");
 }

@@ -8,6 +8,7 @@
 import type { CounterModel, WorkerModel } from "../counter/counter_model.ts";
 import type { AttachRemoteWorkers, RemoteWorkerStatsFields } from "./remote_workers.ts";
 import { DEFAULT_SERVER_OPTIONS } from "../defaults/defaults.ts";
+import { isIpAddress } from "../wire/proxy_header.ts";
 
 /** Everything a server can be told. */
 export interface ServerOptions {
@@ -38,6 +39,19 @@ export interface ServerOptions {
    * request, and how long a reply may wait for it to read, in ms.
    */
   idleTimeoutMs: number;
+  /**
+   * While others wait: how long a served client between requests keeps its slot, in ms; then
+   * it goes back to the end of the line, keeping its connection.
+   */
+  slotHoldMs: number;
+  /** Most connections one address may have open, waiting or served; 0: no cap. */
+  maxClientsPerAddress: number;
+  /**
+   * The addresses (load balancers) whose connections start with a PROXY protocol header
+   * (v1 or v2) naming the client: theirs must, and the client's address is taken from it.
+   * No other connection's header is believed. Empty: none.
+   */
+  proxyProtocolFrom: readonly string[];
   /** Most work one request may ask for, in ms of the whole pool's time (estimated). */
   maxRequestMs: number;
   /**
@@ -134,12 +148,28 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Serv
   requireInteger(resolved, "maxIncrements", 0);
   requireInteger(resolved, "maxLineBytes", 1);
   requireInteger(resolved, "readAheadBytes", 0);
-  for (const name of ["idleTimeoutMs", "graceMs", "silenceMs", "progressIntervalMs"] as const) {
+  requireInteger(resolved, "maxClientsPerAddress", 0);
+  for (
+    const name of [
+      "idleTimeoutMs",
+      "slotHoldMs",
+      "graceMs",
+      "silenceMs",
+      "progressIntervalMs",
+    ] as const
+  ) {
     requireNumber(resolved, name);
   }
   requireNumber(resolved, "maxRequestMs");
   requireInteger(resolved, "replyHoldBytes", 0);
   requireNumber(resolved, "replyHoldMs");
+  for (const address of resolved.proxyProtocolFrom) {
+    if (!isIpAddress(address)) {
+      throw new RangeError(
+        `'proxyProtocolFrom' holds IP addresses (a balancer's, as it connects): received ${address}`,
+      );
+    }
+  }
   const { workerModule } = resolved;
   if (workerModule !== undefined && URL.parse(workerModule) === null) {
     throw new TypeError(`'workerModule' must be an absolute URL: received ${workerModule}`);

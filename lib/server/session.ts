@@ -4,8 +4,10 @@
  *
  * @module
  */
+import { SLOT_HOLD_MS } from "../defaults/defaults.ts";
 import type { LineEvent, LineReader } from "../wire/line_reader.ts";
 import {
+  closesConnection,
   type Command,
   type CountCommand,
   type ErrorCode,
@@ -20,10 +22,13 @@ import {
 } from "../wire/protocol.ts";
 import { type ReplySettled, ReplyWriter } from "../wire/reply_writer.ts";
 import { type CountClient, CountRequest } from "./count_request.ts";
+import { counterRefusal, countFailure } from "./count_refusals.ts";
 import type { CounterModel } from "../counter/counter_model.ts";
 import { NoWorkersError } from "../pool/job_queue.ts";
 import type { Interruption, SessionConnection, SessionContext } from "./session_context.ts";
-import { formatDuration } from "./work_estimate.ts";
+import { TurnedAway } from "./session_context.ts";
+import { tooMuchWork } from "./work_estimate.ts";
+import { idleTimedOut } from "./idle_sweep.ts";
 
 /** The `COUNTER` command. */
 type CounterCommand = Extract<Command, { kind: "counter" }>;
@@ -80,10 +85,7 @@ export class Session implements CountClient {
   #peer: string;
   #context: SessionContext;
   #replies: ReplyWriter;
-  /**
-   * Since when (`performance.now()`) the session has gone without a complete request: set
-   * when it starts and after each count with work it answers; undefined while a count runs.
-   */
+  /** Since when (`performance.now()`) no complete request with work: undefined while counting. */
   #idleSince: number | undefined = performance.now();
   #interruption: Interruption | undefined;
   /** Whether the client asked for progress lines. */
@@ -96,6 +98,8 @@ export class Session implements CountClient {
   #inHand: CountRequest | undefined;
   /** Whether a write to the client failed: it is gone, even if its input has not ended. */
   #writeFailed = false;
+  /** Back to the end of the line (`SessionConnection.requeue`). */
+  #requeue?: () => Promise<void>;
 
   /**
    * @param connection The client's connection, its line reader and its address.
@@ -104,6 +108,8 @@ export class Session implements CountClient {
   constructor(connection: SessionConnection, context: SessionContext) {
     this.#reader = connection.reader;
     this.#peer = connection.peer;
+    this.#idleSince = connection.connectedAt ?? this.#idleSince;
+    this.#requeue = connection.requeue;
     this.#context = context;
     this.#counter = context.counterModel ?? "parallel";
     this.#replies = new ReplyWriter(connection.sink, {
@@ -141,7 +147,9 @@ export class Session implements CountClient {
 
   /**
    * Wakes the session from its wait for a line. For `idle`, it closes with `ERR idle-timeout`
-   * if it has still been idle for the timeout; for `draining`, with `ERR shutting-down`.
+   * if it has still been idle for the timeout; for `hold`, it goes back to the end of the line
+   * if it has still been idle for the slot hold; for `draining`, it closes with
+   * `ERR shutting-down`.
    *
    * @param reason Why.
    */
@@ -150,11 +158,7 @@ export class Session implements CountClient {
     this.#reader.interrupt();
   }
 
-  /**
-   * Abandons the count in hand, if any (its client went, or the grace period ended).
-   *
-   * @param reason Why.
-   */
+  /** Abandons the count in hand, if any (its client went, or the grace period ended). */
   cancel(reason: unknown): void {
     this.#inHand?.cancel(reason);
   }
@@ -180,11 +184,9 @@ export class Session implements CountClient {
     try {
       while (true) {
         if (this.#context.draining.aborted) {
-          await this.#sendError(
-            "shutting-down",
-            "the server is shutting down; reconnect in a moment",
-          );
-          return "server shutting down";
+          const reason = "server shutting down";
+          const message = "the server is shutting down; reconnect in a moment";
+          return (await this.#sendError("shutting-down", message, reason)) ?? reason;
         }
         // Held replies go out before the session waits for its client: they are all it has.
         if (replies.holding && !reader.lineReady) await replies.flush();
@@ -195,8 +197,7 @@ export class Session implements CountClient {
         if (outcome !== undefined) return outcome;
       }
     } finally {
-      // Every way out: what is held still goes to a client that only half-closed, and whoever
-      // waits to hear of a held reply hears either way.
+      // Every way out: held replies still go to a half-closed client; their waiters hear.
       if (replies.holding) {
         if (this.#writeFailed) replies.abandon(new Error("client disconnected"));
         else await replies.flush().catch(() => {});
@@ -205,34 +206,46 @@ export class Session implements CountClient {
   }
 
   /** What the reader said, when it is not a line. */
-  async #readerEvent(event: Exclude<LineEvent, { kind: "line" }>): Promise<Outcome> {
+  #readerEvent(event: Exclude<LineEvent, { kind: "line" }>): Promise<Outcome> | Outcome {
     const { limits } = this.#context;
     switch (event.kind) {
       case "interrupted": {
         const reason = this.#interruption;
         this.#interruption = undefined;
         // An interruption that raced with a complete request is stale: wait again.
-        if (reason === "idle" && this.idleFor(performance.now()) >= limits.idleTimeoutMs) {
-          await this.#sendError(
-            "idle-timeout",
-            `no complete request for ${limits.idleTimeoutMs / 1000} s while other clients wait; ` +
-              "reconnect to go on",
-          );
-          return "idle";
+        const idle = this.idleFor(performance.now());
+        if (reason === "idle" && idle >= limits.idleTimeoutMs) {
+          return this.#sendError("idle-timeout", idleTimedOut(limits.idleTimeoutMs), "idle");
+        }
+        if (reason === "hold" && idle >= (limits.slotHoldMs ?? SLOT_HOLD_MS)) {
+          return this.#backInLine();
         }
         return undefined; // draining is checked before the next wait
       }
       case "end":
         return "end of input";
       case "too-long":
-        await this.#sendError(
+        return this.#sendError(
           "line-too-long",
           `a request line may be at most ${event.limit} bytes; closing the connection`,
+          "line too long",
         );
-        return "line too long";
       case "bad-encoding":
-        await this.#sendError("bad-encoding", `the line (${event.bytes} bytes) is not valid UTF-8`);
-        return undefined;
+        return this.#sendError(
+          "bad-encoding",
+          `the line (${event.bytes} bytes) is not valid UTF-8`,
+        );
+    }
+  }
+
+  /** Between requests, while others wait: back to the end of the line, keeping the connection. */
+  async #backInLine(): Promise<Outcome> {
+    try {
+      await this.#requeue?.();
+    } catch (error) {
+      if (this.#clientGone()) return "client disconnected";
+      if (!(error instanceof TurnedAway)) return undefined; // shutting down: checked next
+      return this.#sendError(error.code, error.message, `turned away: ${error.code}`);
     }
   }
 
@@ -274,14 +287,8 @@ export class Session implements CountClient {
 
   async #setCounter(command: CounterCommand): Promise<Outcome> {
     const { model } = command;
-    if (model !== "parallel" && this.#context.sharedCounters === false) {
-      return this.#sendError(
-        "bad-request",
-        `COUNTER ${model} needs every increment on the server's own machine (its ` +
-          "counter lives in memory shared with the local Workers), and this server counts on " +
-          "worker nodes too (--nats): only COUNTER parallel here",
-      );
-    }
+    const refusal = counterRefusal(model, this.#context.sharedCounters ?? true);
+    if (refusal) return this.#sendError("bad-request", refusal);
     this.#counter = model;
     this.#askedCounter = true;
     await this.#reply(formatOk(command));
@@ -293,12 +300,7 @@ export class Session implements CountClient {
     const { limits } = this.#context;
     const ms = this.#context.estimateMs(command.increments);
     if (ms > limits.maxRequestMs) {
-      return this.#sendError(
-        "too-much-work",
-        `${command.increments} increments would keep every Worker busy for about ` +
-          `${formatDuration(ms)}; the limit is ${formatDuration(limits.maxRequestMs)} ` +
-          "a request (--max-request-seconds): ask for fewer increments",
-      );
+      return this.#sendError("too-much-work", tooMuchWork(command.increments, ms, limits));
     }
     return this.#runCount(command);
   }
@@ -349,18 +351,15 @@ export class Session implements CountClient {
         ? error.message
         : String(error);
       if (disconnected) return "client disconnected";
-      const request = count.request;
-      const [code, message]: [ErrorCode, string] = context.stopping.aborted
-        ? ["shutting-down", `the server stopped before ${request} finished; send it again later`]
-        : error instanceof NoWorkersError
-        ? ["no-workers", `${request} failed: ${failure}`]
-        : ["worker-failed", `${request} failed: ${failure}`];
+      const [code, message] = countFailure(count.request, failure, {
+        stopped: context.stopping.aborted,
+        noWorkers: error instanceof NoWorkersError,
+      });
       try {
-        await this.#sendError(code, message);
+        return await this.#sendError(code, message, "server shutting down");
       } catch {
         return "client disconnected";
       }
-      return context.stopping.aborted ? "server shutting down" : undefined;
     } finally {
       if (!endsWithReply) count.end(failure);
       // A request with work resets the idle clock; `0 0`, like STATS, is not enough to keep a
@@ -374,18 +373,21 @@ export class Session implements CountClient {
     return this.#reader.atEnd || this.#writeFailed;
   }
 
-  /**
-   * Answers a request: the reply is held while the client's next request is already in hand
-   * (it pipelines), so that a burst of requests gets one write; written at once otherwise.
-   */
+  /** Answers a request: held while the client's next one is in hand (it pipelines), else sent. */
   #reply(text: string, settled?: ReplySettled): Promise<void> | undefined {
     return this.#reader.lineReady
       ? this.#replies.hold(text, settled)
       : this.#replies.send(text, settled);
   }
 
-  /** Tells the log and the client of an error, after any held replies. */
-  async #sendError(code: ErrorCode, message: string): Promise<Outcome> {
+  /**
+   * Tells the log and the client of an error, after any held replies.
+   *
+   * @param reason Why the session ends, for the log, when the code closes the connection
+   *   (`closesConnection` of replies.ts decides which do).
+   * @returns The reason when the code closes the connection; nothing to go on.
+   */
+  async #sendError(code: ErrorCode, message: string, reason: string = code): Promise<Outcome> {
     this.#context.events.emit({
       type: "client-error",
       at: Date.now(),
@@ -394,6 +396,6 @@ export class Session implements CountClient {
       message,
     });
     await this.#replies.send(formatError(code, message));
-    return undefined;
+    return closesConnection(code) ? reason : undefined;
   }
 }

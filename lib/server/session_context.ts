@@ -9,12 +9,18 @@ import type { ByteSink } from "../wire/write_all.ts";
 import type { CountContext } from "./count_request.ts";
 import type { CounterModel } from "../counter/counter_model.ts";
 import type { ServerStats } from "./server_options.ts";
+import type { ErrorCode } from "../wire/protocol.ts";
 
 /** The limits a session enforces. */
 export interface SessionLimits {
   maxIncrements: number;
   /** How long a served client may go without a complete request while others wait, in ms. */
   idleTimeoutMs: number;
+  /**
+   * How long a served client may go without a complete request while others wait before it
+   * goes back to the end of the line, in ms (default: `SLOT_HOLD_MS` of idle_sweep.ts).
+   */
+  slotHoldMs?: number;
   /** Least time between two progress lines, in ms. */
   progressIntervalMs: number;
   /** Most work one request may ask for, in seconds of the whole pool's time (estimated). */
@@ -59,7 +65,43 @@ export interface SessionConnection {
   reader: LineReader;
   /** The client's address, for events. */
   peer: string;
+  /**
+   * When the client connected (`performance.now()`): its idle clock starts there, so that one
+   * who waited in line and sent nothing does not get a fresh hold when its turn comes.
+   * Defaults to when the session starts.
+   */
+  connectedAt?: number;
+  /**
+   * Sends the client back to the end of the line, keeping its connection: resolves when its
+   * turn has come again (at once when no one waits), rejects when it hangs up meanwhile or
+   * the server shuts down. Without it, a session keeps its slot until it ends.
+   */
+  requeue?: () => Promise<void>;
 }
 
-/** Why the server interrupts a session's wait for a line. */
-export type Interruption = "idle" | "draining";
+/**
+ * Why the server interrupts a session's wait for a line: it idled for the idle timeout
+ * (`idle`: close) or the slot hold (`hold`: back in line) while others wait, or the server is
+ * draining.
+ */
+export type Interruption = "idle" | "hold" | "draining";
+
+/**
+ * Why a connection is turned away before its turn (it sent too much while in line, or its
+ * address has too many connections): the error its client is told, before the connection
+ * closes.
+ */
+export class TurnedAway extends Error {
+  /** The `ERR` code; one that closes the connection. */
+  readonly code: ErrorCode;
+
+  /**
+   * @param code The `ERR` code.
+   * @param message What happened and what to do next.
+   */
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "TurnedAway";
+    this.code = code;
+  }
+}

@@ -13,7 +13,7 @@ import { descriptorShortfall, openFileLimit } from "./descriptor_limit.ts";
 import { IdleSweep } from "./idle_sweep.ts";
 import { RequestLedger, type RequestProgress } from "./request_ledger.ts";
 import { ServerEvents } from "./server_events.ts";
-import { workEstimator } from "./work_estimate.ts";
+import { WORKER_START_MS, workEstimator } from "./work_estimate.ts";
 import { unitDrawer } from "./work_units.ts";
 import { WorkerPool } from "../pool/worker_pool.ts";
 import { PerIncrementRunner } from "../pool/per_increment_runner.ts";
@@ -100,7 +100,11 @@ export class ThreadcountServer {
         ledger: this.#ledger,
         limits: resolved,
         drawUnits: () => drawUnits(),
-        estimateMs: workEstimator({ ...resolved, workers: this.#pool.size }),
+        estimateMs: workEstimator({
+          ...resolved,
+          workers: this.#pool.size,
+          taskStartMs: this.#workerStartMs(),
+        }),
         stats: () => this.stats(),
         draining: this.#draining.signal,
         stopping: this.#stopping.signal,
@@ -120,7 +124,9 @@ export class ThreadcountServer {
     if (shortfall) events.emit({ type: "notice", at: Date.now(), message: shortfall });
     this.#idleSweep = new IdleSweep({
       timeoutMs: resolved.idleTimeoutMs,
+      holdMs: resolved.slotHoldMs,
       crowded: () => this.#gate.waiting > 0,
+      wanted: () => this.#gate.someoneReady(),
       connections: () => this.#connections.list(),
       events,
     });
@@ -230,6 +236,19 @@ export class ThreadcountServer {
   /** Shuts down (see {@linkcode ThreadcountServer.shutdown}). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown("disposed");
+  }
+
+  /**
+   * With a Worker per increment: each Worker's start-up, for the work estimate, as measured so
+   * far (assumed, {@linkcode WORKER_START_MS}, until a Worker has started).
+   */
+  #workerStartMs(): (() => number) | undefined {
+    const pool = this.#pool;
+    if (!(pool instanceof PerIncrementRunner)) return undefined;
+    return () => {
+      const { workersStarted, workerStartMs } = pool.stats;
+      return workersStarted > 0 ? workerStartMs / workersStarted : WORKER_START_MS;
+    };
   }
 
   /** The pool of the chosen Worker model, and the remote Workers it takes on, if any. */

@@ -48,6 +48,11 @@ export interface LineReaderOptions {
   readAheadBytes?: number;
   /** Called once when the source reaches its end or fails, even while nobody reads. */
   onEnd?: () => void;
+  /**
+   * Called when reading pauses because the read-ahead is full, even while nobody reads:
+   * until the caller takes lines, an end of input behind what is held cannot be seen.
+   */
+  onFull?: () => void;
 }
 
 const NEWLINE = 0x0a;
@@ -105,6 +110,7 @@ export class LineReader {
   #silence?: ReturnType<typeof setTimeout>;
   #interrupted = false;
   #onEnd?: () => void;
+  #onFull?: () => void;
 
   /**
    * @param source Where the bytes come from.
@@ -120,6 +126,7 @@ export class LineReader {
     this.#silenceMs = silenceMs;
     this.#chunkBytes = chunkBytes;
     this.#onEnd = options.onEnd;
+    this.#onFull = options.onFull;
     // Start small and grow on demand: most lines are a few bytes, and a server may hold
     // thousands of connections.
     this.#capacity = Math.max(options.readAheadBytes ?? 0, maxLineBytes + 2 + chunkBytes);
@@ -280,6 +287,7 @@ export class LineReader {
     if (
       this.#capacity - (this.#end - this.#start) < Math.min(LINE_MIN_READ_BYTES, this.#chunkBytes)
     ) {
+      this.#onFull?.();
       return;
     }
     // Too little room at the end: move what is held to the front, then grow if still short.

@@ -21,7 +21,8 @@ export type ErrorCode =
   | "shutting-down"
   | "worker-failed"
   | "too-much-work"
-  | "no-workers";
+  | "no-workers"
+  | "bad-proxy-header";
 
 /** Whether the server closes the connection after each `ERR` code: every code is listed. */
 const CLOSES_CONNECTION: Readonly<Record<ErrorCode, boolean>> = {
@@ -35,6 +36,7 @@ const CLOSES_CONNECTION: Readonly<Record<ErrorCode, boolean>> = {
   "worker-failed": false,
   "too-much-work": false,
   "no-workers": false,
+  "bad-proxy-header": true,
 };
 
 /** A connection's setting, as a client changes it (`PROGRESS ON`) and `OK` acknowledges it. */

@@ -176,6 +176,12 @@ export class ClientBoard {
         this.#slots[client.slot] = conn;
         this.#taken++;
       }
+    } else if (state === "waiting" && client.slot >= 0) {
+      // Back in line after its slot hold: its slot is someone else's now.
+      this.#slots[client.slot] = null;
+      this.#free.push(client.slot);
+      this.#taken--;
+      client.slot = -1;
     }
     client.state = state;
     this.#changed = true;
