@@ -14,8 +14,7 @@ import {
 } from "../lib/fleet/fleet_wire.ts";
 import { checkReport } from "../lib/fleet/report_check.ts";
 import { LaneSeats } from "../lib/fleet/lane_seats.ts";
-import { FREE_LANE_NAME, type RemoteLane } from "../lib/fleet/remote_lane.ts";
-import type { LaneTask } from "../lib/pool/lane.ts";
+import { FREE_LANE_NAME } from "../lib/fleet/remote_lane.ts";
 import { MalformedMessages, type MalformedReport } from "../lib/fleet/malformed_messages.ts";
 import { parseNatsUrl, resolveNatsUrl } from "../lib/fleet/nats_connection.ts";
 import { NoWorkersWatch } from "../lib/fleet/no_workers.ts";
@@ -150,7 +149,7 @@ Deno.test("LaneSeats reuses freed seats, a returning Worker's own first", () => 
         lane.name = FREE_LANE_NAME;
       },
     };
-    return lane as unknown as RemoteLane<LaneTask>;
+    return lane;
   };
   let made = 0;
   const seats = new LaneSeats(() => (made++, fakeLane()));

@@ -100,7 +100,7 @@ export class Fleet<T extends LaneTask> {
   #options: FleetOptions<T>;
   #maxLanes: number;
   #nodes = new Map<string, NodeState<T>>();
-  #seats: LaneSeats<T>;
+  #seats: LaneSeats<RemoteLane<T>>;
   #inbox: ReplyInbox;
   #provenLanes = 0;
   #subscriptions: Subscription[];

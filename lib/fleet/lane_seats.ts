@@ -8,8 +8,22 @@
  *
  * @module
  */
-import type { LaneTask } from "../pool/lane.ts";
-import type { RemoteLane } from "./remote_lane.ts";
+
+/** A seat as the seats see it: a remote lane, bound to a node's Worker or free. */
+export interface Seat {
+  /** Its name: `node/worker N` while bound. */
+  readonly name: string;
+  /** The node it is bound to, if any. */
+  readonly node: string | undefined;
+  /** Batches in flight. */
+  readonly inFlight: number;
+  /** Whether its node is up. */
+  readonly isUp: boolean;
+  /** Binds it to Worker `worker` of `node`. */
+  bind(node: string, worker: number): void;
+  /** Frees it; its batches go back to the scheduler. */
+  unbind(reason: string): void;
+}
 
 /** Counts over the seats, for `STATS`. */
 export interface SeatCounts {
@@ -29,28 +43,49 @@ export interface SeatCounts {
  * The fleet's seats in the pool.
  *
  * @example
- * ```ts ignore
- * const seats = new LaneSeats(() => pool.addLane((listener) => new RemoteLane({ … })));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LaneSeats, type Seat } from "./lane_seats.ts";
+ *
+ * // The fleet makes each seat with `pool.addLane(…)`, a `RemoteLane`; here, a plain one.
+ * const seat = (): Seat => {
+ *   const it = {
+ *     name: "remote (free)",
+ *     node: undefined as string | undefined,
+ *     inFlight: 0,
+ *     isUp: false,
+ *     bind(node: string, worker: number) {
+ *       [it.node, it.name] = [node, `${node}/worker ${worker}`];
+ *     },
+ *     unbind() {
+ *       [it.node, it.name] = [undefined, "remote (free)"];
+ *     },
+ *   };
+ *   return it;
+ * };
+ * const seats = new LaneSeats(seat);
  * const lane = seats.take("lab-b", 0);
  * seats.free(lane, "lab-b stopped");
+ * assert.equal(seats.take("lab-c", 0), lane); // the same seat, the same lane number
+ * assert.equal(seats.all.length, 1);
  * ```
  */
-export class LaneSeats<T extends LaneTask> {
-  #make: () => RemoteLane<T>;
-  #all: RemoteLane<T>[] = [];
-  #free: RemoteLane<T>[] = [];
+export class LaneSeats<S extends Seat> {
+  #make: () => S;
+  #all: S[] = [];
+  #free: S[] = [];
   /** The name each free seat had last. */
-  #lastName = new Map<RemoteLane<T>, string>();
+  #lastName = new Map<S, string>();
 
   /**
    * @param make Adds a new lane to the pool, when no seat is free.
    */
-  constructor(make: () => RemoteLane<T>) {
+  constructor(make: () => S) {
     this.#make = make;
   }
 
   /** Every seat, bound or free. */
-  get all(): readonly RemoteLane<T>[] {
+  get all(): readonly S[] {
     return this.#all;
   }
 
@@ -61,7 +96,7 @@ export class LaneSeats<T extends LaneTask> {
    * @param worker The Worker's index.
    * @returns The lane, bound and still down.
    */
-  take(node: string, worker: number): RemoteLane<T> {
+  take(node: string, worker: number): S {
     const name = `${node}/worker ${worker}`;
     const same = this.#free.findLastIndex((seat) => this.#lastName.get(seat) === name);
     let lane = same < 0 ? this.#free.pop() : this.#free.splice(same, 1)[0];
@@ -79,7 +114,7 @@ export class LaneSeats<T extends LaneTask> {
    * @param lane The lane.
    * @param reason Why, for the tasks handed back.
    */
-  free(lane: RemoteLane<T>, reason: string): void {
+  free(lane: S, reason: string): void {
     this.#lastName.set(lane, lane.name);
     lane.unbind(reason);
     this.#free.push(lane);

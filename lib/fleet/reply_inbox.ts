@@ -29,14 +29,12 @@ export interface ReplyInboxOptions {
 }
 
 /**
- * A server's inbox for the replies to its batches.
- *
- * @example
- * ```ts ignore
- * const inbox = new ReplyInbox(nc, { onLate: () => late++, onStray: () => {} });
- * const reply = inbox.open((msg) => console.log(msg.data));
- * nc.publish("threadcount.v2.run.lab-b.0", batch, { reply: reply.subject });
- * ```
+ * A server's inbox for the replies to its batches. Each remote lane opens a reply
+ * subject per batch (`inbox.open(handler)`), publishes the batch with it as the
+ * reply subject, and closes it when the batch is settled; a reply after that is
+ * late. It needs a broker, so it has no example of its own: the fleet's
+ * (`Fleet`, `lib/fleet/fleet.ts`) shows one at work, and `tests/fleet_*_test.ts`
+ * drive it against a real `nats-server`.
  */
 export class ReplyInbox {
   #prefix: string;

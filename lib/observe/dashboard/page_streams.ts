@@ -115,15 +115,11 @@ export class PageStreams {
    */
   open(first: Uint8Array, now: number): ReadableStream<Uint8Array> | undefined {
     if (this.#pages.size >= this.#maxPages) return undefined;
-    const page: Page = {
-      controller: undefined as unknown as ReadableStreamDefaultController<Uint8Array>,
-      queue: [{ bytes: first, at: now }],
-      queuedBytes: first.length,
-      pulling: false,
-    };
-    this.#pages.add(page);
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => void (page.controller = controller),
+    // The stream calls `start` at once, in its constructor, and `pull` and `cancel` only
+    // later: by then the page, which holds the stream's controller, is made.
+    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start: (it) => void (controller = it),
       pull: () => {
         const next = page.queue.shift();
         if (!next) {
@@ -135,6 +131,15 @@ export class PageStreams {
       },
       cancel: () => void this.#pages.delete(page),
     }, { highWaterMark: 0 });
+    if (!controller) throw new Error("unreachable: a ReadableStream starts in its constructor");
+    const page: Page = {
+      controller,
+      queue: [{ bytes: first, at: now }],
+      queuedBytes: first.length,
+      pulling: false,
+    };
+    this.#pages.add(page);
+    return stream;
   }
 
   /**
