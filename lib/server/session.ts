@@ -32,7 +32,6 @@ import { idleTimedOut } from "./idle_sweep.ts";
 
 /** The `COUNTER` command. */
 type CounterCommand = Extract<Command, { kind: "counter" }>;
-
 /** What a command's handler returns: why the session ends, or nothing to go on. */
 type Outcome = string | undefined;
 
