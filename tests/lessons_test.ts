@@ -293,7 +293,29 @@ Deno.test("the log says what a racy task read and erased, each Worker's start-up
     erased: 2,
     workerStartMs: 26.04,
   });
-  assert.match(task, /read 3, its write erased 2 updates, its Worker started in 26\.0 ms$/);
+  assert.match(
+    task,
+    /: read 3, counter 5 → 4, erased 2 updates \(2\/40\), its Worker started in 26\.0 ms$/,
+  );
+  // A write over a value that fell back since its read restores updates: never a negative count.
+  const restoring = formatEvent({
+    type: "task-done",
+    at,
+    conn: "127.0.0.1:1",
+    request: "R1",
+    task: "R1#9",
+    worker: 0,
+    units: 1,
+    startedAt: at,
+    endedAt: at + 1,
+    value: 6n,
+    done: 9,
+    total: 40,
+    read: 5n,
+    erased: -1,
+  });
+  assert.match(restoring, /: read 5, counter 4 → 6, restoring 1 update erased earlier \(9\/40\)$/);
+  assert.doesNotMatch(restoring, /-1/);
   const result = formatEvent({
     type: "result",
     at,

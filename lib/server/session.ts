@@ -24,9 +24,7 @@ import type { CounterModel } from "../counter/counter_model.ts";
 import { NoWorkersError } from "../pool/job_queue.ts";
 import type { Interruption, SessionConnection, SessionContext } from "./session_context.ts";
 import { formatDuration } from "./work_estimate.ts";
-
-/** The `COUNTER` command. */
-type CounterCommand = Extract<Command, { kind: "counter" }>;
+import { Stepping } from "./stepping.ts";
 
 /** What a command's handler returns: why the session ends, or nothing to go on. */
 type Outcome = string | undefined;
@@ -96,6 +94,7 @@ export class Session implements CountClient {
   #inHand: CountRequest | undefined;
   /** Whether a write to the client failed: it is gone, even if its input has not ended. */
   #writeFailed = false;
+  #stepping: Stepping; // SCHEDULE and STEP: its stepped counts
 
   /**
    * @param connection The client's connection, its line reader and its address.
@@ -115,6 +114,7 @@ export class Session implements CountClient {
         this.#inHand?.cancel(new Error("client disconnected"));
       },
     });
+    this.#stepping = new Stepping(connection, context, (text) => this.#replies.send(text));
   }
 
   /**
@@ -255,10 +255,7 @@ export class Session implements CountClient {
 
   static #commands: CommandTable = {
     empty: () => undefined,
-    stop: async (session) => {
-      await session.#replies.send(formatBye());
-      return "STOP";
-    },
+    stop: (session) => session.#replies.send(formatBye()).then(() => "STOP"),
     stats: async (session) => {
       await session.#reply(formatStats(session.#context.stats()));
       return undefined;
@@ -269,10 +266,12 @@ export class Session implements CountClient {
       return undefined;
     },
     counter: (session, command) => session.#setCounter(command),
-    count: (session, command) => session.#count(command),
+    count: (session, command) =>
+      session.#stepping.refuse(command, session.#counter) ?? session.#count(command),
+    stepping: (session, { command }) => session.#stepping.command(command, session.#counter),
   };
 
-  async #setCounter(command: CounterCommand): Promise<Outcome> {
+  async #setCounter(command: Extract<Command, { kind: "counter" }>): Promise<Outcome> {
     const { model } = command;
     if (model !== "parallel" && this.#context.sharedCounters === false) {
       return this.#sendError(
@@ -318,6 +317,7 @@ export class Session implements CountClient {
       progress: this.#progress,
       client: this,
       context,
+      gate: this.#stepping.gate(),
     });
     let failure = "unknown";
     let endsWithReply = false;
@@ -326,7 +326,7 @@ export class Session implements CountClient {
       if (context.stopping.aborted) throw context.stopping.reason;
       this.#inHand = count;
       try {
-        await count.run();
+        await this.#stepping.drive(count);
       } finally {
         this.#inHand = undefined;
       }
