@@ -330,6 +330,8 @@ export const LESSON_WORKERS = 2;
  * `deno task server`.
  */
 export const MAX_LESSON_INCREMENTS = 1000;
+/** Most runs of `deno task lessons --runs`. */
+export const MAX_LESSON_RUNS = 1000;
 /**
  * Most additions in a work unit of the lessons: a unit of about a tenth of a second, twelve
  * times the default. The largest lesson then stays near the ten minutes of
