@@ -4,6 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { bounded, RawClient, startServer } from "./_helpers.ts";
+import {
+  formatOk,
+  formatStep,
+  parseCommand,
+  parseReply,
+  ProtocolError,
+  type Setting,
+  type StepReply,
+} from "../lib/wire/protocol.ts";
+import { WorkerPool } from "../lib/pool/worker_pool.ts";
+import { ScheduleModel } from "../lib/counter/schedule_model.ts";
 
 /** Sends lines, one at a time, and returns every reply line up to `replies` of them. */
 async function talk(client: RawClient, lines: string[], replies = lines.length): Promise<string[]> {
@@ -135,4 +146,94 @@ Deno.test("a server shuts down while a Worker waits for a step", async () => {
   await client.write("0 2\n");
   assert.deepEqual(await talk(client, ["STEP 0"]), ["worker 0 read 0"]);
   await bounded(server.shutdown("test"), "shutdown with a Worker waiting for a step");
+});
+
+Deno.test("the wire: SCHEDULE and STEP parse, their replies round-trip, bad ones are refused", () => {
+  const options = { maxIncrements: 100, maxScheduleSteps: 4 };
+  assert.deepEqual(parseCommand("schedule 0 1 0 1", options), {
+    kind: "stepping",
+    command: { kind: "schedule", steps: [0, 1, 0, 1] },
+  });
+  assert.deepEqual(parseCommand("SCHEDULE OFF", options).kind, "stepping");
+  assert.deepEqual(parseCommand("STEP on", options), {
+    kind: "stepping",
+    command: { kind: "step", on: true },
+  });
+  assert.deepEqual(parseCommand("STEP 1", options), {
+    kind: "stepping",
+    command: { kind: "step-take", worker: 1 },
+  });
+  assert.deepEqual(parseCommand("step run", options), {
+    kind: "stepping",
+    command: { kind: "step-take", worker: "run" },
+  });
+  assert.throws(() => parseCommand("SCHEDULE 0 1 0 1 0", options), /at most 4 steps, got 5/);
+  assert.throws(() => parseCommand("SCHEDULE 0 x", options), /Worker numbers/);
+  assert.throws(() => parseCommand("STEP -1", options), ProtocolError);
+  const settings: Setting[] = [{ kind: "schedule", steps: [0, 1] }, { kind: "step", on: false }];
+  for (const setting of settings) {
+    assert.deepEqual(parseReply(formatOk(setting).trimEnd()), { kind: "ok", setting });
+  }
+  const steps: StepReply[] = [
+    { worker: 0, action: "read", value: -3n },
+    { worker: 1, action: "wrote", value: 1n, erased: 1 },
+    { worker: 1, action: "wrote", value: 6n, erased: -2 },
+    { worker: 0, action: "wrote", value: 2n, erased: 0 },
+    { worker: 1, action: "waits", holder: 0 },
+  ];
+  const lines = steps.map((step) => formatStep(step).trimEnd());
+  assert.deepEqual(lines, [
+    "worker 0 read -3",
+    "worker 1 wrote 1, erasing 1 update",
+    "worker 1 wrote 6, restoring 2 updates erased earlier",
+    "worker 0 wrote 2",
+    "worker 1 waits for the lock (worker 0 holds it)",
+  ]);
+  assert.deepEqual(
+    lines.map((line) => parseReply(line)),
+    steps.map((step) => ({ kind: "step", step })),
+  );
+  assert.deepEqual(parseReply("worker 1 wrote 1, erasing 2 update"), { kind: "malformed" });
+});
+
+Deno.test("the pool places a pinned job's tasks on their lanes, whatever the lanes' loads", async () => {
+  using pool = new WorkerPool({ size: 3, iterationsPerUnit: 0 });
+  const placed: [number, number][] = [];
+  const ran: [number, number][] = [];
+  await pool.run({
+    tasks: 9,
+    drawUnits: () => 1,
+    lane: (no) => (no - 1) % 3,
+    onDispatch: (no, worker) => void placed.push([no, worker]),
+    onDone: (reports) => reports.forEach((r) => ran.push([r.taskNo, r.worker])),
+  });
+  const expected = Array.from({ length: 9 }, (_, i) => [i + 1, i % 3]);
+  const byTask = (a: [number, number], b: [number, number]) => a[0] - b[0];
+  assert.deepEqual(placed.sort(byTask), expected);
+  assert.deepEqual(ran.sort(byTask), expected);
+  assert.equal(pool.stats.tasksQueued, 0);
+});
+
+Deno.test("the schedule on paper: which step each entry lets its Worker take", () => {
+  const racy = new ScheduleModel("racy", 3, 2);
+  assert.deepEqual([0, 1, 1, 0, 0].map((w) => racy.step(w)), [
+    "read",
+    "read",
+    "wrote",
+    "wrote",
+    "read",
+  ]);
+  assert.equal(racy.canStep(1), false, "worker 1's only increment is done");
+  assert.throws(() => racy.step(1), /worker 1 has no step left/);
+  assert.equal(racy.finished, false);
+  racy.step(0);
+  assert.equal(racy.finished, true);
+
+  // The lock: a try that finds it held waits, again at each turn, until the lock is handed on.
+  const locked = new ScheduleModel("locked", 2, 2);
+  assert.deepEqual(
+    [1, 0, 0, 1, 0, 0].map((w) => locked.step(w)),
+    ["read", "waits", "waits", "wrote", "read", "wrote"],
+  );
+  assert.equal(locked.finished, true);
 });

@@ -81,7 +81,7 @@ function erasedWords(erased: number, tense: "ing" | "ed"): string {
 }
 
 const STEP =
-  /^worker (\d+) (?:(read) (-?\d+)|(wrote) (-?\d+)(?:, (erasing|restoring) (\d+) updates?(?: erased earlier)?)?|(waits) for the lock(?: \(worker (\d+) holds it\))?)$/;
+  /^worker (\d+) (?:(read) (-?\d+)|(wrote) (-?\d+)(?:, (erasing|restoring) (\d+) (updates?)( erased earlier)?)?|(waits) for the lock(?: \(worker (\d+) holds it\))?)$/;
 
 /**
  * Reads a step line (`worker 1 read 0`).
@@ -100,7 +100,11 @@ const STEP =
 export function parseStepLine(line: string): StepReply | undefined {
   const match = STEP.exec(line);
   if (!match) return undefined;
-  const [, worker, read, readValue, wrote, wroteValue, how, count, waits, holder] = match;
+  const [, worker, read, readValue, wrote, wroteValue, how, count, word, earlier, waits, holder] =
+    match;
+  // As formatStep writes it: `1 update`, `2 updates`; `erased earlier` after restoring only.
+  if (how !== undefined && ((count === "1") !== (word === "update"))) return undefined;
+  if (how !== undefined && (how === "restoring") !== (earlier !== undefined)) return undefined;
   if (read) return { worker: Number(worker), action: "read", value: BigInt(readValue) };
   if (wrote) {
     const erased = how === undefined ? 0 : how === "erasing" ? Number(count) : -Number(count);
