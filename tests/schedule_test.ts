@@ -128,7 +128,7 @@ Deno.test("a client that leaves mid-step frees the Workers: another client's cou
 });
 
 Deno.test("a client that stops stepping: after the step idle time the rest runs freely", async () => {
-  await using server = startServer({ workers: 2, stepIdleMs: 50 } as never);
+  await using server = startServer({ workers: 2, stepIdleMs: 50 });
   await using client = await RawClient.connect(server);
   await talk(client, ["COUNTER racy", "STEP ON"]);
   await client.write("0 2\n");

@@ -41,6 +41,7 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     ...["--workers", "2", "--min-units", "2", "--max-units", "2", "--iterations-per-unit", "0"],
     ...["--max-increments", "5", "--max-line-bytes", "16", "--read-ahead-bytes", "0"],
     ...["--idle-timeout", "0.25", "--grace", "2", "--max-request-seconds", "1.5"],
+    ...["--step-idle", "0.5"],
     ...["--counter", "locked", "--model", "per-increment", "--open-file-limit", "unlimited"],
     ...["--dashboard", "--trace", "traces/t.json", "--trace-max-mb", "1", "--quiet"],
   );
@@ -57,6 +58,7 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     maxLineBytes: 16,
     readAheadBytes: 0,
     idleTimeoutMs: 250,
+    stepIdleMs: 500,
     graceMs: 2000,
     maxRequestMs: 1500,
     openFileLimit: Infinity,

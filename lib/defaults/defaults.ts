@@ -148,6 +148,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   maxLineBytes: MAX_LINE_BYTES,
   readAheadBytes: READ_AHEAD_BYTES,
   idleTimeoutMs: IDLE_TIMEOUT_SECONDS * 1000,
+  stepIdleMs: STEP_IDLE_SECONDS * 1000,
   maxRequestMs: MAX_REQUEST_SECONDS * 1000,
   graceMs: GRACE_SECONDS * 1000,
   silenceMs: CLASSIC_SILENCE_MS,

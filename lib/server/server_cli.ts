@@ -113,6 +113,11 @@ export const SERVER_OPTION_FLAGS = {
       "work (`STATS`, `PROGRESS`, empty lines and `0 0` do not count), or leave a reply unread",
     default: defaults.idleTimeoutMs,
   }),
+  "step-idle": secondsFlag({
+    description: "how long a `STEP ON` count waits for the client's next `STEP` before its " +
+      "other steps run freely and its Workers go",
+    default: defaults.stepIdleMs,
+  }),
   "max-request-seconds": secondsFlag({
     description: "most work one request may ask for, in seconds of the whole pool's time, " +
       "estimated before it starts; more is answered `ERR too-much-work`",
@@ -279,6 +284,7 @@ export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> 
     maxLineBytes: flags["max-line-bytes"],
     readAheadBytes: flags["read-ahead-bytes"],
     idleTimeoutMs: flags["idle-timeout"],
+    stepIdleMs: flags["step-idle"],
     graceMs: flags.grace,
     maxRequestMs: flags["max-request-seconds"],
     seed: flags.seed,

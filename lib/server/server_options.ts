@@ -38,6 +38,8 @@ export interface ServerOptions {
    * request, and how long a reply may wait for it to read, in ms.
    */
   idleTimeoutMs: number;
+  /** How long a `STEP ON` count waits for the client's next `STEP`, in ms; then it runs freely. */
+  stepIdleMs: number;
   /** Most work one request may ask for, in ms of the whole pool's time (estimated). */
   maxRequestMs: number;
   /**
@@ -134,7 +136,15 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Serv
   requireInteger(resolved, "maxIncrements", 0);
   requireInteger(resolved, "maxLineBytes", 1);
   requireInteger(resolved, "readAheadBytes", 0);
-  for (const name of ["idleTimeoutMs", "graceMs", "silenceMs", "progressIntervalMs"] as const) {
+  for (
+    const name of [
+      "idleTimeoutMs",
+      "stepIdleMs",
+      "graceMs",
+      "silenceMs",
+      "progressIntervalMs",
+    ] as const
+  ) {
     requireNumber(resolved, name);
   }
   requireNumber(resolved, "maxRequestMs");
