@@ -237,3 +237,11 @@ Deno.test("the schedule on paper: which step each entry lets its Worker take", (
   );
   assert.equal(locked.finished, true);
 });
+
+Deno.test("a server with a Worker per increment refuses to step: no Worker there steps twice", async () => {
+  await using server = startServer({ workers: 2, workerModel: "per-increment" });
+  await using client = await RawClient.connect(server);
+  const replies = await talk(client, ["COUNTER racy", "SCHEDULE 0 1 0 1", "STEP ON"]);
+  assert.match(replies[1], /^ERR bad-request SCHEDULE steps the pool's Workers.*per-increment/);
+  assert.match(replies[2], /^ERR bad-request STEP steps the pool's Workers/);
+});

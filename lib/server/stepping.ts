@@ -26,7 +26,7 @@ import {
   type StepReply,
 } from "../wire/protocol.ts";
 import type { LineReader } from "../wire/line_reader.ts";
-import type { CounterModel } from "../counter/counter_model.ts";
+import type { CounterModel, WorkerModel } from "../counter/counter_model.ts";
 import { StepGate, type StepRecord } from "../counter/step_gate.ts";
 import { ScheduleModel } from "../counter/schedule_model.ts";
 import {
@@ -48,6 +48,8 @@ export interface SteppingLimits {
   maxSteppedIncrements?: number;
   /** How long a `STEP ON` count waits for the next `STEP`, in ms (`STEP_IDLE_SECONDS`). */
   stepIdleMs?: number;
+  /** The server's Worker model: a Worker per increment has no Worker to step twice. */
+  workerModel?: WorkerModel;
 }
 
 /** What the stepping of one connection holds of its session. */
@@ -133,6 +135,14 @@ export class Stepping {
         "bad-request",
         `${command.kind.toUpperCase()} steps the Workers through a shared counter: send ` +
           "COUNTER racy (or COUNTER locked) first, on a server without worker nodes",
+      );
+    }
+    if (on && this.#session.context.limits.workerModel === "per-increment") {
+      return this.#error(
+        "bad-request",
+        `${command.kind.toUpperCase()} steps the pool's Workers, each through its increments in ` +
+          "turn; this server starts a Worker per increment (--model per-increment): use a " +
+          "server with the pool",
       );
     }
     if (command.kind === "schedule") {
