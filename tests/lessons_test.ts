@@ -16,6 +16,7 @@ import {
   runSchedule,
 } from "../lib/lessons/schedule_lesson.ts";
 import type { CounterModel } from "../lib/counter/counter_model.ts";
+import { denoTaskFlags, programStderr, runDeno } from "./_child.ts";
 import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
 import { parseCommandLine, UsageError } from "../lib/cli/flags.ts";
 import { SERVER_COMMAND, serverOptions } from "../lib/server/server_cli.ts";
@@ -439,4 +440,18 @@ Deno.test("the lessons say when other load makes wall times unreliable", () => {
   // The lock did not show in wall time: said, whatever the load average.
   const hidden = [row("locked", 1100), row("parallel", 1000)];
   assert.match(loadNote(hidden, undefined, 4)!, /barely slower.*busy column still shows the lock/);
+});
+
+Deno.test("deno task lessons --schedule --predict asks first, then shows the steps and says who was right", async () => {
+  const flags = denoTaskFlags("lessons", "lessons.ts");
+  const args = ["--schedule", "0 1 0 1", "--iterations-per-unit", "1000", "--predict"];
+  const { code, stdout, stderr } = await runDeno(["run", ...flags, "lessons.ts", ...args], {
+    input: "2\n",
+  });
+  assert.equal(programStderr(stderr), "");
+  assert.equal(code, 0);
+  const question = stdout.indexOf("What will the counter be?");
+  const table = stdout.indexOf("wrote 1  ✗ erased 1");
+  assert.ok(question >= 0 && table > question, stdout);
+  assert.match(stdout, /answer: 1 \(1 update lost\)\nYou said 2; it was 1\.\n$/);
 });

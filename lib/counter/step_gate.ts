@@ -222,7 +222,7 @@ export class StepGate {
     wakeGate(this.#view);
   }
 
-  /** Wakes every Worker waiting on the gate (the request was abandoned: they check). */
+  /** Wakes every Worker (and {@linkcode StepGate.taken}) waiting on the gate: they check why. */
   wake(): void {
     wakeGate(this.#view);
   }
@@ -232,13 +232,16 @@ export class StepGate {
    *
    * @param step The step awaited.
    * @param ms Most time to wait.
+   * @param stop Whether to stop waiting (checked each time the gate is woken: see
+   *   {@linkcode StepGate.wake}).
    * @returns Whether the step was taken.
    */
-  async taken(step: number, ms: number): Promise<boolean> {
+  async taken(step: number, ms: number, stop = () => false): Promise<boolean> {
     const deadline = performance.now() + ms;
     while (this.position <= step) {
       const generation = Atomics.load(this.#view, GENERATION);
       if (this.position > step) break;
+      if (stop()) return false;
       const left = deadline - performance.now();
       if (left <= 0) return false;
       const wait = Atomics.waitAsync(this.#view, GENERATION, generation, left);

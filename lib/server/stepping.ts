@@ -250,6 +250,7 @@ export class Stepping {
     done.then(() => {}, () => {}).finally(() => {
       settled = true;
       reader.interrupt();
+      gate.wake();
     });
     while (!model.finished && !settled) {
       const event = await this.#nextLine(reader, idleMs);
@@ -291,7 +292,8 @@ export class Stepping {
       model.step(command.worker);
       const step = gate.length;
       gate.append(command.worker);
-      if (!await gate.taken(step, idleMs)) {
+      if (!await gate.taken(step, idleMs, () => settled)) {
+        if (settled) break;
         gate.runFreely();
         this.#notice(count, `worker ${command.worker} did not take its step in ${idleMs / 1000} s`);
         break;
