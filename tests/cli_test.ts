@@ -14,6 +14,7 @@ import {
   ITERATIONS_PER_UNIT,
   MAX_LESSON_INCREMENTS,
   MAX_LESSON_ITERATIONS_PER_UNIT,
+  MAX_LESSON_RUNS,
 } from "../lib/defaults/defaults.ts";
 
 /** The tasks that take flags. */
@@ -93,6 +94,10 @@ Deno.test("lessons: each flag takes its bounds and refuses what lies beyond", as
     assert.deepEqual(parse(), {
       increments: 40,
       workers: 2,
+      schedule: undefined,
+      counter: "racy",
+      runs: undefined,
+      predict: false,
       "iterations-per-unit": ITERATIONS_PER_UNIT,
     });
   });
@@ -101,6 +106,8 @@ Deno.test("lessons: each flag takes its bounds and refuses what lies beyond", as
     const mostIncrements = String(MAX_LESSON_INCREMENTS);
     assert.equal(parse("--increments", mostIncrements).increments, MAX_LESSON_INCREMENTS);
     assert.equal(parse("--workers", "1").workers, 1);
+    assert.equal(parse("--runs", "1").runs, 1);
+    assert.equal(parse("--runs", String(MAX_LESSON_RUNS)).runs, MAX_LESSON_RUNS);
     assert.equal(parse("--iterations-per-unit", "0")["iterations-per-unit"], 0);
     const most = String(MAX_LESSON_ITERATIONS_PER_UNIT);
     assert.equal(
@@ -113,6 +120,9 @@ Deno.test("lessons: each flag takes its bounds and refuses what lies beyond", as
       // No Worker and no fleet: the request would wait for ever.
       ["--workers", "0"],
       ["--workers", "1025"],
+      ["--runs", "0"],
+      ["--runs", String(MAX_LESSON_RUNS + 1)],
+      ["--counter", "parallel"],
       // Nothing to count: a table of zeros.
       ["--increments", "0"],
       ["--increments", String(MAX_LESSON_INCREMENTS + 1)],

@@ -3,7 +3,20 @@ import { RawClient, startServer } from "./_helpers.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 import { CounterCell } from "../lib/counter/counter_cell.ts";
 import { PerIncrementRunner } from "../lib/pool/per_increment_runner.ts";
-import { formatLessonsTable, runLesson, runLessons } from "../lib/lessons/lessons_table.ts";
+import {
+  formatLessonsTable,
+  loadNote,
+  runLesson,
+  runLessons,
+} from "../lib/lessons/lessons_table.ts";
+import {
+  formatHistogram,
+  formatScheduleTable,
+  runHistogram,
+  runSchedule,
+} from "../lib/lessons/schedule_lesson.ts";
+import type { CounterModel } from "../lib/counter/counter_model.ts";
+import { denoTaskFlags, programStderr, runDeno } from "./_child.ts";
 import { parseCommand, ProtocolError } from "../lib/wire/protocol.ts";
 import { parseCommandLine, UsageError } from "../lib/cli/flags.ts";
 import { SERVER_COMMAND, serverOptions } from "../lib/server/server_cli.ts";
@@ -253,7 +266,13 @@ Deno.test("runLessons: one row per counter model and Worker model, each answer a
     if (row.counter !== "racy") assert.equal(row.answer, "16 (0 updates lost)");
     assert.equal(row.workersStarted, row.workerModel === "pool" ? 2 : 6);
   }
-  assert.equal(formatLessonsTable(rows).split("\n").length, 2 + 6);
+  // A header, six rows, a blank line and one line per column saying what it means.
+  const table = formatLessonsTable(rows).split("\n");
+  assert.equal(table.length, 1 + 6 + 1 + 7);
+  // Aligned: every column starts at the same place on every line of the table.
+  const at = (line: string) => line.indexOf(line.includes("per-increment") ? "per" : "pool");
+  assert.equal(new Set(table.slice(1, 7).map(at)).size, 1, table.join("\n"));
+  assert.match(table[0], /^counter +Workers +answer +lost +wall +busy +starting Workers$/);
 });
 
 Deno.test("runLesson: a negative start gives a negative answer, read as the client reads it", async () => {
@@ -293,7 +312,29 @@ Deno.test("the log says what a racy task read and erased, each Worker's start-up
     erased: 2,
     workerStartMs: 26.04,
   });
-  assert.match(task, /read 3, its write erased 2 updates, its Worker started in 26\.0 ms$/);
+  assert.match(
+    task,
+    /: read 3, counter 5 → 4, erased 2 updates \(2\/40\), its Worker started in 26\.0 ms$/,
+  );
+  // A write over a value that fell back since its read restores updates: never a negative count.
+  const restoring = formatEvent({
+    type: "task-done",
+    at,
+    conn: "127.0.0.1:1",
+    request: "R1",
+    task: "R1#9",
+    worker: 0,
+    units: 1,
+    startedAt: at,
+    endedAt: at + 1,
+    value: 6n,
+    done: 9,
+    total: 40,
+    read: 5n,
+    erased: -1,
+  });
+  assert.match(restoring, /: read 5, counter 4 → 6, restoring 1 update erased earlier \(9\/40\)$/);
+  assert.doesNotMatch(restoring, /-1/);
   const result = formatEvent({
     type: "result",
     at,
@@ -340,4 +381,77 @@ Deno.test("locked: a Worker lost while it holds the lock does not stall the requ
     "the Worker could not run a batch: lost task 3 while holding the lock, as asked",
   ]);
   assert.equal(cell.value, 20); // the lost task ran again, in its turn: nothing lost
+});
+
+Deno.test("lessons --schedule: the steps as a table, a column per Worker, the lost update marked", async () => {
+  const run = await runSchedule([0, 1, 0, 1], { server: { workers: 2, iterationsPerUnit: 1000 } });
+  assert.equal(run.answer, "1 (1 update lost)");
+  const table = formatScheduleTable(run).split("\n");
+  assert.match(table[0], /^step \| worker 0 +\| worker 1 +\| counter$/);
+  assert.match(table[2], /^ {3}1 \| read 0 +\| +\| 0$/);
+  assert.match(table[3], /^ {3}2 \| +\| read 0 +\| 0$/);
+  assert.match(table[4], /^ {3}3 \| wrote 1 +\| +\| 1$/);
+  assert.match(table[5], /^ {3}4 \| +\| wrote 1 {2}✗ erased 1 +\| 1$/);
+  assert.equal(table.at(-1), "answer: 1 (1 update lost)");
+
+  // With the lock, worker 1's try is a step of its own, and its write runs after the schedule.
+  const locked = await runSchedule([0, 1, 0, 1], {
+    counter: "locked",
+    server: { workers: 2, iterationsPerUnit: 1000 },
+  });
+  assert.deepEqual(
+    locked.steps.map((s) => `${s.worker} ${s.action} ${s.value ?? ""}${s.scheduled ? "" : " *"}`),
+    ["0 read 0", "1 waits ", "0 wrote 1", "1 read 1", "1 wrote 2 *"],
+  );
+  assert.match(formatScheduleTable(locked), /\* ran freely, after the schedule ended/);
+});
+
+Deno.test("lessons --runs: the answers as a histogram, the right one marked even when it never came", async () => {
+  const counts = await runHistogram(3, 4, {
+    counter: "locked",
+    server: { workers: 2, iterationsPerUnit: 1000 },
+  });
+  assert.deepEqual([...counts], [[4n, 3]]);
+  assert.match(
+    formatHistogram(counts, 4n),
+    /^4 \| █+ +3 {2}← right\nright 3 times of 3 \(100 %\)$/,
+  );
+  const never = formatHistogram(new Map([[30n, 2], [36n, 4]]), 40n).split("\n");
+  assert.match(never[2], /^40 \| +0 {2}← right$/);
+  assert.equal(never[3], "right 0 times of 6 (0 %)");
+});
+
+Deno.test("the lessons say when other load makes wall times unreliable", () => {
+  const row = (counter: CounterModel, wallMs: number) => ({
+    counter,
+    workerModel: "pool" as const,
+    answer: "",
+    value: 40n,
+    expected: 40n,
+    updatesLost: 0,
+    wallMs,
+    utilisation: 1,
+    workersStarted: 2,
+    workerStartMs: 1,
+  });
+  const shown = [row("locked", 2000), row("parallel", 1000)];
+  assert.equal(loadNote(shown, 0.2, 4), undefined);
+  assert.match(loadNote(shown, 3.9, 2)!, /busy with other work \(load 3\.9 on 2 cores\)/);
+  // The lock did not show in wall time: said, whatever the load average.
+  const hidden = [row("locked", 1100), row("parallel", 1000)];
+  assert.match(loadNote(hidden, undefined, 4)!, /barely slower.*busy column still shows the lock/);
+});
+
+Deno.test("deno task lessons --schedule --predict asks first, then shows the steps and says who was right", async () => {
+  const flags = denoTaskFlags("lessons", "lessons.ts");
+  const args = ["--schedule", "0 1 0 1", "--iterations-per-unit", "1000", "--predict"];
+  const { code, stdout, stderr } = await runDeno(["run", ...flags, "lessons.ts", ...args], {
+    input: "2\n",
+  });
+  assert.equal(programStderr(stderr), "");
+  assert.equal(code, 0);
+  const question = stdout.indexOf("What will the counter be?");
+  const table = stdout.indexOf("wrote 1  ✗ erased 1");
+  assert.ok(question >= 0 && table > question, stdout);
+  assert.match(stdout, /answer: 1 \(1 update lost\)\nYou said 2; it was 1\.\n$/);
 });

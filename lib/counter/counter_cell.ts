@@ -23,11 +23,24 @@
  * increments of other tasks were erased by its write. A Worker never blocks the
  * main thread: only Workers wait for the lock, and `abandoned` releases them.
  *
- * A leaf module (the server and `worker.ts` import it): 20 bytes per
- * increment, so a million-increment request holds 20 MB while it runs.
+ * A stepped request (`SCHEDULE`, `STEP`) also has a {@linkcode StepGate}: each task's
+ * read (for `locked`: its try at the lock, then its read) and its write wait for the
+ * schedule to name its Worker; a try that finds the lock held is a step of its own.
+ *
+ * The server and `worker.ts` import it: 20 bytes per increment, so a million-increment
+ * request holds 20 MB while it runs.
  *
  * @module
  */
+import {
+  awaitTurn,
+  gateGeneration,
+  type StepGate,
+  tookStep,
+  turnOf,
+  waitGate,
+  wakeGate,
+} from "./step_gate.ts";
 
 const VALUE = 0;
 const NEXT_TICKET = 1;
@@ -56,6 +69,10 @@ export interface CounterPayload {
    * sees a later one in the cell.
    */
   readonly attempt: number;
+  /** A stepped request's schedule ({@linkcode StepGate}); none: the task runs freely. */
+  readonly gate?: SharedArrayBuffer;
+  /** With a gate: the Worker the schedule knows the task by (slot mod the gate's Workers). */
+  readonly worker?: number;
 }
 
 /** What one task did to the cell, read back on the main thread after it reported. */
@@ -97,14 +114,17 @@ export class CounterCell {
   readonly buffer: SharedArrayBuffer;
   /** Whether tasks take the lock. */
   readonly locked: boolean;
+  /** A stepped request's schedule. */
+  readonly gate: StepGate | undefined;
   #view: Int32Array;
   #tasks: number;
 
-  private constructor(buffer: SharedArrayBuffer, locked: boolean, tasks: number) {
+  private constructor(buffer: SharedArrayBuffer, locked: boolean, tasks: number, gate?: StepGate) {
     this.buffer = buffer;
     this.locked = locked;
     this.#view = new Int32Array(buffer);
     this.#tasks = tasks;
+    this.gate = gate;
   }
 
   /**
@@ -112,15 +132,17 @@ export class CounterCell {
    *
    * @param model `racy` or `locked`.
    * @param tasks The request's increments.
+   * @param gate A stepped request's schedule: task `no` is then its Worker (`no` − 1) mod
+   *   the gate's Workers.
    * @returns The cell, its value 0.
    * @throws {RangeError} When `tasks` is not an integer from 0 to 2^28.
    */
-  static create(model: "racy" | "locked", tasks: number): CounterCell {
+  static create(model: "racy" | "locked", tasks: number, gate?: StepGate): CounterCell {
     if (!Number.isInteger(tasks) || tasks < 0 || tasks > 2 ** 28) {
       throw new RangeError(`'tasks' must be an integer from 0 to 2^28: received ${tasks}`);
     }
     const buffer = new SharedArrayBuffer((HEADER + PER_TASK * tasks) * 4);
-    return new CounterCell(buffer, model === "locked", tasks);
+    return new CounterCell(buffer, model === "locked", tasks, gate);
   }
 
   /** The counter's value now, relative to the request's start. */
@@ -138,7 +160,9 @@ export class CounterCell {
     this.#check(no);
     const slot = no - 1;
     const attempt = Atomics.load(this.#view, attemptIndex(slot));
-    return { buffer: this.buffer, locked: this.locked, slot, attempt };
+    const { buffer, locked, gate } = this;
+    if (!gate) return { buffer, locked, slot, attempt };
+    return { buffer, locked, slot, attempt, gate: gate.buffer, worker: slot % gate.workers };
   }
 
   /**
@@ -155,6 +179,7 @@ export class CounterCell {
     this.#check(no);
     Atomics.add(this.#view, attemptIndex(no - 1), 1);
     if (this.locked) release(this.#view, no - 1);
+    this.gate?.wake();
   }
 
   /**
@@ -186,6 +211,7 @@ export class CounterCell {
   abandon(): void {
     Atomics.store(this.#view, ABANDONED, 1);
     Atomics.notify(this.#view, SERVING);
+    this.gate?.wake();
   }
 
   #check(no: number): void {
@@ -200,10 +226,11 @@ function attemptIndex(slot: number): number {
 }
 
 /** Hands the lock on, if `slot` holds it: exactly once, whoever (Worker or pool) comes first. */
-function release(view: Int32Array, slot: number): boolean {
+function release(view: Int32Array, slot: number, gate?: Int32Array): boolean {
   if (Atomics.compareExchange(view, HOLDER, slot + 1, 0) !== slot + 1) return false;
   Atomics.add(view, SERVING, 1);
   Atomics.notify(view, SERVING);
+  if (gate) wakeGate(gate);
   return true;
 }
 
@@ -226,10 +253,17 @@ export class CounterTasks {
    */
   carry(id: number, payload: CounterPayload): void {
     const { buffer, locked, slot, attempt } = payload;
+    const at = HEADER + PER_TASK * slot;
+    const view = this.#view(buffer);
+    const gate = payload.gate && this.#view(payload.gate);
+    const worker = payload.worker ?? 0;
+    this.#tasks.set(id, { view, locked, slot, at, attempt, skipped: false, gate, worker });
+  }
+
+  #view(buffer: SharedArrayBuffer): Int32Array {
     let view = this.#views.get(buffer);
     if (!view) this.#views.set(buffer, view = new Int32Array(buffer));
-    const at = HEADER + PER_TASK * slot;
-    this.#tasks.set(id, { view, locked, slot, at, attempt, skipped: false });
+    return view;
   }
 
   /**
@@ -241,27 +275,24 @@ export class CounterTasks {
   before(id: number): void {
     const task = this.#tasks.get(id);
     if (!task) return;
-    const { view, at } = task;
-    if (task.locked) {
+    const { view, at, gate } = task;
+    let step = gate ? awaitTurn(gate, task.worker, () => stopped(task)) : -1;
+    if (task.locked && step !== -2) {
       const ticket = Atomics.add(view, NEXT_TICKET, 1);
-      while (true) {
-        if (Atomics.load(view, ABANDONED) === 1) {
-          task.skipped = true;
-          return;
-        }
-        const serving = Atomics.load(view, SERVING);
-        if (serving === ticket) break;
-        Atomics.wait(view, SERVING, serving);
-      }
-      Atomics.store(view, HOLDER, task.slot + 1);
+      step = gate ? lockStepped(task, gate, ticket, step) : lockFreely(task, ticket);
+      if (step !== -2) Atomics.store(view, HOLDER, task.slot + 1);
     }
-    if (revoked(task)) {
+    if (step === -2 || revoked(task)) {
       task.skipped = true;
-      if (task.locked) release(view, task.slot);
+      if (task.locked) release(view, task.slot, gate);
       return;
     }
     Atomics.store(view, at + READ_TICK, Atomics.add(view, CLOCK, 1) + 1);
-    Atomics.store(view, at + READ, Atomics.load(view, VALUE));
+    const read = Atomics.load(view, VALUE);
+    Atomics.store(view, at + READ, read);
+    if (gate) {
+      tookStep(gate, step, { worker: task.worker, slot: task.slot, action: "read", value: read });
+    }
   }
 
   /**
@@ -274,11 +305,20 @@ export class CounterTasks {
     if (!task) return;
     this.#tasks.delete(id);
     if (task.skipped || revoked(task)) return; // a revoked task's lock was released for it
-    const { view, at } = task;
+    const { view, at, gate } = task;
+    const step = gate ? awaitTurn(gate, task.worker, () => stopped(task)) : -1;
+    if (step === -2) {
+      if (task.locked) release(view, task.slot, gate);
+      return;
+    }
     const read = Atomics.load(view, at + READ);
-    Atomics.store(view, at + BEFORE, Atomics.exchange(view, VALUE, read + 1));
+    const before = Atomics.exchange(view, VALUE, read + 1);
+    Atomics.store(view, at + BEFORE, before);
     Atomics.store(view, at + WRITE_TICK, Atomics.add(view, CLOCK, 1) + 1);
-    if (task.locked) release(view, task.slot);
+    if (task.locked) release(view, task.slot, gate);
+    if (!gate) return;
+    const { worker, slot } = task;
+    tookStep(gate, step, { worker, slot, action: "wrote", value: read + 1, before });
   }
 }
 
@@ -293,8 +333,59 @@ interface WorkerTask {
   attempt: number;
   /** Whether it neither reads nor writes (its request was abandoned, or the run revoked). */
   skipped: boolean;
+  /** A stepped request's schedule, and the Worker it knows the task by. */
+  gate: Int32Array | undefined;
+  worker: number;
 }
 
 function revoked(task: WorkerTask): boolean {
   return Atomics.load(task.view, task.at + ATTEMPT) !== task.attempt;
+}
+
+/** Whether a task must stop where it is: its request was abandoned, or its run revoked. */
+function stopped(task: WorkerTask): boolean {
+  return Atomics.load(task.view, ABANDONED) === 1 || revoked(task);
+}
+
+/** Waits for the lock, unscheduled: its holder is -2 when the request was abandoned. */
+function lockFreely(task: WorkerTask, ticket: number): number {
+  const { view } = task;
+  while (true) {
+    if (Atomics.load(view, ABANDONED) === 1) return -2;
+    const serving = Atomics.load(view, SERVING);
+    if (serving === ticket) return -1;
+    Atomics.wait(view, SERVING, serving);
+  }
+}
+
+/**
+ * Waits for the lock on a schedule: each turn of the task's Worker while another task
+ * holds it is a step that says so (`waits`); once it holds the lock, its read waits for
+ * a turn of its own again, unless its first try found the lock free.
+ *
+ * @returns The step its read takes, −1 (free) or −2 (abandoned).
+ */
+function lockStepped(task: WorkerTask, gate: Int32Array, ticket: number, first: number): number {
+  const { view, worker, slot } = task;
+  const stop = () => stopped(task);
+  let step: number | undefined = first;
+  let waited = false;
+  while (true) {
+    const generation = gateGeneration(gate);
+    if (Atomics.load(view, ABANDONED) === 1) return -2;
+    if (Atomics.load(view, SERVING) === ticket) break;
+    if (step === undefined) {
+      const turn = turnOf(gate, worker, stop);
+      if (turn !== undefined && turn >= 0) step = turn;
+    }
+    if (step !== undefined && step >= 0) {
+      const value = Atomics.load(view, HOLDER) - 1;
+      tookStep(gate, step, { worker, slot, action: "waits", value });
+      step = undefined;
+      waited = true;
+      continue;
+    }
+    waitGate(gate, generation);
+  }
+  return waited || step === undefined ? awaitTurn(gate, worker, stop) : step;
 }

@@ -136,6 +136,24 @@ export const MAX_LINE_BYTES_LIMIT = 64 * 2 ** 20;
 /** The most `--read-ahead-bytes`: 1 GiB. */
 export const MAX_READ_AHEAD_BYTES = 2 ** 30;
 
+/**
+ * Most entries in one `SCHEDULE`, and most steps a `STEP ON` request may take: each
+ * increment is two steps (a read and a write), and a `locked` Worker's try at a held
+ * lock is one more.
+ */
+export const MAX_SCHEDULE_STEPS = 64;
+/**
+ * Most increments of a stepped request (`SCHEDULE` or `STEP ON`): its tasks are pinned
+ * to their Workers and its steps told one by one, a lesson's worth, not a workload.
+ */
+export const MAX_STEPPED_INCREMENTS = 16;
+/**
+ * Seconds a `STEP ON` request waits for the client's next `STEP` (and for a Worker to
+ * take it) before the rest of its steps run freely, so that a student who stops stepping
+ * holds no Worker for longer.
+ */
+export const STEP_IDLE_SECONDS = 60;
+
 /** A server's options, unless told otherwise: the constants above, times in ms. */
 export const DEFAULT_SERVER_OPTIONS = {
   hostname: HOST,
@@ -153,6 +171,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   slotHoldMs: SLOT_HOLD_MS,
   maxClientsPerAddress: MAX_CLIENTS_PER_ADDRESS,
   proxyProtocolFrom: [],
+  stepIdleMs: STEP_IDLE_SECONDS * 1000,
   maxRequestMs: MAX_REQUEST_SECONDS * 1000,
   graceMs: GRACE_SECONDS * 1000,
   silenceMs: CLASSIC_SILENCE_MS,
@@ -335,6 +354,8 @@ export const LESSON_WORKERS = 2;
  * `deno task server`.
  */
 export const MAX_LESSON_INCREMENTS = 1000;
+/** Most runs of `deno task lessons --runs`. */
+export const MAX_LESSON_RUNS = 1000;
 /**
  * Most additions in a work unit of the lessons: a unit of about a tenth of a second, twelve
  * times the default. The largest lesson then stays near the ten minutes of

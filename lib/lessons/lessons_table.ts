@@ -135,15 +135,29 @@ export async function runLessons(options: LessonOptions = {}): Promise<LessonRow
   return rows;
 }
 
-/** The table's header, as Markdown. */
-const HEADER = "| counter | Workers | answer | updates lost | wall time | Worker utilisation | " +
-  "starting Workers |\n|---|---|---:|---:|---:|---:|---|";
+/** The table's columns, each with the line that says what it means. */
+const COLUMNS: readonly [string, string][] = [
+  [
+    "counter",
+    "how the count is kept: racy (no lock), locked (one lock around each increment's " +
+    "read-spin-write), parallel (the work in parallel, only the add guarded)",
+  ],
+  ["Workers", "pool (started once, reused) or per-increment (a new Worker for each increment)"],
+  ["answer", "the counter at the end, of what a right counter says"],
+  ["lost", "updates erased by another Worker's write: the race"],
+  ["wall", "from the request to its answer"],
+  [
+    "busy",
+    "the Workers' spinning time over wall time × Workers: the lock shows here as 1 ÷ Workers",
+  ],
+  ["starting Workers", "how many Workers started, and how long that took"],
+];
 
 /**
- * Formats rows as a Markdown table, which reads well in a terminal too.
+ * Formats rows as an aligned table, then one line per column saying what it means.
  *
  * @param rows The rows.
- * @returns The table, header included, one line per row.
+ * @returns The table, its header, its rows, and the columns' meanings.
  *
  * @example
  * ```ts
@@ -155,17 +169,65 @@ const HEADER = "| counter | Workers | answer | updates lost | wall time | Worker
  *   expected: 40n, updatesLost: 13, wallMs: 950, utilisation: 0.97, workersStarted: 2,
  *   workerStartMs: 45,
  * }]);
- * assert.match(table, /\| racy \| pool \| 27 of 40 \| 13 \| 0.95 s \| 97 % \| 2, once: 45 ms \|/);
+ * assert.match(table, /^racy +pool +27 of 40 +13 +0.95 s +97 % +2, once: 45 ms$/m);
+ * assert.match(table, /^lost: updates erased by another Worker's write/m);
  * ```
  */
 export function formatLessonsTable(rows: readonly LessonRow[]): string {
-  const lines = rows.map((row) => {
-    const starts = row.workerModel === "pool"
+  const cells = rows.map((row) => [
+    row.counter,
+    row.workerModel,
+    `${row.value} of ${row.expected}`,
+    String(row.updatesLost),
+    `${(row.wallMs / 1000).toFixed(2)} s`,
+    `${Math.round(row.utilisation * 100)} %`,
+    row.workerModel === "pool"
       ? `${row.workersStarted}, once: ${Math.round(row.workerStartMs)} ms`
-      : `${row.workersStarted}: ${Math.round(row.workerStartMs)} ms`;
-    return `| ${row.counter} | ${row.workerModel} | ${row.value} of ${row.expected} | ` +
-      `${row.updatesLost} | ${(row.wallMs / 1000).toFixed(2)} s | ` +
-      `${Math.round(row.utilisation * 100)} % | ${starts} |`;
-  });
-  return [HEADER, ...lines].join("\n");
+      : `${row.workersStarted}: ${Math.round(row.workerStartMs)} ms`,
+  ]);
+  const header = COLUMNS.map(([name]) => name);
+  const widths = header.map((name, i) =>
+    Math.max(name.length, ...cells.map((row) => row[i].length))
+  );
+  // Numbers right-aligned (answer, lost, wall, busy); words left.
+  const right = [false, false, true, true, true, true, false];
+  const line = (row: string[]) =>
+    row.map((cell, i) => right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
+      .join("  ").trimEnd();
+  const legend = COLUMNS.map(([name, meaning]) => `${name}: ${meaning}`);
+  return [line(header), ...cells.map(line), "", ...legend].join("\n");
+}
+
+/**
+ * Says when the machine's other load makes the wall times unreliable: when its load
+ * average leaves the Workers less than a core each, or when the lock did not show in
+ * wall time (locked, pool, not clearly slower than parallel, pool).
+ *
+ * @param rows The rows.
+ * @param load The machine's one-minute load average before the lessons ran, if known.
+ * @param cores The machine's cores.
+ * @returns The note, or undefined when the wall times can be trusted.
+ *
+ * @example
+ * ```ts
+ * import { loadNote } from "./lessons_table.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(loadNote([], 3.5, 2)!, /load 3.5 on 2 cores/);
+ * assert.equal(loadNote([], 0.1, 8), undefined);
+ * ```
+ */
+export function loadNote(rows: readonly LessonRow[], load: number | undefined, cores: number) {
+  const wall = (counter: CounterModel) =>
+    rows.find((row) => row.counter === counter && row.workerModel === "pool")?.wallMs;
+  const locked = wall("locked");
+  const parallel = wall("parallel");
+  const busy = load !== undefined && load > cores / 2;
+  const hidden = locked !== undefined && parallel !== undefined && locked < 1.3 * parallel;
+  if (!busy && !hidden) return undefined;
+  const why = busy
+    ? `this machine is busy with other work (load ${load!.toFixed(1)} on ${cores} cores)`
+    : "the locked row was barely slower than the parallel one";
+  return `Note: ${why}, so the Workers did not each get a core and wall times are unreliable; ` +
+    "the busy column still shows the lock (locked keeps about 1 ÷ Workers of them busy).";
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerEvent } from "../server/server_events.ts";
+import { describeWrite } from "../wire/protocol.ts";
 import { formatMalformed } from "../fleet/malformed_messages.ts";
 
 /**
@@ -115,13 +116,15 @@ function formatFields(event: ServerEvent, laneName: (worker: number) => string):
     case "task-done":
       return `${time} ${event.conn} ${event.task} ran on ${laneName(event.worker)} from ` +
         `${timeOfDay(event.startedAt)} for ${(event.endedAt - event.startedAt).toFixed(1)} ms ` +
-        `(${plural(event.units, "unit")}): counter ${event.value} (${event.done}/${event.total})` +
-        lessonOfTask(event);
+        `(${plural(event.units, "unit")}): ${lessonOfTask(event)} (${event.done}/${event.total})` +
+        workerStart(event);
     case "result":
       return `${time} ${event.conn} ${event.request}: result ${event.value} sent ` +
         `(${event.ms.toFixed(1)} ms)` + lessonOfResult(event);
     case "request-failed":
       return `${time} ${event.conn} ${event.request}: abandoned (${event.reason})`;
+    case "step":
+      return `${time} ${event.conn} ${event.task} step ${event.step + 1}: ${event.text}`;
     case "client-error":
       return `${time} ${event.conn} error sent: ${event.code} ${event.message}`;
     case "closed":
@@ -155,17 +158,23 @@ function formatFields(event: ServerEvent, laneName: (worker: number) => string):
   }
 }
 
-/** What a `racy`/`locked` task read and erased, and its own Worker's start-up. */
+/**
+ * What a task did to the counter: `counter 7`, or for `racy`/`locked` what it read and
+ * what its write did (`read 5, counter 4 → 6, restoring 1 update erased earlier`).
+ */
 function lessonOfTask(event: Extract<ServerEvent, { type: "task-done" }>): string {
-  let text = "";
-  if (event.read !== undefined) {
-    text += `, read ${event.read}`;
-    if (event.erased) text += `, its write erased ${plural(event.erased, "update")}`;
-  }
-  if (event.workerStartMs !== undefined) {
-    text += `, its Worker started in ${event.workerStartMs.toFixed(1)} ms`;
-  }
-  return text;
+  if (event.read === undefined) return `counter ${event.value}`;
+  const erased = event.erased ?? 0;
+  return `read ${event.read}, ${
+    describeWrite(event.read + BigInt(erased), event.read + 1n, erased)
+  }`;
+}
+
+/** How long its own Worker took to start (a Worker per increment). */
+function workerStart(event: Extract<ServerEvent, { type: "task-done" }>): string {
+  return event.workerStartMs === undefined
+    ? ""
+    : `, its Worker started in ${event.workerStartMs.toFixed(1)} ms`;
 }
 
 /** A request's counter model, lost updates and Worker start-ups. */

@@ -41,6 +41,12 @@ export interface JobOptions {
    * says where it ran.
    */
   onDispatch?: (taskNo: number, worker: number, units: number) => void;
+  /**
+   * Pins each task to a lane: task `no` runs on lane `lane(no)` (a lane that does not exist:
+   * the lowest), whatever the lanes' loads, so that the job's placement is known before it
+   * runs (a scheduled lesson, whose steps name the Workers). None: the least loaded lane.
+   */
+  lane?: (no: number) => number;
   /** Cancels the job (with `WorkerPool.run`): queued tasks are dropped, running ones discarded. */
   signal?: AbortSignal;
   /**

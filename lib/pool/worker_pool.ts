@@ -26,15 +26,14 @@ import {
   type WorkerPoolOptions,
 } from "./pool_options.ts";
 import { REPORT_STRIDE } from "./worker_messages.ts";
+import { PinnedTasks } from "./pinned_tasks.ts";
 import { WorkerSlot } from "./worker_slot.ts";
 
 export type { JobOptions, RunningJob, TaskReport } from "./job_queue.ts";
 export type { PoolStats, WorkerIncident, WorkerPoolOptions } from "./pool_options.ts";
 export { WorkerFailedError } from "./job_queue.ts";
 
-function failedJob(error: unknown): RunningJob {
-  return { done: Promise.reject(error), cancel: () => {} };
-}
+const failedJob = (error: unknown): RunningJob => ({ done: Promise.reject(error), cancel() {} });
 
 /**
  * Runs jobs of increment tasks on a fixed set of module Workers. Tasks of all
@@ -68,6 +67,7 @@ export class WorkerPool {
   #laneIndex = new Map<Lane<Task>, number>();
   /** Tasks a dying Worker held, to run again one at a time on the lane that lost them. */
   #rerun = new Map<Lane<Task>, Task[]>();
+  #pinned = new PinnedTasks(this.#lanes); // tasks pinned to a lane (JobOptions.lane)
   /** Tasks a lane handed back (its remote node was lost), for any lane to run first. */
   #returned: Task[] = [];
   #listener: LaneListener<Task>;
@@ -163,7 +163,7 @@ export class WorkerPool {
 
   /** A snapshot of the pool's load. */
   get stats(): PoolStats {
-    let tasksQueued = this.#queue.queued;
+    let tasksQueued = this.#queue.queued + this.#pinned.queued;
     for (const task of this.#returned) if (!task.job.settled) tasksQueued++;
     for (const tasks of this.#rerun.values()) {
       for (const task of tasks) if (!task.job.settled) tasksQueued++;
@@ -237,6 +237,7 @@ export class WorkerPool {
     this.#closed = true;
     for (const lane of this.#lanes) lane.close();
     this.#rerun.clear();
+    this.#pinned.clear();
     this.#returned.length = 0;
     const error = this.#broken ?? new Error("the worker pool is closed");
     this.#ready.reject(error);
@@ -286,15 +287,17 @@ export class WorkerPool {
         const again = this.#returned.length > 0 ? this.#nextReturned() : undefined;
         const task = again ?? this.#queue.next();
         if (!task) break;
-        tasks.push(task);
-        work += task.cost;
-        if (!again) task.job.options.onDispatch?.(task.no, laneNo, task.units);
+        const to = again ? laneNo : this.#pinned.place(task, laneNo); // held there, if not here
+        if (to === laneNo) work += (tasks.push(task), task.cost);
+        if (!again) task.job.options.onDispatch?.(task.no, to, task.units);
       }
+      if (tasks.length > 0) this.#send(lane, tasks);
+      if (this.#pinned.size > 0) this.#pinned.dispatch(this.#maxBatch, this.#sendPinned);
       if (tasks.length === 0) return;
-      this.#send(lane, tasks);
     }
   }
 
+  #sendPinned = (to: Lane<Task>, tasks: Task[]) => this.#free(to) && this.#send(to, tasks) > 0;
   #nextReturned(): Task | undefined {
     let task: Task | undefined;
     while ((task = this.#returned.shift()) && task.job.settled);
@@ -310,16 +313,16 @@ export class WorkerPool {
   #leastLoaded(): Lane<Task> | undefined {
     let best: Lane<Task> | undefined;
     for (const lane of this.#lanes) {
-      // A lane re-running lost tasks takes nothing else until it is done with them.
-      if (this.#rerun.has(lane) || !lane.hasRoom()) continue;
+      if (!this.#free(lane)) continue; // one re-running lost tasks takes nothing else till done
       if (!best || lane.load < best.load) best = lane;
     }
     return best;
   }
 
-  #send(lane: Lane<Task>, tasks: Task[]): void {
-    this.#batchesSent++;
+  #free = (lane: Lane<Task>): boolean => !this.#rerun.has(lane) && lane.hasRoom();
+  #send(lane: Lane<Task>, tasks: Task[]): number {
     lane.send(tasks);
+    return ++this.#batchesSent;
   }
 
   #onReport(lane: Lane<Task>, tasks: readonly Task[], times: Float64Array): void {
@@ -360,8 +363,7 @@ export class WorkerPool {
   }
 
   #onReady(lane: Lane<Task>): void {
-    this.#lanesReady.add(lane);
-    if (this.#lanesReady.size === this.#lanes.length) this.#ready.resolve();
+    if (this.#lanesReady.add(lane).size === this.#lanes.length) this.#ready.resolve();
     this.#pump();
   }
 

@@ -9,6 +9,7 @@ import { RequestCounter, type ValueReporter } from "./request_counter.ts";
 import type { ServerEvent, ServerEvents } from "./server_events.ts";
 import type { JobOptions, RunningJob, TaskReport, WorkerPool } from "../pool/worker_pool.ts";
 import { CounterCell } from "../counter/counter_cell.ts";
+import type { StepGate } from "../counter/step_gate.ts";
 import type { CounterModel } from "../counter/counter_model.ts";
 import type { RequestLedger, RequestProgress } from "./request_ledger.ts";
 
@@ -51,6 +52,11 @@ export interface CountRequestOptions {
   client: CountClient;
   /** The server's parts. */
   context: CountContext;
+  /**
+   * A stepped count's schedule (`racy` and `locked` only): increment k is then pinned to
+   * Worker (k − 1) mod the gate's Workers, and each of its steps waits for its turn.
+   */
+  gate?: StepGate;
 }
 
 /** A section that cannot await: no progress lines to write. */
@@ -141,7 +147,7 @@ export class CountRequest implements RequestProgress {
     // racy and locked: the Workers keep the counter themselves, in memory shared with them.
     this.#cell = model === "parallel" || command.increments === 0
       ? undefined
-      : CounterCell.create(model, command.increments);
+      : CounterCell.create(model, command.increments, options.gate);
     this.#counter = new RequestCounter<TaskReport>(
       command.start,
       this.#cell ? { cell: this.#cell, taskNo: (task) => task.taskNo } : undefined,
@@ -180,6 +186,11 @@ export class CountRequest implements RequestProgress {
 
   get sectionHeld(): boolean {
     return this.#counter.held;
+  }
+
+  /** The shared cell of a `racy` or `locked` count: what its Workers read and wrote. */
+  get cell(): CounterCell | undefined {
+    return this.#cell;
   }
 
   /** Increments whose update another task's write erased (`racy` only). */
@@ -346,12 +357,16 @@ export class CountRequest implements RequestProgress {
     readonly tasks: number;
     readonly drawUnits: () => number;
     readonly payloads: CounterCell | undefined;
+    /** A stepped count's: increment k on Worker (k − 1) mod the schedule's Workers. */
+    readonly lane: ((no: number) => number) | undefined;
     #request: CountRequest;
 
     constructor(request: CountRequest) {
       this.tasks = request.increments;
       this.drawUnits = request.#context.drawUnits;
       this.payloads = request.#cell;
+      const workers = request.#cell?.gate?.workers;
+      this.lane = workers ? (no) => (no - 1) % workers : undefined;
       this.#request = request;
     }
 

@@ -136,6 +136,11 @@ export const SERVER_OPTION_FLAGS = {
     default: "",
     defaultText: "none",
   }),
+  "step-idle": secondsFlag({
+    description: "how long a `STEP ON` count waits for the client's next `STEP` before its " +
+      "other steps run freely and its Workers go",
+    default: defaults.stepIdleMs,
+  }),
   "max-request-seconds": secondsFlag({
     description: "most work one request may ask for, in seconds of the whole pool's time, " +
       "estimated before it starts; more is answered `ERR too-much-work`",
@@ -313,6 +318,7 @@ export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> 
     slotHoldMs: flags["slot-hold"],
     maxClientsPerAddress: flags["max-clients-per-address"],
     proxyProtocolFrom: addressList(flags["proxy-protocol-from"]),
+    stepIdleMs: flags["step-idle"],
     graceMs: flags.grace,
     maxRequestMs: flags["max-request-seconds"],
     seed: flags.seed,

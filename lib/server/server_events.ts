@@ -103,6 +103,26 @@ export type ServerEvent =
     workerStarts?: { count: number; ms: number };
   }
   | ConnectionEventBase & { type: "request-failed"; request: string; reason: string }
+  /**
+   * A step of a stepped count (`SCHEDULE`, `STEP`), as its Worker logged it in the shared
+   * schedule: `step` its place (from 0), `task` the increment, `text` the words the client
+   * was told (`worker 1 wrote 1, erasing 1 update`). `value`: read or written; `before`:
+   * the counter just before a write; `erased`: updates that write erased (negative:
+   * restored); `holder`: the Worker holding the lock a `waits` found held.
+   */
+  | ConnectionEventBase & {
+    type: "step";
+    request: string;
+    step: number;
+    task: string;
+    worker: number;
+    action: "read" | "wrote" | "waits";
+    value?: bigint;
+    before?: bigint;
+    erased?: number;
+    holder?: number;
+    text: string;
+  }
   | EventBase & {
     /** Something about the server itself that its operator should know (descriptor limits, say). */
     type: "notice";

@@ -52,6 +52,8 @@ export interface ServerOptions {
    * No other connection's header is believed. Empty: none.
    */
   proxyProtocolFrom: readonly string[];
+  /** How long a `STEP ON` count waits for the client's next `STEP`, in ms; then it runs freely. */
+  stepIdleMs: number;
   /** Most work one request may ask for, in ms of the whole pool's time (estimated). */
   maxRequestMs: number;
   /**
@@ -153,6 +155,7 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Serv
     const name of [
       "idleTimeoutMs",
       "slotHoldMs",
+      "stepIdleMs",
       "graceMs",
       "silenceMs",
       "progressIntervalMs",

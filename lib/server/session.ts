@@ -29,6 +29,7 @@ import type { Interruption, SessionConnection, SessionContext } from "./session_
 import { TurnedAway } from "./session_context.ts";
 import { tooMuchWork } from "./work_estimate.ts";
 import { idleTimedOut } from "./idle_sweep.ts";
+import { Stepping } from "./stepping.ts";
 
 /** The `COUNTER` command. */
 type CounterCommand = Extract<Command, { kind: "counter" }>;
@@ -99,6 +100,7 @@ export class Session implements CountClient {
   #writeFailed = false;
   /** Back to the end of the line (`SessionConnection.requeue`). */
   #requeue?: () => Promise<void>;
+  #stepping: Stepping; // SCHEDULE and STEP: its stepped counts
 
   /**
    * @param connection The client's connection, its line reader and its address.
@@ -120,6 +122,7 @@ export class Session implements CountClient {
         this.#inHand?.cancel(new Error("client disconnected"));
       },
     });
+    this.#stepping = new Stepping(connection, context, (text) => this.#replies.send(text));
   }
 
   /**
@@ -267,10 +270,7 @@ export class Session implements CountClient {
 
   static #commands: CommandTable = {
     empty: () => undefined,
-    stop: async (session) => {
-      await session.#replies.send(formatBye());
-      return "STOP";
-    },
+    stop: (session) => session.#replies.send(formatBye()).then(() => "STOP"),
     stats: async (session) => {
       await session.#reply(formatStats(session.#context.stats()));
       return undefined;
@@ -281,10 +281,12 @@ export class Session implements CountClient {
       return undefined;
     },
     counter: (session, command) => session.#setCounter(command),
-    count: (session, command) => session.#count(command),
+    count: (session, command) =>
+      session.#stepping.refuse(command, session.#counter) ?? session.#count(command),
+    stepping: (session, { command }) => session.#stepping.command(command, session.#counter),
   };
 
-  async #setCounter(command: CounterCommand): Promise<Outcome> {
+  async #setCounter(command: Extract<Command, { kind: "counter" }>): Promise<Outcome> {
     const { model } = command;
     const refusal = counterRefusal(model, this.#context.sharedCounters ?? true);
     if (refusal) return this.#sendError("bad-request", refusal);
@@ -319,6 +321,7 @@ export class Session implements CountClient {
       progress: this.#progress,
       client: this,
       context,
+      gate: this.#stepping.gate(),
     });
     let failure = "unknown";
     let endsWithReply = false;
@@ -327,7 +330,7 @@ export class Session implements CountClient {
       if (context.stopping.aborted) throw context.stopping.reason;
       this.#inHand = count;
       try {
-        await count.run();
+        await this.#stepping.drive(count);
       } finally {
         this.#inHand = undefined;
       }

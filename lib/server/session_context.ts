@@ -10,9 +10,10 @@ import type { CountContext } from "./count_request.ts";
 import type { CounterModel } from "../counter/counter_model.ts";
 import type { ServerStats } from "./server_options.ts";
 import type { ErrorCode } from "../wire/protocol.ts";
+import type { SteppingLimits } from "./stepping.ts";
 
-/** The limits a session enforces. */
-export interface SessionLimits {
+/** The limits a session enforces (and those of its stepped counts). */
+export interface SessionLimits extends SteppingLimits {
   maxIncrements: number;
   /** How long a served client may go without a complete request while others wait, in ms. */
   idleTimeoutMs: number;

@@ -7,6 +7,7 @@
  * @module
  */
 import { parseCounterModel } from "../counter/counter_model.ts";
+import { MAX_SCHEDULE_STEPS } from "../defaults/defaults.ts";
 import { type ErrorCode, escapeUnprintable, type Reply, type Setting } from "./replies.ts";
 
 export * from "./replies.ts";
@@ -25,7 +26,18 @@ export type Command =
   | { kind: "stop" }
   | { kind: "stats" }
   /** `PROGRESS ON|OFF` and `COUNTER racy|locked|parallel`, acknowledged with `OK`. */
-  | Setting;
+  | Extract<Setting, { kind: "progress" | "counter" }>
+  /** `SCHEDULE …`, `STEP ON|OFF` (acknowledged with `OK`) and `STEP <worker>|RUN`. */
+  | { kind: "stepping"; command: SteppingCommand };
+
+/**
+ * A command of stepped counts: `SCHEDULE 0 1 0 1` or `SCHEDULE OFF` and `STEP ON|OFF`
+ * (settings for the next counts), or `STEP <worker>` and `STEP RUN` while a `STEP ON`
+ * count runs (one step, or all the rest).
+ */
+export type SteppingCommand =
+  | Extract<Setting, { kind: "schedule" | "step" }>
+  | { kind: "step-take"; worker: number | "run" };
 
 /** A line that could not be parsed, with the reply code and the message for the client. */
 export class ProtocolError extends Error {
@@ -46,11 +58,15 @@ export class ProtocolError extends Error {
 export interface ParseOptions {
   /** Largest `<increments>` accepted. */
   maxIncrements: number;
+  /** Most entries of a `SCHEDULE` (default `MAX_SCHEDULE_STEPS`). */
+  maxScheduleSteps?: number;
 }
 
 const COUNT_PATTERN = /^([+-]?[0-9]+)[ \t]+([+-]?[0-9]+)$/;
 const PROGRESS_PATTERN = /^progress[ \t]+(on|off)$/i;
 const COUNTER_PATTERN = /^counter[ \t]+([^ \t]+)$/i;
+const SCHEDULE_PATTERN = /^schedule(?:[ \t]+(.*))?$/i;
+const STEP_PATTERN = /^step[ \t]+(on|off|run|[0-9]{1,4})$/i;
 const EXPECTED = '"<start> <increments>", e.g. "2 10"';
 
 /**
@@ -82,6 +98,16 @@ export function parseCommand(line: string, options: ParseOptions): Command {
   if (upper === "STATS") return { kind: "stats" };
   const progress = PROGRESS_PATTERN.exec(text);
   if (progress) return { kind: "progress", on: progress[1].toUpperCase() === "ON" };
+  const schedule = SCHEDULE_PATTERN.exec(text);
+  if (schedule) return { kind: "stepping", command: parseSchedule(schedule[1] ?? "", options) };
+  const step = STEP_PATTERN.exec(text);
+  if (step) {
+    const word = step[1].toUpperCase();
+    const command: SteppingCommand = word === "ON" || word === "OFF"
+      ? { kind: "step", on: word === "ON" }
+      : { kind: "step-take", worker: word === "RUN" ? "run" : Number(word) };
+    return { kind: "stepping", command };
+  }
   const counter = COUNTER_PATTERN.exec(text);
   if (counter) {
     try {
@@ -115,6 +141,27 @@ export function parseCommand(line: string, options: ParseOptions): Command {
     );
   }
   return { kind: "count", start: BigInt(startText), increments };
+}
+
+/** `SCHEDULE 0 1 0 1` (Worker numbers) or `SCHEDULE OFF`. */
+function parseSchedule(text: string, options: ParseOptions): SteppingCommand {
+  const max = options.maxScheduleSteps ?? MAX_SCHEDULE_STEPS;
+  if (/^off$/i.test(text)) return { kind: "schedule", steps: [] };
+  const words = text.split(/[ \t,]+/).filter((word) => word !== "");
+  if (words.length === 0 || words.some((word) => !/^[0-9]{1,4}$/.test(word))) {
+    throw new ProtocolError(
+      "bad-request",
+      `expected SCHEDULE and Worker numbers, e.g. "SCHEDULE 0 1 0 1", or SCHEDULE OFF, got ` +
+        quote(text),
+    );
+  }
+  if (words.length > max) {
+    throw new ProtocolError(
+      "bad-request",
+      `a schedule may have at most ${max} steps, got ${words.length}: send a shorter one`,
+    );
+  }
+  return { kind: "schedule", steps: words.map(Number) };
 }
 
 /**
@@ -205,5 +252,10 @@ export function isReplyTo(reply: Reply, command: Command): boolean {
     case "counter":
       return reply.kind === "ok" && reply.setting.kind === "counter" &&
         reply.setting.model === command.model;
+    case "stepping":
+      if (command.command.kind === "step-take") {
+        return reply.kind === "step" || reply.kind === "value";
+      }
+      return reply.kind === "ok" && reply.setting.kind === command.command.kind;
   }
 }

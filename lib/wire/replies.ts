@@ -9,6 +9,9 @@
  * @module
  */
 import { COUNTER_MODELS, type CounterModel } from "../counter/counter_model.ts";
+import { parseStepLine, type StepReply } from "./step_replies.ts";
+
+export { describeWrite, formatStep, type StepReply } from "./step_replies.ts";
 
 /** Codes of the `ERR <code> <message>` replies. */
 export type ErrorCode =
@@ -43,7 +46,11 @@ const CLOSES_CONNECTION: Readonly<Record<ErrorCode, boolean>> = {
 export type Setting =
   | { kind: "progress"; on: boolean }
   /** `COUNTER racy|locked|parallel`: this connection's counter model, for its next counts. */
-  | { kind: "counter"; model: CounterModel };
+  | { kind: "counter"; model: CounterModel }
+  /** `SCHEDULE 0 1 0 1`: the Workers' steps of the next count, in order (none: `OFF`). */
+  | { kind: "schedule"; steps: number[] }
+  /** `STEP ON|OFF`: whether the next count waits for a `STEP <worker>` before each step. */
+  | { kind: "step"; on: boolean };
 
 /** Every line the server sends, as read by {@linkcode parseReply}. */
 export type Reply =
@@ -51,6 +58,8 @@ export type Reply =
   | { kind: "value"; value: bigint; updatesLost?: number }
   /** `OK progress on`, `OK counter racy`: a setting is changed. */
   | { kind: "ok"; setting: Setting }
+  /** `worker 1 read 0`: a step of a stepped count (`STEP <worker>`). */
+  | { kind: "step"; step: StepReply }
   /** `PROGRESS <done> <total>`, while a count runs, if the client asked for it. */
   | { kind: "progress"; done: number; total: number }
   /** `BYE`, the answer to `STOP`. */
@@ -135,6 +144,10 @@ export function formatValue(value: bigint, updatesLost?: number): string {
  */
 export function formatOk(setting: Setting): string {
   if (setting.kind === "progress") return setting.on ? "OK progress on\n" : "OK progress off\n";
+  if (setting.kind === "step") return setting.on ? "OK step on\n" : "OK step off\n";
+  if (setting.kind === "schedule") {
+    return `OK schedule ${setting.steps.length === 0 ? "off" : setting.steps.join(" ")}\n`;
+  }
   if (setting.kind === "counter" && COUNTER_MODELS.includes(setting.model)) {
     return `OK counter ${setting.model}\n`;
   }
@@ -252,7 +265,7 @@ const MAX_COUNT = 999_999_999_999_999;
 // has at most 15 digits, so that it is a safe integer.
 const VALUE = /^(0|-?[1-9][0-9]*)(?: \((0|[1-9][0-9]{0,14}) (updates?) lost\))?$/;
 const PROGRESS = /^PROGRESS (0|[1-9][0-9]{0,14}) (0|[1-9][0-9]{0,14})$/;
-const OK = /^OK (?:progress (on|off)|counter ([a-z]+))$/;
+const OK = /^OK (?:progress (on|off)|counter ([a-z]+)|step (on|off)|schedule (off|\d+(?: \d+)*))$/;
 const ERROR = /^ERR ([a-z][a-z0-9-]*)(?: (.*))?$/;
 const MALFORMED: Reply = Object.freeze({ kind: "malformed" });
 
@@ -301,6 +314,8 @@ export function parseReply(line: string): Reply {
       return line === "BYE" ? { kind: "bye" } : MALFORMED;
     case "{":
       return parseStats(line);
+    case "w":
+      return parseStep(line);
     default:
       return parseValue(line);
   }
@@ -318,12 +333,22 @@ function parseValue(line: string): Reply {
 function parseOk(line: string): Reply {
   const match = OK.exec(line);
   if (!match) return MALFORMED;
-  const [, progress, model] = match;
+  const [, progress, model, step, schedule] = match;
   if (progress !== undefined) {
     return { kind: "ok", setting: { kind: "progress", on: progress === "on" } };
   }
+  if (step !== undefined) return { kind: "ok", setting: { kind: "step", on: step === "on" } };
+  if (schedule !== undefined) {
+    const steps = schedule === "off" ? [] : schedule.split(" ").map(Number);
+    return { kind: "ok", setting: { kind: "schedule", steps } };
+  }
   if (!COUNTER_MODELS.includes(model as CounterModel)) return MALFORMED;
   return { kind: "ok", setting: { kind: "counter", model: model as CounterModel } };
+}
+
+function parseStep(line: string): Reply {
+  const step = parseStepLine(line);
+  return step ? { kind: "step", step } : MALFORMED;
 }
 
 function parseStats(line: string): Reply {

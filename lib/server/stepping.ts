@@ -1,0 +1,392 @@
+/**
+ * A connection's stepped counts: `SCHEDULE 0 1 0 1` (the Workers' steps of its next
+ * `racy` or `locked` count, in order, the rest free) and `STEP ON` (each step waits for a
+ * `STEP <worker>` from the client, answered with what that Worker did). The Workers
+ * really stop between steps, on the schedule in shared memory (`counter/step_gate.ts`);
+ * this module checks schedules on paper first (`counter/schedule_model.ts`), drives an
+ * interactive count from the client's lines, tells each step (`step` events) and lets
+ * the Workers go when the client stops stepping, leaves or the server shuts down.
+ *
+ * One stepped count runs at a time on a pool: two schedules on the same Workers could
+ * each wait for a Worker the other holds.
+ *
+ * @module
+ */
+import { Mutex } from "async-mutex";
+import {
+  type Command,
+  type CountCommand,
+  type ErrorCode,
+  formatError,
+  formatOk,
+  formatStep,
+  parseCommand,
+  ProtocolError,
+  type SteppingCommand,
+  type StepReply,
+} from "../wire/protocol.ts";
+import type { LineReader } from "../wire/line_reader.ts";
+import type { CounterModel, WorkerModel } from "../counter/counter_model.ts";
+import { StepGate, type StepRecord } from "../counter/step_gate.ts";
+import { ScheduleModel } from "../counter/schedule_model.ts";
+import {
+  MAX_SCHEDULE_STEPS,
+  MAX_STEPPED_INCREMENTS,
+  STEP_IDLE_SECONDS,
+} from "../defaults/defaults.ts";
+import type { SessionContext } from "./session_context.ts";
+import type { CountRequest } from "./count_request.ts";
+
+/** What a command's handler returns: why the session ends, or nothing to go on. */
+type Outcome = string | undefined;
+
+/** The bounds of stepped counts (each defaults to the constant of `lib/defaults`). */
+export interface SteppingLimits {
+  /** Most entries in a schedule, and most steps of a `STEP ON` count (`MAX_SCHEDULE_STEPS`). */
+  maxScheduleSteps?: number;
+  /** Most increments of a stepped count (`MAX_STEPPED_INCREMENTS`). */
+  maxSteppedIncrements?: number;
+  /** How long a `STEP ON` count waits for the next `STEP`, in ms (`STEP_IDLE_SECONDS`). */
+  stepIdleMs?: number;
+  /** The server's Worker model: a Worker per increment has no Worker to step twice. */
+  workerModel?: WorkerModel;
+}
+
+/** What the stepping of one connection holds of its session. */
+interface SteppingSession {
+  /** The client's lines: read here while an interactive count runs. */
+  reader: LineReader;
+  /** Sends a reply line (after any held ones). */
+  send(text: string): Promise<void>;
+  /** The client's address, for events. */
+  peer: string;
+  /** The server's parts. */
+  context: SessionContext;
+}
+
+/** One lock per pool: a stepped count holds it from its start to its end. */
+const STEPPERS = new WeakMap<object, Mutex>();
+
+/** A stepped count in the making: its schedule, and its rules on paper. */
+interface Stepped {
+  gate: StepGate;
+  model: ScheduleModel;
+  interactive: boolean;
+}
+
+/**
+ * The stepped counts of one connection.
+ *
+ * @example
+ * ```ts
+ * import { Stepping } from "./stepping.ts";
+ * import type { SessionContext } from "./session_context.ts";
+ * import type { LineReader } from "../wire/line_reader.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: string[] = [];
+ * const send = (text: string) => Promise.resolve(void sent.push(text));
+ * const context = { stats: () => ({ workers: 2 }), sharedCounters: true, limits: {} };
+ * const connection = { reader: {} as LineReader, peer: "127.0.0.1:5000" };
+ * const stepping = new Stepping(connection, context as unknown as SessionContext, send);
+ * await stepping.command({ kind: "schedule", steps: [0, 1, 0, 1] }, "racy");
+ * assert.deepEqual(sent, ["OK schedule 0 1 0 1\n"]);
+ * ```
+ */
+export class Stepping {
+  #session: SteppingSession;
+  /** The entries of `SCHEDULE`, for the next count. */
+  #schedule: number[] | undefined;
+  /** Whether `STEP ON` is on. */
+  #interactive = false;
+  /** The next count's schedule, once checked. */
+  #next: Stepped | undefined;
+
+  /**
+   * @param connection The session's connection: its reader and its client's address.
+   * @param context The server's parts.
+   * @param send Sends a reply line (after any held ones).
+   */
+  constructor(
+    connection: Pick<SteppingSession, "reader" | "peer">,
+    context: SessionContext,
+    send: (text: string) => Promise<void>,
+  ) {
+    this.#session = { reader: connection.reader, peer: connection.peer, context, send };
+  }
+
+  /**
+   * Answers `SCHEDULE …`, `STEP ON|OFF`, and a `STEP <worker>` sent with no count to step.
+   *
+   * @param command The command.
+   * @param counter The connection's counter model now.
+   * @returns Nothing: the session goes on.
+   */
+  command(command: SteppingCommand, counter: CounterModel): Promise<Outcome> {
+    if (command.kind === "step-take") {
+      return this.#error(
+        "bad-request",
+        "no stepped count is running: send STEP ON, then a count such as 0 2, then STEP 0",
+      );
+    }
+    const on = command.kind === "step" ? command.on : command.steps.length > 0;
+    if (on && (counter === "parallel" || this.#session.context.sharedCounters === false)) {
+      return this.#error(
+        "bad-request",
+        `${command.kind.toUpperCase()} steps the Workers through a shared counter: send ` +
+          "COUNTER racy (or COUNTER locked) first, on a server without worker nodes",
+      );
+    }
+    if (on && this.#session.context.limits.workerModel === "per-increment") {
+      return this.#error(
+        "bad-request",
+        `${command.kind.toUpperCase()} steps the pool's Workers, each through its increments in ` +
+          "turn; this server starts a Worker per increment (--model per-increment): use a " +
+          "server with the pool",
+      );
+    }
+    if (command.kind === "schedule") {
+      const workers = this.#workers();
+      const wrong = command.steps.find((worker) => worker >= workers);
+      if (wrong !== undefined) {
+        return this.#error(
+          "bad-request",
+          `this server has ${workers} Workers, numbered 0 to ${workers - 1}: no worker ${wrong}`,
+        );
+      }
+      this.#schedule = on ? command.steps : undefined;
+    } else this.#interactive = command.on;
+    return this.#ok(formatOk(command));
+  }
+
+  /**
+   * Checks a count against the connection's schedule before it runs: refused (and told)
+   * when it is too long to step, or when an entry names a Worker with no step left.
+   *
+   * @param command The count.
+   * @param counter The connection's counter model now.
+   * @returns The refusal being sent, or undefined: go on with the count.
+   */
+  refuse(command: CountCommand, counter: CounterModel): Promise<Outcome> | undefined {
+    const steps = this.#schedule;
+    this.#schedule = undefined; // a schedule is for the next count only
+    this.#next = undefined;
+    if (!steps && !this.#interactive) return undefined;
+    if (counter === "parallel" || command.increments === 0) return undefined;
+    const limits = this.#session.context.limits;
+    const most = limits.maxSteppedIncrements ?? MAX_STEPPED_INCREMENTS;
+    if (command.increments > most) {
+      return this.#error(
+        "too-many-increments",
+        `a stepped count may have at most ${most} increments, got ${command.increments}: ` +
+          "ask for fewer, or send SCHEDULE OFF and STEP OFF",
+      );
+    }
+    const workers = this.#workers();
+    const model = new ScheduleModel(counter, command.increments, workers);
+    for (const [index, worker] of (steps ?? []).entries()) {
+      if (model.canStep(worker)) {
+        model.step(worker);
+        continue;
+      }
+      return this.#error(
+        "bad-request",
+        `step ${index + 1} of the schedule names worker ${worker}, which has no step left ` +
+          `(increment k runs on worker (k − 1) mod ${workers}, a read then a write): ` +
+          "send a schedule that fits the count",
+      );
+    }
+    const gate = StepGate.create({
+      mode: this.#interactive ? "interactive" : "scheduled",
+      workers,
+      capacity: limits.maxScheduleSteps ?? MAX_SCHEDULE_STEPS,
+      steps: steps ?? [],
+    });
+    const paper = new ScheduleModel(counter, command.increments, workers);
+    this.#next = { gate, model: paper, interactive: this.#interactive };
+    return undefined;
+  }
+
+  /** The schedule of the count about to start (after {@linkcode Stepping.refuse}), if stepped. */
+  gate(): StepGate | undefined {
+    return this.#next?.gate;
+  }
+
+  /**
+   * Runs a count: at once when it is not stepped; otherwise alone on the pool, and for
+   * `STEP ON`, one step per `STEP <worker>` line until every step is taken or the client
+   * sends `STEP RUN`, stops stepping for the step idle time, or the server drains.
+   *
+   * @param count The count (made with {@linkcode Stepping.gate}'s schedule).
+   * @returns A promise that settles as the count's own `run()` does.
+   */
+  async drive(count: CountRequest): Promise<void> {
+    const stepped = this.#next;
+    this.#next = undefined;
+    if (!stepped) return count.run();
+    const pool = this.#session.context.pool;
+    let stepper = STEPPERS.get(pool);
+    if (!stepper) STEPPERS.set(pool, stepper = new Mutex());
+    const release = await stepper.acquire();
+    try {
+      const done = count.run();
+      if (stepped.interactive) await this.#interact(stepped, count, done);
+      else await done;
+      if (!stepped.interactive) {
+        for (const record of stepped.gate.log()) this.#tell(record, count);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** The steps of a `STEP ON` count, one per `STEP <worker>` line. */
+  async #interact(stepped: Stepped, count: CountRequest, done: Promise<void>): Promise<void> {
+    const { reader, context } = this.#session;
+    const { gate, model } = stepped;
+    const idleMs = context.limits.stepIdleMs ?? STEP_IDLE_SECONDS * 1000;
+    let settled = false;
+    // A count that fails (its client went, the server stops) ends the wait for a line.
+    done.then(() => {}, () => {}).finally(() => {
+      settled = true;
+      reader.interrupt();
+      gate.wake();
+    });
+    while (!model.finished && !settled) {
+      const event = await this.#nextLine(reader, idleMs);
+      if (event === "idle" || context.draining.aborted) {
+        gate.runFreely();
+        this.#notice(count, event === "idle" ? `no STEP for ${idleMs / 1000} s` : "draining");
+        break;
+      }
+      if (event.kind === "end") {
+        count.cancel(new Error("client disconnected")); // its end lets the Workers go
+        break;
+      }
+      if (event.kind !== "line") continue;
+      const parsed = this.#parse(event.text);
+      const command = parsed?.kind === "stepping" ? parsed.command : undefined;
+      if (command?.kind !== "step-take") {
+        await this.#error(
+          "bad-request",
+          `${count.request} is stepped: send STEP <worker> (a Worker with a step left: ` +
+            `${model.stepping().join(", ")}) or STEP RUN to let the rest run freely`,
+        );
+        continue;
+      }
+      if (command.worker === "run") {
+        gate.runFreely();
+        break;
+      }
+      if (!model.canStep(command.worker) || gate.length >= gate.capacity) {
+        await this.#error(
+          "bad-request",
+          gate.length >= gate.capacity
+            ? `${count.request} took its ${gate.capacity} steps: send STEP RUN`
+            : `worker ${command.worker} has no step left: step one of ${
+              model.stepping().join(", ")
+            }`,
+        );
+        continue;
+      }
+      model.step(command.worker);
+      const step = gate.length;
+      gate.append(command.worker);
+      if (!await gate.taken(step, idleMs, () => settled)) {
+        if (settled) break;
+        gate.runFreely();
+        this.#notice(count, `worker ${command.worker} did not take its step in ${idleMs / 1000} s`);
+        break;
+      }
+      const record = gate.log()[step];
+      await this.#session.send(formatStep(this.#words(record, count)));
+      this.#tell(record, count);
+    }
+    await done;
+  }
+
+  /** The next event of the reader, or `idle` after `ms` without one. */
+  async #nextLine(reader: LineReader, ms: number) {
+    let idle = false;
+    const timer = setTimeout(() => {
+      idle = true;
+      reader.interrupt();
+    }, ms);
+    try {
+      const event = await reader.next();
+      return idle && event.kind === "interrupted" ? "idle" : event;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #parse(line: string): Command | undefined {
+    try {
+      return parseCommand(line, { maxIncrements: this.#session.context.limits.maxIncrements });
+    } catch (error) {
+      if (error instanceof ProtocolError) return undefined;
+      throw error;
+    }
+  }
+
+  /** A step as the client is told it: values from the request's start. */
+  #words(record: StepRecord, count: CountRequest): StepReply {
+    const { worker, action, value } = record;
+    const workers = this.#workers();
+    if (action === "waits") {
+      return value < 0 ? { worker, action } : { worker, action, holder: value % workers };
+    }
+    const absolute = count.start + BigInt(value);
+    if (action === "read") return { worker, action, value: absolute };
+    return { worker, action, value: absolute, erased: (record.before ?? 0) - (value - 1) };
+  }
+
+  /** Tells the server's listeners of a step. */
+  #tell(record: StepRecord, count: CountRequest): void {
+    const words = this.#words(record, count);
+    this.#session.context.events.emit({
+      type: "step",
+      at: Date.now(),
+      conn: this.#session.peer,
+      request: count.request,
+      step: record.step,
+      task: `${count.request}#${record.slot + 1}`,
+      worker: record.worker,
+      action: record.action,
+      ...(words.value === undefined ? {} : { value: words.value }),
+      ...(record.before === undefined ? {} : { before: count.start + BigInt(record.before) }),
+      ...(words.erased === undefined ? {} : { erased: words.erased }),
+      ...(words.holder === undefined ? {} : { holder: words.holder }),
+      text: formatStep(words).trimEnd(),
+    });
+  }
+
+  #notice(count: CountRequest, why: string): void {
+    this.#session.context.events.emit({
+      type: "notice",
+      at: Date.now(),
+      message: `${this.#session.peer} ${count.request}: ${why}; its other steps run freely`,
+    });
+  }
+
+  #workers(): number {
+    return this.#session.context.stats().workers;
+  }
+
+  async #ok(text: string): Promise<Outcome> {
+    await this.#session.send(text);
+    return undefined;
+  }
+
+  async #error(code: ErrorCode, message: string): Promise<Outcome> {
+    this.#session.context.events.emit({
+      type: "client-error",
+      at: Date.now(),
+      conn: this.#session.peer,
+      code,
+      message,
+    });
+    await this.#session.send(formatError(code, message));
+    return undefined;
+  }
+}
