@@ -60,8 +60,8 @@ export interface IdleSweepOptions {
  * timeout is closed; one idle for the timeout is interrupted, to answer
  * `ERR idle-timeout` and close; one that has held its slot for the hold (its
  * turn, or its idle time), while someone in line has a request ready, is
- * interrupted, to go back to the end of the line at its next pause between
- * requests.
+ * interrupted, to go back to the end of the line once its
+ * request in hand is answered.
  *
  * @example
  * ```ts
@@ -126,7 +126,7 @@ export class IdleSweep implements Disposable {
       }
       const idle = session.idleFor(now);
       if (idle > 0 && idle >= timeoutMs) session.interrupt("idle");
-      // Counting or not: the session goes back in line at its next pause between requests.
+      // Counting or not: the session goes back in line once its request in hand is answered.
       else if (wanted && session.heldFor(now) >= holdMs) session.interrupt("hold");
     }
   }

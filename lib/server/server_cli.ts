@@ -116,7 +116,7 @@ export const SERVER_OPTION_FLAGS = {
   }),
   "slot-hold": secondsFlag({
     description: "while someone in line has a request ready: how long a served client's turn " +
-      "lasts; at its next pause between requests after that, it goes back to the end of the " +
+      "lasts; once its request in hand is answered after that, it goes back to the end of the " +
       "line, keeping its connection, and its next request waits its turn",
     default: defaults.slotHoldMs,
   }),

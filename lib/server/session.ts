@@ -34,6 +34,9 @@ import { SlotClock } from "./slot_clock.ts";
 /** The `COUNTER` command. */
 type CounterCommand = Extract<Command, { kind: "counter" }>;
 
+/** A wait for a line cut short: the sweep's interruption is handled as the reader's. */
+const INTERRUPTED: LineEvent = { kind: "interrupted" };
+
 /** What a command's handler returns: why the session ends, or nothing to go on. */
 type Outcome = string | undefined;
 
@@ -190,7 +193,9 @@ export class Session implements CountClient {
         }
         // Held replies go out before the session waits for its client: they are all it has.
         if (replies.holding && !reader.lineReady) await replies.flush();
-        const event = await reader.next();
+        // A turn over while its next request is ready (a pipelining client): back in line too.
+        const turnOver = this.#interruption === "hold" && reader.lineReady;
+        const event = turnOver ? INTERRUPTED : await reader.next();
         const outcome = event.kind === "line"
           ? await this.#run(event.text)
           : await this.#readerEvent(event);
@@ -387,13 +392,8 @@ export class Session implements CountClient {
    * @returns The reason when the code closes the connection; nothing to go on.
    */
   async #sendError(code: ErrorCode, message: string, reason: string = code): Promise<Outcome> {
-    this.#context.events.emit({
-      type: "client-error",
-      at: Date.now(),
-      conn: this.#peer,
-      code,
-      message,
-    });
+    const at = Date.now();
+    this.#context.events.emit({ type: "client-error", at, conn: this.#peer, code, message });
     await this.#replies.send(formatError(code, message));
     return closesConnection(code) ? reason : undefined;
   }

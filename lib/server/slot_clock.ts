@@ -56,9 +56,9 @@ export class SlotClock {
 
   /**
    * How long the slot has been held as it is now, in ms: the turn so far, or the idle
-   * time when longer. Past the slot hold, while others wait with a request, its next
-   * pause between requests sends the client back in line: so neither idling nor a
-   * request every so often keeps a slot.
+   * time when longer. Past the slot hold, while others wait with a request, the client
+   * goes back in line once its request in hand is answered: so neither idling, nor a
+   * request every so often, nor a pipelined stream of them keeps a slot.
    *
    * @param now `performance.now()`.
    * @returns The time, in ms.
