@@ -119,6 +119,73 @@ Deno.test("--slot-hold: ten keepers that send `0 1` now and then do not keep fiv
   }
 });
 
+Deno.test("--slot-hold: a keeper that sends its next request at once, never idle for the hold, still gives its slot up after the hold", async () => {
+  // The keeper is between requests only while its next line crosses the network: its turn, not
+  // its idling, must end its hold.
+  await using server = startServer({ maxClients: 1, slotHoldMs: 300, idleTimeoutMs: 600_000 });
+  const { recorder } = server;
+  await using keeper = await RawClient.connect(server);
+  await keeper.write("0 1\n");
+  assert.equal(await keeper.readLine(), "1");
+  let studentAnswered = false;
+  const keeping = (async () => {
+    let answers = 0;
+    while (!studentAnswered) {
+      await keeper.write("0 1\n");
+      assert.equal(await keeper.readLine(), "1");
+      answers++;
+    }
+    return answers;
+  })();
+  await using student = await RawClient.connect(server);
+  await student.write("2 10\n");
+  try {
+    assert.equal(await bounded(student.readLine(), "the student's answer", 20_000), "12");
+  } finally {
+    studentAnswered = true;
+    await keeping;
+  }
+  const names = { [peerOf(keeper)]: "keeper", [peerOf(student)]: "student" };
+  const told = story(recorder.events, names);
+  assert.ok(
+    told.indexOf("waiting keeper") >= 0 &&
+      told.indexOf("waiting keeper") < told.indexOf("served student"),
+    `the keeper went back in line for the student: ${told.join(", ")}`,
+  );
+  assert.equal(recorder.of("client-error").length, 0, "no one was told an error");
+});
+
+Deno.test("--slot-hold: a keeper that always has its next request ready (pipelined) still gives its slot up after the hold", async () => {
+  await using server = startServer({ maxClients: 1, slotHoldMs: 300, idleTimeoutMs: 600_000 });
+  const { recorder } = server;
+  await using keeper = await RawClient.connect(server);
+  let studentAnswered = false;
+  // Requests always waiting at the server: the keeper writes a burst ahead of its replies.
+  const burst = "0 1\n".repeat(256);
+  const keeping = (async () => {
+    await keeper.write(burst + burst);
+    while (!studentAnswered) {
+      for (let i = 0; i < 256; i++) assert.equal(await keeper.readLine(), "1");
+      await keeper.write(burst);
+    }
+  })();
+  await using student = await RawClient.connect(server);
+  await student.write("2 10\n");
+  try {
+    assert.equal(await bounded(student.readLine(), "the student's answer", 20_000), "12");
+  } finally {
+    studentAnswered = true;
+    await keeping;
+  }
+  const names = { [peerOf(keeper)]: "keeper", [peerOf(student)]: "student" };
+  const told = story(recorder.events, names);
+  assert.ok(
+    told.indexOf("waiting keeper") >= 0 &&
+      told.indexOf("waiting keeper") < told.indexOf("served student"),
+    `the keeper went back in line for the student: ${told.join(", ")}`,
+  );
+});
+
 Deno.test("a client sent back in line that hangs up is out of line at once", async () => {
   await using server = startServer({ maxClients: 1, slotHoldMs: 10, idleTimeoutMs: 600_000 });
   const { recorder } = server;

@@ -256,6 +256,28 @@ Deno.test("MalformedMessages counts every one and reports at most once an interv
   ]);
 });
 
+Deno.test("MalformedMessages.flush(): the drops a burst left unlogged are logged once the interval has passed", () => {
+  let now = 0;
+  const reports: MalformedReport[] = [];
+  const malformed = new MalformedMessages({
+    log: (r) => reports.push(r),
+    now: () => now,
+    intervalMs: 1000,
+  });
+  malformed.drop("hello.evil", "bad workers");
+  for (let i = 0; i < 40; i++) malformed.drop("bye.lab-b", "a goodbye without the secret");
+  now = 999;
+  malformed.flush();
+  assert.equal(reports.length, 1, "not before the interval");
+  now = 1000;
+  malformed.flush();
+  malformed.flush();
+  assert.deepEqual(reports, [
+    { subject: "hello.evil", reason: "bad workers", dropped: 1, count: 1 },
+    { subject: "bye.lab-b", reason: "a goodbye without the secret", dropped: 40, count: 41 },
+  ]);
+});
+
 Deno.test("NoWorkersWatch fails a job only after waitMs with no Worker up", async () => {
   let now = 0;
   let ready = 0;

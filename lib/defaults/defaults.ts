@@ -78,10 +78,11 @@ export const MAX_WAITING_CLIENTS = 1000;
  */
 export const IDLE_TIMEOUT_SECONDS = 300;
 /**
- * How long a served client between requests keeps its slot while others wait, in ms
- * (`--slot-hold`): then it goes back to the end of the line, keeping its connection. Long
- * enough for a script's next request or a person reading an answer to type the next; short
- * enough that ten clients who keep their connections open cannot make others wait long.
+ * How long a served client's turn lasts while others wait with a request, in ms
+ * (`--slot-hold`): once its request in hand is answered after that, it goes back to the end of
+ * the line, keeping its connection. Long enough for a script's next request or a person
+ * reading an answer to type the next; short enough that ten clients who keep their
+ * connections open, idle or sending a request every so often, cannot make others wait long.
  */
 export const SLOT_HOLD_MS = 3000;
 /**

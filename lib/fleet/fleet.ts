@@ -345,6 +345,7 @@ export class Fleet<T extends LaneTask> {
   }
 
   #sweepSilent(): void {
+    this.#malformed.flush(); // the end of a stranger's burst, in the log too
     const now = performance.now();
     for (const [node, state] of this.#nodes) {
       if (now - state.lastHeardAt > this.#options.nodeLostMs) {

@@ -234,6 +234,9 @@ export class FleetNode {
 
   #announce(): void {
     if (this.#closed || this.#nc.isClosed()) return;
+    // The end of a burst of malformed or refused batches, in the log too.
+    this.#malformed.flush();
+    this.#refused.flush();
     try {
       this.#nc.publish(
         helloSubject(this.name),

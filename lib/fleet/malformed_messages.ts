@@ -2,7 +2,7 @@
  * Accounting of malformed messages on the fleet's subjects: every one counted,
  * at most one log line a second however fast they come (a stranger flooding the
  * subject must not flood the log too), each line saying how many were dropped
- * since the last.
+ * since the last; the end of a burst is logged within a second or so after it.
  *
  * @module
  */
@@ -66,6 +66,8 @@ export class MalformedMessages {
   #count = 0;
   #unlogged = 0;
   #lastLogAt = -Infinity;
+  /** The last one dropped: the subject and reason of a line that {@linkcode flush} writes. */
+  #last = { subject: "", why: "" };
 
   /**
    * @param options Where to log, and how often at most.
@@ -91,11 +93,22 @@ export class MalformedMessages {
   drop(subject: string, why: string): void {
     this.#count++;
     this.#unlogged++;
+    this.#last = { subject, why };
+    this.flush();
+  }
+
+  /**
+   * Logs the drops not logged yet, the last one's subject and reason, unless a line went out
+   * less than the interval ago. {@linkcode drop} calls it; its owner calls it now and then
+   * too (on a timer it has anyway), so that the end of a burst is logged, not only its start.
+   */
+  flush(): void {
+    if (this.#unlogged === 0) return;
     const now = this.#now();
     if (now - this.#lastLogAt < this.#intervalMs) return;
     this.#lastLogAt = now;
     const dropped = this.#unlogged;
     this.#unlogged = 0;
-    this.#log({ subject, reason: why, dropped, count: this.#count });
+    this.#log({ subject: this.#last.subject, reason: this.#last.why, dropped, count: this.#count });
   }
 }

@@ -14,6 +14,8 @@ import type { Interruption } from "./session_context.ts";
 export interface SweptSession {
   /** How long it has gone without a complete request with work, in ms. */
   idleFor(now: number): number;
+  /** How long it has held its slot as it is now (its turn, or its idle time if longer), in ms. */
+  heldFor(now: number): number;
   /** How long its write in flight has waited for the client to read, in ms. */
   unreadFor(now: number): number;
   /** Wakes it from its wait for a line. */
@@ -56,8 +58,10 @@ export interface IdleSweepOptions {
  * Sweeps the served connections every quarter of the hold or the timeout,
  * whichever is shorter (5 ms to 1 s): one whose reply has gone unread for the
  * timeout is closed; one idle for the timeout is interrupted, to answer
- * `ERR idle-timeout` and close; one idle for the hold, while someone in line
- * has a request ready, is interrupted, to go back to the end of the line.
+ * `ERR idle-timeout` and close; one that has held its slot for the hold (its
+ * turn, or its idle time), while someone in line has a request ready, is
+ * interrupted, to go back to the end of the line once its
+ * request in hand is answered.
  *
  * @example
  * ```ts
@@ -68,6 +72,7 @@ export interface IdleSweepOptions {
  * const interrupted = Promise.withResolvers<string>();
  * const session = {
  *   idleFor: () => 60_000,
+ *   heldFor: () => 60_000,
  *   unreadFor: () => 0,
  *   interrupt: (reason: string) => interrupted.resolve(reason),
  * };
@@ -121,7 +126,8 @@ export class IdleSweep implements Disposable {
       }
       const idle = session.idleFor(now);
       if (idle > 0 && idle >= timeoutMs) session.interrupt("idle");
-      else if (wanted && idle > 0 && idle >= holdMs) session.interrupt("hold");
+      // Counting or not: the session goes back in line once its request in hand is answered.
+      else if (wanted && session.heldFor(now) >= holdMs) session.interrupt("hold");
     }
   }
 }

@@ -115,9 +115,9 @@ export const SERVER_OPTION_FLAGS = {
     default: defaults.idleTimeoutMs,
   }),
   "slot-hold": secondsFlag({
-    description: "while someone in line has a request ready: how long a served client " +
-      "between requests keeps its slot; then it goes back to the end of the line, keeping its " +
-      "connection, and its next request waits its turn",
+    description: "while someone in line has a request ready: how long a served client's turn " +
+      "lasts; once its request in hand is answered after that, it goes back to the end of the " +
+      "line, keeping its connection, and its next request waits its turn",
     default: defaults.slotHoldMs,
   }),
   "max-clients-per-address": integerFlag({
@@ -197,7 +197,8 @@ const SERVER_FLAGS = {
     value: "URL",
     description: "also count on the worker nodes of this NATS broker (`deno task node`); " +
       "credentials may ride in it: `nats://USER:PASSWORD@HOST:4222` or " +
-      "`nats://TOKEN@HOST:4222`; see Many machines in the README",
+      "`nats://TOKEN@HOST:4222`, best kept off the command line with `env:NAME` or " +
+      "`file:PATH` (the URL is read from there); see Many machines in the README",
     defaultText: "off",
   }),
   "nats-creds": stringFlag({

@@ -30,9 +30,11 @@ import { TurnedAway } from "./session_context.ts";
 import { tooMuchWork } from "./work_estimate.ts";
 import { idleTimedOut } from "./idle_sweep.ts";
 import { Stepping } from "./stepping.ts";
+import { SlotClock } from "./slot_clock.ts";
 
-/** The `COUNTER` command. */
-type CounterCommand = Extract<Command, { kind: "counter" }>;
+/** A wait for a line cut short: the sweep's interruption is handled as the reader's. */
+const INTERRUPTED: LineEvent = { kind: "interrupted" };
+
 /** What a command's handler returns: why the session ends, or nothing to go on. */
 type Outcome = string | undefined;
 
@@ -85,8 +87,8 @@ export class Session implements CountClient {
   #peer: string;
   #context: SessionContext;
   #replies: ReplyWriter;
-  /** Since when (`performance.now()`) no complete request with work: undefined while counting. */
-  #idleSince: number | undefined = performance.now();
+  /** How long it idled, and how long it has held its slot. */
+  #clock: SlotClock;
   #interruption: Interruption | undefined;
   /** Whether the client asked for progress lines. */
   #progress = false;
@@ -109,7 +111,7 @@ export class Session implements CountClient {
   constructor(connection: SessionConnection, context: SessionContext) {
     this.#reader = connection.reader;
     this.#peer = connection.peer;
-    this.#idleSince = connection.connectedAt ?? this.#idleSince;
+    this.#clock = new SlotClock(connection.connectedAt);
     this.#requeue = connection.requeue;
     this.#context = context;
     this.#counter = context.counterModel ?? "parallel";
@@ -125,15 +127,14 @@ export class Session implements CountClient {
     this.#stepping = new Stepping(connection, context, (text) => this.#replies.send(text));
   }
 
-  /**
-   * How long the session has gone without a complete request with work, in ms: 0 while a
-   * count runs. Empty lines, half lines, `STATS`, `PROGRESS` and `0 0` do not reset it.
-   *
-   * @param now `performance.now()`.
-   * @returns The time, in ms.
-   */
+  /** How long without a complete request with work, in ms: {@linkcode SlotClock.idleFor}. */
   idleFor(now: number): number {
-    return this.#idleSince === undefined ? 0 : now - this.#idleSince;
+    return this.#clock.idleFor(now);
+  }
+
+  /** How long it has held its slot as it is now, in ms: {@linkcode SlotClock.heldFor}. */
+  heldFor(now: number): number {
+    return this.#clock.heldFor(now);
   }
 
   /**
@@ -192,7 +193,9 @@ export class Session implements CountClient {
         }
         // Held replies go out before the session waits for its client: they are all it has.
         if (replies.holding && !reader.lineReady) await replies.flush();
-        const event = await reader.next();
+        // A turn over while its next request is ready (a pipelining client): back in line too.
+        const turnOver = this.#interruption === "hold" && reader.lineReady;
+        const event = turnOver ? INTERRUPTED : await reader.next();
         const outcome = event.kind === "line"
           ? await this.#run(event.text)
           : await this.#readerEvent(event);
@@ -219,7 +222,8 @@ export class Session implements CountClient {
         if (reason === "idle" && idle >= limits.idleTimeoutMs) {
           return this.#sendError("idle-timeout", idleTimedOut(limits.idleTimeoutMs), "idle");
         }
-        if (reason === "hold" && idle >= (limits.slotHoldMs ?? SLOT_HOLD_MS)) {
+        const held = this.heldFor(performance.now());
+        if (reason === "hold" && held >= (limits.slotHoldMs ?? SLOT_HOLD_MS)) {
           return this.#backInLine();
         }
         return undefined; // draining is checked before the next wait
@@ -244,6 +248,7 @@ export class Session implements CountClient {
   async #backInLine(): Promise<Outcome> {
     try {
       await this.#requeue?.();
+      this.#clock.turnStarted();
     } catch (error) {
       if (this.#clientGone()) return "client disconnected";
       if (!(error instanceof TurnedAway)) return undefined; // shutting down: checked next
@@ -313,8 +318,7 @@ export class Session implements CountClient {
    */
   async #runCount(command: CountCommand): Promise<Outcome> {
     const context = this.#context;
-    const idleBefore = this.#idleSince;
-    this.#idleSince = undefined;
+    this.#clock.countStarted();
     const count = new CountRequest(command, {
       conn: this.#peer,
       model: this.#counter,
@@ -364,9 +368,7 @@ export class Session implements CountClient {
       }
     } finally {
       if (!endsWithReply) count.end(failure);
-      // A request with work resets the idle clock; `0 0`, like STATS, is not enough to keep a
-      // slot while others wait.
-      this.#idleSince = command.increments > 0 ? performance.now() : idleBefore;
+      this.#clock.countEnded(command.increments > 0);
     }
   }
 
@@ -390,13 +392,8 @@ export class Session implements CountClient {
    * @returns The reason when the code closes the connection; nothing to go on.
    */
   async #sendError(code: ErrorCode, message: string, reason: string = code): Promise<Outcome> {
-    this.#context.events.emit({
-      type: "client-error",
-      at: Date.now(),
-      conn: this.#peer,
-      code,
-      message,
-    });
+    const at = Date.now();
+    this.#context.events.emit({ type: "client-error", at, conn: this.#peer, code, message });
     await this.#replies.send(formatError(code, message));
     return closesConnection(code) ? reason : undefined;
   }
