@@ -236,9 +236,68 @@ Deno.test("DashboardFeed shows each request's Mutex as the server reports it", (
   const feed = feedOf({ requestsInFlight: () => inFlight });
   feed.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 9 });
   assert.deepEqual(snapshotOf(feed).mutex, [
-    { request: "R1", conn: conn(0), colour: -1, sections: 4, waited: 3, held: true },
+    {
+      request: "R1",
+      conn: conn(0),
+      colour: -1,
+      sections: 4,
+      waited: 3,
+      held: true,
+      counter: "parallel",
+    },
   ]);
   assert.deepEqual(snapshotOf(feedOf()).mutex, undefined);
+});
+
+Deno.test("DashboardFeed says each request's counter model, and a racy one's lost updates", () => {
+  const inFlight: RequestSection[] = [
+    { request: "R1", conn: conn(0), sections: 0, sectionsWaited: 0, sectionHeld: false },
+  ];
+  const feed = feedOf({ requestsInFlight: () => inFlight });
+  feed.hear({
+    type: "counting",
+    at: 0,
+    conn: conn(0),
+    request: "R1",
+    start: 0n,
+    increments: 60,
+    counter: "racy",
+  });
+  // Three increments applied, but the last write put the counter at 2: one update lost.
+  for (const [done, value] of [[1, 1n], [2, 1n], [3, 2n]] as const) {
+    feed.hear({
+      type: "task-done",
+      at: 0,
+      conn: conn(0),
+      request: "R1",
+      task: `R1#${done}`,
+      worker: done % 2,
+      units: 1,
+      startedAt: 0,
+      endedAt: 1,
+      value,
+      done,
+      total: 60,
+    });
+  }
+  const snapshot = snapshotOf(feed);
+  assert.deepEqual(
+    [snapshot.requests[0].counter, snapshot.requests[0].lost, snapshot.mutex?.[0].lost],
+    ["racy", 1, 1],
+  );
+  assert.equal(snapshot.mutex?.[0].counter, "racy");
+  feed.hear({
+    type: "result",
+    at: 9,
+    conn: conn(0),
+    request: "R1",
+    value: 42n,
+    ms: 9,
+    counter: "racy",
+    updatesLost: 18,
+  });
+  const [finished] = snapshotOf(feed).finished;
+  assert.deepEqual([finished.counter, finished.result, finished.lost], ["racy", "42", 18]);
 });
 
 Deno.test("DashboardFeed turns numbers into text once per update, not once per increment", () => {

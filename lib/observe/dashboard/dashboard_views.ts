@@ -18,6 +18,7 @@
  *
  * @module
  */
+import type { CounterModel } from "../../counter/counter_model.ts";
 import type { ServerStats } from "../../server/server_options.ts";
 
 /**
@@ -59,6 +60,10 @@ export interface RequestView {
   total: number;
   /** When counting began, ms since the epoch. */
   startedAt: number;
+  /** How its counter is kept: the lesson it shows (`parallel` unless the client chose). */
+  counter: CounterModel;
+  /** `racy` and `locked`: updates lost so far (increments applied − counter's rise). */
+  lost?: number;
 }
 
 /** A finished request: its result, or why it failed. */
@@ -75,6 +80,10 @@ export interface FinishedView {
   /** Time from the request to its end, in ms. */
   ms: number;
   endedAt: number;
+  /** How its counter was kept. */
+  counter: CounterModel;
+  /** `racy` and `locked`: updates lost (`increments − (result − start)`), from the server's count. */
+  lost?: number;
 }
 
 /** One request's critical section, from the server's own count. */
@@ -88,6 +97,13 @@ export interface MutexView {
   waited: number;
   /** Whether a section holds the Mutex now. */
   held: boolean;
+  /**
+   * What guards its counter: `racy` nothing, `locked` a lock around each whole
+   * increment (read, spin, write), `parallel` a Mutex around the update alone.
+   */
+  counter: CounterModel;
+  /** `racy` and `locked`: updates lost so far. */
+  lost?: number;
 }
 
 /** Who holds the client slots (the Semaphore) and who waits for one: sent whole. */

@@ -56,9 +56,11 @@ const BODY = `
     <p class="note" id="requests-more" hidden></p>
   </section>
   <section>
-    <h2><span class="part">Mutex</span> · critical sections</h2>
-    <p class="hint">Each request's counter has its own lock. A section (read, report, write back)
-      is <b>running</b> while it holds it; <b>waited</b> counts the sections that found it taken.</p>
+    <h2><span class="part">Mutex</span> · what guards each counter</h2>
+    <p class="hint">By the request's counter model: <b>parallel</b>, a Mutex around the update
+      alone (read, report, write back; <b>running</b> while held, <b>waited</b> counts the sections
+      that found it taken); <b>locked</b>, one lock around each whole increment, so the Workers take
+      turns; <b>racy</b>, no lock at all, so updates are lost.</p>
     <div class="rows" id="mutex"></div>
   </section>
   <section class="finished-list">

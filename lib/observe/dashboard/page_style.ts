@@ -80,7 +80,7 @@ h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
   outline: 1px dashed #56616d; }
 .more, .note { color: var(--muted); font-size: 12px; margin-top: 6px; }
 .rows { display: flex; flex-direction: column; }
-.request { display: grid; grid-template-columns: 44px 150px minmax(0, 1fr) 180px 110px; gap: 10px;
+.request { display: grid; grid-template-columns: 44px 150px 64px minmax(0, 1fr) 180px 110px; gap: 10px;
            align-items: center; font-size: 13px; padding: 5px 0; border-bottom: 1px solid var(--line); }
 .request .conn, .finished .conn, .mutex .conn { display: flex; align-items: center; gap: 6px;
            font-family: ui-monospace, monospace; font-size: 12px; }
@@ -90,13 +90,19 @@ h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .fraction { font-variant-numeric: tabular-nums; text-align: right; font-size: 12px; color: var(--muted); }
 .progress { height: 10px; background: #0b1015; border-radius: 5px; overflow: hidden; border: 1px solid var(--line); }
 .progress > div { height: 100%; width: 0; }
-.mutex { display: grid; grid-template-columns: 34px 70px minmax(0, 1fr) auto; gap: 8px; align-items: center;
+.mutex { display: grid; grid-template-columns: 34px 70px 58px minmax(0, 1fr) auto; gap: 8px; align-items: center;
          font-size: 12px; padding: 4px 0; border-bottom: 1px solid var(--line); }
 .lock { font-size: 11px; border-radius: 5px; padding: 2px 6px; border: 1px solid var(--line); color: var(--muted); }
 .lock.held { border-color: var(--good); color: var(--good); }
-.mutex .waited { color: var(--muted); font-size: 11px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.lock.lost { border-color: var(--bad); color: var(--bad); }
+.model { font-size: 11px; border-radius: 5px; padding: 1px 5px; text-align: center; border: 1px solid var(--line);
+         color: var(--muted); }
+.model.racy { border-color: var(--bad); color: var(--bad); }
+.model.locked { border-color: var(--warn); color: var(--warn); }
+.numbers .lost { color: var(--bad); }
+.mutex .guard { color: var(--muted); font-size: 11px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .finished-list { grid-column: 1 / -1; }
-.finished { display: grid; grid-template-columns: 44px 150px minmax(0, 1fr) 90px; gap: 10px; align-items: center;
+.finished { display: grid; grid-template-columns: 44px 150px 64px minmax(0, 1fr) 90px; gap: 10px; align-items: center;
             font-size: 13px; padding: 4px 0; border-bottom: 1px solid var(--line); }
 .finished .time { text-align: right; font-variant-numeric: tabular-nums; color: var(--muted); font-size: 12px; }
 .finished.failed .numbers { color: var(--bad); }

@@ -9,6 +9,7 @@
  * @module
  */
 import { DASHBOARD_FINISHED_KEPT, DASHBOARD_REQUESTS_LISTED } from "../../defaults/defaults.ts";
+import type { CounterModel } from "../../counter/counter_model.ts";
 import type { ServerEvent } from "../../server/server_events.ts";
 import type { FinishedView, MutexView, RequestView } from "./dashboard_views.ts";
 import { shortNumber } from "./short_number.ts";
@@ -46,7 +47,7 @@ export interface RequestChanges {
   finished?: FinishedView[];
 }
 
-type Outcome = { result: string; ms: number } | { failed: string };
+type Outcome = { result: string; ms: number; lost?: number } | { failed: string };
 
 interface Counting {
   request: string;
@@ -54,6 +55,8 @@ interface Counting {
   colour: number;
   /** Whether a page was sent it: then its end is sent too. */
   listed: boolean;
+  counter: CounterModel;
+  start: bigint;
   startText: string;
   targetText: string;
   total: number;
@@ -114,6 +117,8 @@ export class RequestBoard {
       conn: event.conn,
       colour,
       listed: false,
+      counter: event.counter ?? "parallel",
+      start: event.start,
       startText,
       targetText: shortNumber(event.start + BigInt(event.increments)),
       total: event.increments,
@@ -176,7 +181,11 @@ export class RequestBoard {
    */
   end(event: Extract<ServerEvent, { type: "result" | "request-failed" }>): void {
     const outcome: Outcome = event.type === "result"
-      ? { result: shortNumber(event.value), ms: event.ms }
+      ? {
+        result: shortNumber(event.value),
+        ms: event.ms,
+        ...(event.updatesLost === undefined ? {} : { lost: event.updatesLost }),
+      }
       : { failed: event.reason };
     const counting = this.#counting.get(event.request);
     if (!counting) {
@@ -210,6 +219,7 @@ export class RequestBoard {
         sections: progress.sections,
         waited: progress.sectionsWaited,
         held: progress.sectionHeld,
+        ...guard(this.#counting.get(progress.request)),
       });
     }
     for (const counting of this.#counting.values()) {
@@ -294,6 +304,7 @@ export class RequestBoard {
       total: counting.total,
       ms: at - counting.startedAt,
       endedAt: at,
+      counter: counting.counter,
       ...outcome,
     });
     this.#finished.length = Math.min(this.#finished.length, DASHBOARD_FINISHED_KEPT);
@@ -313,5 +324,16 @@ function view(counting: Counting): RequestView {
     done: counting.done,
     total: counting.total,
     startedAt: counting.startedAt,
+    ...guard(counting),
   };
+}
+
+/**
+ * What guards a request's counter, and for `racy` and `locked` the updates lost
+ * so far: increments applied that the counter did not rise by.
+ */
+function guard(counting: Counting | undefined): { counter: CounterModel; lost?: number } {
+  if (!counting || counting.counter === "parallel") return { counter: "parallel" };
+  const lost = Math.max(0, counting.done - Number(counting.value - counting.start));
+  return { counter: counting.counter, lost };
 }
