@@ -3,6 +3,7 @@ import {
   DASHBOARD_COLOUR_HOLD_MS,
   DASHBOARD_FINISHED_KEPT,
   DASHBOARD_HISTORY_BARS,
+  DASHBOARD_LANE_BARS_PER_UPDATE,
   DASHBOARD_LANES_SHOWN,
   DASHBOARD_MESSAGE_BYTES,
   DASHBOARD_REQUESTS_LISTED,
@@ -87,18 +88,19 @@ function count(
   start: bigint,
   increments: number,
   end: "result" | "request-failed" | "none" = "result",
+  lanes = 2,
 ) {
   feed.hear({ type: "counting", at: 0, conn: client, request, start, increments });
   for (let i = 1; i <= increments; i++) {
     const task = `${request}#${i}`;
-    feed.hear(queued(client, task, i % 2));
+    feed.hear(queued(client, task, i % lanes));
     feed.hear({
       type: "task-done",
       at: 0,
       conn: client,
       request,
       task,
-      worker: i % 2,
+      worker: i % lanes,
       units: 1,
       startedAt: Date.now() - 2,
       endedAt: Date.now() - 1,
@@ -339,13 +341,15 @@ Deno.test("DashboardFeed turns numbers into text once per update, not once per i
 });
 
 Deno.test("DashboardFeed keeps a bounded recent window of bars for pages that connect", () => {
-  const feed = feedOf();
+  // Lanes enough that none has more bars an update than DASHBOARD_LANE_BARS_PER_UPDATE.
+  const lanes = Array.from({ length: 64 }, (_, i) => `worker ${i}`);
+  const feed = feedOf({ lanes: () => lanes });
   arrive(feed, 0, "served");
   // More updates, until more bars were sent than the window keeps.
   let sent = 0;
   let newest = "";
   for (let r = 1; sent <= DASHBOARD_HISTORY_BARS; r++) {
-    count(feed, `R${r}`, conn(0), 0n, DASHBOARD_BARS_PER_UPDATE + 10);
+    count(feed, `R${r}`, conn(0), 0n, DASHBOARD_BARS_PER_UPDATE + 10, "result", 64);
     feed.takeUpdate();
     sent += DASHBOARD_BARS_PER_UPDATE;
     newest = `R${r}#${DASHBOARD_BARS_PER_UPDATE}`;
@@ -510,4 +514,40 @@ Deno.test("DashboardFeed: clients that come and go cost the same, however many c
   arrive(feed, 20_000, "served", 20_000);
   const colour = coloursOf(snapshotOf(feed).clients).get(conn(20_000));
   assert.equal(colour, (10_000 - DASHBOARD_COLOURS) % DASHBOARD_COLOURS);
+});
+
+Deno.test("DashboardFeed sends a lane with more increments than pixels as its density, the others bar by bar", () => {
+  const feed = feedOf();
+  arrive(feed, 0, "served");
+  arrive(feed, 1, "served");
+  feed.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 1e6 });
+  feed.hear({ type: "counting", at: 0, conn: conn(1), request: "R2", start: 0n, increments: 1e6 });
+  const now = Date.now();
+  // Lane 0: 3 × DASHBOARD_LANE_BARS_PER_UPDATE bars back to back, two clients' (2 to 1), each
+  // 1 ms; lane 1: 3 bars.
+  const busy = 3 * DASHBOARD_LANE_BARS_PER_UPDATE;
+  let done = 0;
+  const run = (lane: number, client: number, at: number) =>
+    feed.hear({
+      type: "task-done",
+      at: now,
+      conn: conn(client),
+      request: `R${client + 1}`,
+      task: `R${client + 1}#${++done}`,
+      worker: lane,
+      units: 1,
+      startedAt: at,
+      endedAt: at + 1,
+      value: BigInt(done),
+      done,
+      total: 1e6,
+    });
+  for (let i = 0; i < busy; i++) run(0, i % 3 === 2 ? 1 : 0, now - busy + i);
+  for (let i = 0; i < 3; i++) run(1, 0, now - 10 + i * 2);
+  const { data } = decode(feed.takeUpdate());
+  assert.deepEqual(data.bars.map(([, lane]) => lane), [1, 1, 1]);
+  assert.equal(data.summary.length, 1);
+  const [lane, count, from, to, busyShare, colours] = data.summary[0];
+  assert.deepEqual([lane, count, Math.round(to - from), busyShare], [0, busy, busy, 1000]);
+  assert.deepEqual(colours, [[0, 67], [1, 33]]);
 });

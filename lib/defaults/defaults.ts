@@ -272,6 +272,18 @@ export const DASHBOARD_HISTORY_MS = 10_000;
 export const DASHBOARD_HISTORY_BARS = 4000;
 /** Most bars held for the next update; the rest are only counted, in its summary. */
 export const DASHBOARD_BARS_PER_UPDATE = 2000;
+/**
+ * Most bars of one lane an update carries one by one. Past it a lane has more
+ * increments than pixels for them (at the 2 s window, a lane of about 1 000 px
+ * moves 125 px an update), so all its bars of that update are sent as their
+ * density, in the lane's summary.
+ */
+export const DASHBOARD_LANE_BARS_PER_UPDATE = 64;
+/**
+ * Clients' colours named in one lane's summary of the bars an update did not
+ * carry one by one, most first; the rest are counted together.
+ */
+export const DASHBOARD_SUMMARY_COLOURS = 3;
 /** Finished requests the dashboard lists. */
 export const DASHBOARD_FINISHED_KEPT = 20;
 /** Waiting clients listed by name; the rest are counted. */

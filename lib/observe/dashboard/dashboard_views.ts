@@ -18,8 +18,11 @@
  *
  * @module
  */
-import type { CounterModel } from "../../counter/counter_model.ts";
+import type { ServerEvent } from "../../server/server_events.ts";
 import type { ServerStats } from "../../server/server_options.ts";
+
+/** A request's counter model, as the server's `counting` event names it (`lib/counter`). */
+export type CounterModel = NonNullable<Extract<ServerEvent, { type: "counting" }>["counter"]>;
 
 /**
  * A task a Worker ran, as the dashboard draws it, from the Worker's own clock:
@@ -30,10 +33,13 @@ export type TaskBar = [string, number, number, number, number, number];
 
 /**
  * Bars of one lane left out of a message, because there were more than one
- * message carries: `[lane, count, fromMs, toMs]`, times relative to the
- * message's `now` (from the first start to the last end).
+ * message carries: `[lane, count, fromMs, toMs, busy, colours]`, times
+ * relative to the message's `now` (from the first start to the last end);
+ * `busy` the share of the span they ran, in ‰ (the page draws their density);
+ * `colours` the clients' shares of them, `[colour, percent]`, most first, at
+ * most `DASHBOARD_SUMMARY_COLOURS` (the rest together under colour -1).
  */
-export type BarSummary = [number, number, number, number];
+export type BarSummary = [number, number, number, number, number, [number, number][]];
 
 /**
  * A client and its colour: `[conn, colour]`. The colour's key is

@@ -34,8 +34,10 @@ const BODY = `
   <section>
     <h2 class="with-zoom"><span><span class="part">Worker pool</span> · what each thread runs</span>
       <span class="zoom" id="zoom"><button data-window="2">2 s</button><button data-window="10">10 s</button><button data-window="60">60 s</button></span></h2>
-    <p class="hint">One bar per increment, from when its Worker started it to when it ended, coloured by client.
-      Tasks handed to a Worker but not started yet wait on the right, as queued.</p>
+    <p class="hint">One bar per increment, from when its Worker started it to when it ended (or now,
+      while it runs), coloured by client. When more end than the page is sent one by one, they are
+      drawn as their density, and the note below the lanes says how many. Tasks handed to a Worker
+      but not started yet wait on the right, as queued.</p>
     <div class="lanes" id="lanes"></div>
     <div class="axis" id="axis"></div>
     <p class="note" id="lanes-more" hidden></p>

@@ -52,6 +52,7 @@ h2 .part { color: var(--accent); }
 .lane .name { font-size: 13px; color: var(--muted); font-family: ui-monospace, monospace; }
 .track { position: relative; height: 34px; background: #0b1015; border-radius: 6px; overflow: hidden;
          border: 1px solid var(--line); }
+.strip { position: absolute; inset: 0; will-change: transform; }
 .bar { position: absolute; top: 4px; bottom: 4px; border-radius: 2px; min-width: 2px;
        box-shadow: inset 0 0 0 1px rgba(0,0,0,.45); }
 .queue { display: flex; align-items: center; gap: 3px; font-size: 11px; color: var(--muted);
@@ -76,8 +77,7 @@ h2.with-zoom { display: flex; align-items: center; }
            border: 1px solid var(--warn); color: var(--warn); border-radius: 6px; padding: 3px 6px; }
 h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .empty { color: var(--muted); font-size: 12px; font-style: italic; }
-.bar.summary { background: repeating-linear-gradient(135deg, #56616d 0 2px, transparent 2px 5px);
-  outline: 1px dashed #56616d; }
+.bar.summary { box-shadow: none; border-radius: 0; }
 .more, .note { color: var(--muted); font-size: 12px; margin-top: 6px; }
 .rows { display: flex; flex-direction: column; }
 .request { display: grid; grid-template-columns: 44px 150px 64px minmax(0, 1fr) 180px 110px; gap: 10px;

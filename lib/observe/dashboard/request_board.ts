@@ -9,9 +9,8 @@
  * @module
  */
 import { DASHBOARD_FINISHED_KEPT, DASHBOARD_REQUESTS_LISTED } from "../../defaults/defaults.ts";
-import type { CounterModel } from "../../counter/counter_model.ts";
 import type { ServerEvent } from "../../server/server_events.ts";
-import type { FinishedView, MutexView, RequestView } from "./dashboard_views.ts";
+import type { CounterModel, FinishedView, MutexView, RequestView } from "./dashboard_views.ts";
 import { shortNumber } from "./short_number.ts";
 
 /** What the dashboard reads of a request in flight (the server's `RequestProgress`). */

@@ -92,6 +92,13 @@ export function paint(node, colour) {
     : "repeating-linear-gradient(" + (45 + 50 * cue) + "deg, " + base + " 0 3px, #0b1015 3px 6px)";
   node.style.outline = cue === 0 ? "" : "1px solid " + base;
 }
+/**
+ * A colour key's plain palette colour (grey when unknown).
+ * @param {number} colour
+ */
+export function plainColour(colour) {
+  return colour < 0 ? "#56616d" : PALETTE[colour % PALETTE.length];
+}
 /** @param {number} colour */
 export function swatch(colour) {
   const node = el("span", "swatch");
