@@ -344,12 +344,15 @@ export class CountRequest implements RequestProgress {
    */
   static #Job = class implements JobOptions {
     readonly tasks: number;
+    /** The request, for the dashboard's sample of what each Worker runs. */
+    readonly name: string;
     readonly drawUnits: () => number;
     readonly payloads: CounterCell | undefined;
     #request: CountRequest;
 
     constructor(request: CountRequest) {
       this.tasks = request.increments;
+      this.name = request.request;
       this.drawUnits = request.#context.drawUnits;
       this.payloads = request.#cell;
       this.#request = request;
