@@ -20,6 +20,7 @@ import {
   type DashboardFeedOptions,
 } from "../lib/observe/dashboard/dashboard_feed.ts";
 import type { Message } from "../lib/observe/dashboard/dashboard_message.ts";
+import { FREE_LANE_NAME } from "../lib/fleet/remote_lane.ts";
 import type {
   DashboardSnapshot,
   DashboardUpdate,
@@ -383,17 +384,42 @@ Deno.test("DashboardFeed keeps a bounded recent window of bars for pages that co
   assert.deepEqual(snapshotOf(old).bars, []);
 });
 
-Deno.test("DashboardFeed sends the lanes when they change, as remote Workers join", () => {
+Deno.test("DashboardFeed sends the lanes when they change, as remote Workers join and leave", () => {
   const lanes = ["worker 0", "worker 1"];
   const feed = feedOf({ lanes: () => lanes });
-  assert.deepEqual(snapshotOf(feed).lanes, { names: lanes, total: 2 });
+  assert.deepEqual(snapshotOf(feed).lanes, { names: lanes, total: 2, gone: [] });
   assert.equal(updateOf(feed).lanes, undefined);
   lanes.push("node-a/worker 1");
   assert.deepEqual(updateOf(feed).lanes, {
     names: ["worker 0", "worker 1", "node-a/worker 1"],
     total: 3,
+    gone: [],
   });
   assert.equal(updateOf(feed).lanes, undefined);
+  // The node leaves: its lane is freed, and the next update marks it gone.
+  lanes[2] = FREE_LANE_NAME;
+  assert.deepEqual(updateOf(feed).lanes, {
+    names: ["worker 0", "worker 1", FREE_LANE_NAME],
+    total: 3,
+    gone: [2],
+  });
+});
+
+Deno.test("DashboardFeed sends what each shown Worker runs now, in its client's colour", () => {
+  const now = Date.now();
+  const feed = feedOf({
+    running: () => [
+      { worker: 1, job: "R1", no: 7, startedAt: now - 500 },
+      { worker: 0, job: undefined, no: 1, startedAt: now }, // a job with no name: not drawn
+    ],
+  });
+  arrive(feed, 0, "served");
+  feed.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 9 });
+  for (const data of [snapshotOf(feed), updateOf(feed)]) {
+    const [[task, lane, colour, start]] = data.running;
+    assert.deepEqual([data.running.length, task, lane, colour], [1, "R1#7", 1, 0]);
+    assert.ok(start <= -500, "relative to the message's now, before it");
+  }
 });
 
 Deno.test("DashboardFeed rejects client slots that are not a positive integer", () => {

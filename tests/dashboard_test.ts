@@ -238,6 +238,7 @@ Deno.test("dashboard over plain HTTP: the page, a snapshot, updates, and history
       assert.deepEqual(snapshot.data.lanes, {
         names: ["worker 0", "worker 1", "worker 2"],
         total: 3,
+        gone: [],
       });
       assert.deepEqual(snapshot.data.clients.slots, [null, null, null, null]);
       assert.deepEqual(snapshot.data.requests, []);

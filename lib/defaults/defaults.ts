@@ -280,6 +280,11 @@ export const DASHBOARD_BARS_PER_UPDATE = 2000;
  */
 export const DASHBOARD_LANE_BARS_PER_UPDATE = 64;
 /**
+ * Lanes whose running increment a message carries (the first that run one): drawn from
+ * its start up to now. The lanes past it show their increments once they end.
+ */
+export const DASHBOARD_RUNNING_SHOWN = 64;
+/**
  * Clients' colours named in one lane's summary of the bars an update did not
  * carry one by one, most first; the rest are counted together.
  */

@@ -13,7 +13,7 @@
 import { DASHBOARD_INTERVAL_MS, DASHBOARD_PORT, HOST } from "../../defaults/defaults.ts";
 import type { ServerEvents } from "../../server/server_events.ts";
 import type { ServerOptions, ServerStats } from "../../server/server_options.ts";
-import { DashboardFeed } from "./dashboard_feed.ts";
+import { DashboardFeed, type RunningTaskSample } from "./dashboard_feed.ts";
 import { DASHBOARD_HTML } from "./page_html.ts";
 import { PageStreams, type PageStreamsOptions, SlowPageError } from "./page_streams.ts";
 import type { RequestSection } from "./request_board.ts";
@@ -39,6 +39,8 @@ export interface DashboardSource {
   requestsInFlight?(): readonly RequestSection[];
   /** The pool's lanes, one name per Worker; may grow. */
   laneNames?(): readonly string[];
+  /** What each Worker runs now, sampled. */
+  runningTasks?(): readonly RunningTaskSample[];
 }
 
 /** A running dashboard. */
@@ -110,6 +112,7 @@ export function serveDashboard(
     lanes: () => server.laneNames?.() ?? defaultLanes,
     stats: () => server.stats(),
     requestsInFlight: server.requestsInFlight ? () => server.requestsInFlight!() : undefined,
+    running: server.runningTasks ? () => server.runningTasks!() : undefined,
   });
   const subscription = server.events.subscribe((event) => feed.hear(event));
   /** The snapshot of this interval, shared by the pages that open in it. */

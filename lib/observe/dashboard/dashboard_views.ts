@@ -32,6 +32,12 @@ export type CounterModel = NonNullable<Extract<ServerEvent, { type: "counting" }
 export type TaskBar = [string, number, number, number, number, number];
 
 /**
+ * An increment a Worker runs now: `[task, lane, colour, startMs]`, its start
+ * relative to the message's `now`. The page draws it from its start up to now.
+ */
+export type RunningBar = [string, number, number, number];
+
+/**
  * Bars of one lane left out of a message, because there were more than one
  * message carries: `[lane, count, fromMs, toMs, busy, colours]`, times
  * relative to the message's `now` (from the first start to the last end);
@@ -130,6 +136,8 @@ export interface ClientsView {
 export interface LanesView {
   names: string[];
   total: number;
+  /** Shown lanes of a node that left (free, waiting for another node): the page marks them gone. */
+  gone: number[];
 }
 
 /** The figures the dashboard shows. */
@@ -161,6 +169,8 @@ export interface DashboardSnapshot extends Panels {
   summary: BarSummary[];
   /** Tasks handed to each shown lane and not yet done. */
   queued: number[];
+  /** What the Workers run now, at most `DASHBOARD_RUNNING_SHOWN`. */
+  running: RunningBar[];
   /** The listed requests in flight, oldest first. */
   requests: RequestView[];
 }
@@ -175,6 +185,8 @@ export interface DashboardUpdate extends Partial<Panels> {
   summary: BarSummary[];
   /** Tasks handed to each shown lane and not yet done. */
   queued: number[];
+  /** What the Workers run now (sent whole), at most `DASHBOARD_RUNNING_SHOWN`. */
+  running: RunningBar[];
   /** Listed requests that changed, or that joined the list. */
   requests: RequestView[];
   /** Requests that left the list since the last update (they ended). */

@@ -77,6 +77,9 @@ h2.with-zoom { display: flex; align-items: center; }
            border: 1px solid var(--warn); color: var(--warn); border-radius: 6px; padding: 3px 6px; }
 h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .empty { color: var(--muted); font-size: 12px; font-style: italic; }
+.bar.running { outline: 2px solid var(--text); outline-offset: -2px; }
+.lane.gone .name { color: var(--bad); font-style: italic; }
+.lane.gone .track { opacity: .35; }
 .bar.summary { box-shadow: none; border-radius: 0; }
 .more, .note { color: var(--muted); font-size: 12px; margin-top: 6px; }
 .rows { display: flex; flex-direction: column; }

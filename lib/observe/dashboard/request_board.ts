@@ -232,6 +232,16 @@ export class RequestBoard {
     return mutex;
   }
 
+  /**
+   * The colour key of a request in flight.
+   *
+   * @param request The request.
+   * @returns Its client's colour key, or -1 when it is not in flight.
+   */
+  colourOf(request: string): number {
+    return this.#counting.get(request)?.colour ?? -1;
+  }
+
   /** Tasks handed to each Worker and not yet done, by lane. */
   queued(): number[] {
     return [...this.#queued];

@@ -14,6 +14,7 @@ import { $, el, find, paint, plainColour, serverNow, state } from "./page_state.
 /** @typedef {import("../dashboard_views.ts").TaskBar} TaskBar */
 /** @typedef {import("../dashboard_views.ts").BarSummary} BarSummary */
 /** @typedef {import("../dashboard_views.ts").LanesView} LanesView */
+/** @typedef {import("../dashboard_views.ts").RunningBar} RunningBar */
 
 const DEFAULT_WINDOW_S = 2;
 const LONGEST_WINDOW_MS = 60000;
@@ -27,10 +28,27 @@ let windowMs = 1000 *
 /** The server time at a strip's left edge before it slides, in ms. */
 let origin = 0;
 let prunedAt = 0;
+/** The lanes last marked gone. */
+let goneLanes = new Set();
+/**
+ * The increment each lane runs now, drawn from its start up to now.
+ * @type {Map<number, { el: HTMLElement, start: number }>}
+ */
+const running = new Map();
 
 /** @param {LanesView} view */
 export function buildLanes(view) {
   const names = view.names;
+  // A lane that now names another Worker (a node left, another took its place): its bars
+  // were the old Worker's, so they go.
+  for (const [key, bar] of state.bars) {
+    if (state.lanes[bar.worker] !== undefined && state.lanes[bar.worker] !== names[bar.worker]) {
+      bar.el.remove();
+      state.bars.delete(key);
+    }
+  }
+  const gone = new Set(view.gone ?? []);
+  goneLanes = gone;
   const more = $("lanes-more");
   more.hidden = view.total <= names.length;
   more.textContent = "+ " + (view.total - names.length) + " more lanes, not drawn";
@@ -38,10 +56,10 @@ export function buildLanes(view) {
   const lanes = $("lanes");
   lanes.textContent = "";
   names.forEach((name, i) => {
-    const lane = el("div", "lane");
+    const lane = el("div", "lane" + (gone.has(i) ? " gone" : ""));
     lane.dataset.worker = String(i);
-    const label = el("div", "name", name);
-    label.title = name;
+    const label = el("div", "name", gone.has(i) ? "gone" : name);
+    label.title = gone.has(i) ? "its node left; the lane waits for another node" : name;
     const track = el("div", "track");
     track.appendChild(el("div", "strip"));
     lane.append(label, track, el("div", "queue"));
@@ -50,6 +68,38 @@ export function buildLanes(view) {
   for (const bar of state.bars.values()) {
     const strip = stripOf(bar.worker);
     if (strip) strip.appendChild(bar.el);
+  }
+  for (const [worker, bar] of running) {
+    if (worker < names.length) stripOf(worker).appendChild(bar.el);
+  }
+}
+
+/**
+ * Draws what each Worker runs now, from its start; its end comes as a bar.
+ * @param {RunningBar[]} bars
+ * @param {number} now
+ */
+export function renderRunning(bars, now) {
+  const seen = new Set();
+  for (const [task, worker, colour, start] of bars) {
+    if (worker >= state.lanes.length) continue;
+    seen.add(worker);
+    let bar = running.get(worker);
+    if (!bar) {
+      bar = { el: el("div", "bar running"), start: 0 };
+      running.set(worker, bar);
+      stripOf(worker).appendChild(bar.el);
+    }
+    bar.start = now + start;
+    bar.el.dataset.task = task;
+    bar.el.title = task + " · running since " + (-start / 1000).toFixed(2) + " s";
+    bar.el.style.left = (bar.start - origin) / windowMs * 100 + "%";
+    paint(bar.el, colour);
+  }
+  for (const [worker, bar] of running) {
+    if (seen.has(worker)) continue;
+    bar.el.remove();
+    running.delete(worker);
   }
 }
 /** @param {number} worker */
@@ -65,7 +115,7 @@ function stripOf(worker) {
         (_, i) => "worker " + (state.lanes.length + i),
       ),
     );
-    buildLanes({ names, total: names.length });
+    buildLanes({ names, total: names.length, gone: [...goneLanes] });
   }
   return find(/** @type {Element} */ (laneOf(worker)), ".strip");
 }
@@ -114,6 +164,9 @@ function place(bar) {
 function rebase(now) {
   origin = now - windowMs;
   for (const bar of state.bars.values()) place(bar);
+  for (const bar of running.values()) {
+    bar.el.style.left = (bar.start - origin) / windowMs * 100 + "%";
+  }
 }
 
 /**
@@ -228,6 +281,9 @@ export function frame() {
   const shift = "translateX(" + -((now - windowMs - origin) / windowMs * 100) + "%)";
   for (const strip of document.querySelectorAll(".strip")) {
     if (strip instanceof HTMLElement) strip.style.transform = shift;
+  }
+  for (const bar of running.values()) {
+    bar.el.style.width = Math.max(0, now - bar.start) / windowMs * 100 + "%";
   }
   requestAnimationFrame(frame);
 }
