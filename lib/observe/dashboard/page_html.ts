@@ -19,6 +19,7 @@ const BODY = `
   <h1>threadcount · live</h1>
   <span class="address" id="address"></span>
   <span class="fleet" id="fleet" data-stat="fleet" hidden></span>
+  <button class="type-size" id="type-size" title="larger type, for a projector (or ?large=1)">A+</button>
   <span class="status" id="status">connecting…</span>
 </header>
 <main>
@@ -26,7 +27,7 @@ const BODY = `
     <div class="stat"><div class="value" data-stat="tasks-done">–</div><div class="label">increments done</div></div>
     <div class="stat"><div class="value" data-stat="tasks-per-s">–</div><div class="label">increments / s</div></div>
     <div class="stat"><div class="value" data-stat="utilisation">–</div><div class="label">Worker utilisation</div></div>
-    <div class="stat"><div class="value" data-stat="tasks-queued">–</div><div class="label">increments in queue</div></div>
+    <div class="stat"><div class="value" data-stat="tasks-queued">–</div><div class="label">in the pool's queue, no Worker yet</div></div>
     <div class="stat"><div class="value" data-stat="requests-in-flight">–</div><div class="label">requests in flight</div></div>
     <div class="stat"><div class="value" data-stat="clients-active">–</div><div class="label">clients served</div></div>
     <div class="stat"><div class="value" data-stat="clients-waiting">–</div><div class="label">clients waiting</div></div>
@@ -36,8 +37,8 @@ const BODY = `
       <span class="zoom" id="zoom"><button data-window="2">2 s</button><button data-window="10">10 s</button><button data-window="60">60 s</button></span></h2>
     <p class="hint">One bar per increment, from when its Worker started it to when it ended (or now,
       while it runs), coloured by client. When more end than the page is sent one by one, they are
-      drawn as their density, and the note below the lanes says how many. Tasks handed to a Worker
-      but not started yet wait on the right, as queued.</p>
+      drawn as their density, and the note below the lanes says how many. On the right: tasks
+      handed to that Worker and not started yet.</p>
     <div class="lanes" id="lanes"></div>
     <div class="axis" id="axis"></div>
     <p class="note" id="lanes-more" hidden></p>

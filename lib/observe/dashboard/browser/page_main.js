@@ -76,6 +76,18 @@ function connect() {
   };
 }
 
+/** Larger type for a projector: the button, or `?large=1` in the address. */
+function typeSize() {
+  const button = $("type-size");
+  const apply = (/** @type {boolean} */ large) => {
+    document.body.classList.toggle("large", large);
+    button.textContent = large ? "A−" : "A+";
+  };
+  apply(new URLSearchParams(location.search).get("large") === "1");
+  button.addEventListener("click", () => apply(!document.body.classList.contains("large")));
+}
+
+typeSize();
 buildAxis();
 connect();
 requestAnimationFrame(frame);

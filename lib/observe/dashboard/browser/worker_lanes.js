@@ -252,7 +252,8 @@ export function renderQueued(queued) {
     box.dataset.queued = String(n);
     box.textContent = "";
     for (let k = 0; k < Math.min(n, 4); k++) box.appendChild(el("span", "slot"));
-    box.appendChild(document.createTextNode(n === 0 ? "none queued" : n + " queued"));
+    box.appendChild(document.createTextNode(n === 0 ? "none waiting" : n + " waiting"));
+    box.title = n + " handed to this Worker, not started yet";
   });
 }
 
