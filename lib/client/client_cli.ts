@@ -149,7 +149,7 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
   let talking = true;
   try {
     if (command !== undefined) return await oneShot(client, request!, command, io);
-    return await session(client, io);
+    return await session(client, io, address);
   } catch (error) {
     if (!(error instanceof ConnectionLostError || error instanceof UnexpectedReplyError)) {
       throw error;
@@ -211,7 +211,11 @@ async function oneShot(
  * Piped: one reply per line, and the exit code is the highest that applies to
  * any line. At the prompt: the code says how the session ended.
  */
-async function session(client: LineClient, io: ClientIo): Promise<number> {
+async function session(
+  client: LineClient,
+  io: ClientIo,
+  address: { hostname: string; port: number },
+): Promise<number> {
   const interactive = io.stdinIsTerminal;
   const input = new LineReader(io.stdin, { maxLineBytes: MAX_INPUT_LINE_BYTES });
   const progress = new ProgressChoice();
@@ -219,7 +223,18 @@ async function session(client: LineClient, io: ClientIo): Promise<number> {
   const ended = (code: number) => interactive ? code : Math.max(worst, code);
   while (true) {
     if (interactive) await io.out(PROMPT);
-    const event = await input.next();
+    // At the prompt, the server may stop while the user thinks: heard at once.
+    const event = interactive
+      ? await Promise.race([
+        input.next(),
+        client.unasked().then((said) => ({ kind: "server" as const, said })),
+      ])
+      : await input.next();
+    if (event.kind === "server") {
+      await io.out("\n");
+      await io.err(`${await serverStopped(client.address, event.said, address)}\n`);
+      return EXIT.cannotConnect;
+    }
     if (event.kind === "end") {
       if (interactive) await io.out("\n");
       return ended(EXIT.ok);
@@ -263,6 +278,34 @@ async function session(client: LineClient, io: ClientIo): Promise<number> {
     }
     await io.out(interactive ? shown(answer, command, io) : `${answer.line}\n`);
   }
+}
+
+/**
+ * What to tell a user at the prompt whose server closed the session unasked: what it
+ * said, and whether to reconnect, from one look at whether it still serves (a new
+ * connection that asks `STATS` and is answered).
+ *
+ * @param shown The server's address, as the user gave it.
+ * @param said What it said as it closed (an `ERR` line), or `null` for nothing.
+ * @param address Where to look.
+ * @returns The message.
+ */
+async function serverStopped(
+  shown: string,
+  said: string | null,
+  address: { hostname: string; port: number },
+): Promise<string> {
+  const why = said === null ? "it closed the connection" : `it said: ${said}`;
+  let serves = false;
+  try {
+    await using probe = await LineClient.connect(address);
+    serves = (await probe.ask("STATS")).reply.kind === "stats";
+  } catch { /* it does not answer: it is gone */ }
+  return serves
+    ? `The server at ${shown} ended this session (${why}), but it serves again: ` +
+      "reconnect (deno task client) to go on."
+    : `The server at ${shown} has stopped (${why}) and no longer answers: do not reconnect ` +
+      "until it is started again (deno task server); this client ends now.";
 }
 
 /** What the prompt shows for a reply: what was asked for, in words. */
