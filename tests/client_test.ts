@@ -382,3 +382,22 @@ Deno.test("client at the prompt hears the server stop at once, and is told not t
     ),
   );
 });
+
+Deno.test("client --name: the server hears the name (OK name alice) before the request; a bad name is refused", async () => {
+  await using server = startServer();
+  const port = String(server.addr.port);
+  const { code, out } = await run(["--port", port, "--name", "alice", "2", "10"]);
+  assert.deepEqual([code, out], [EXIT.ok, "12\n"]);
+  const named = server.recorder.of("named");
+  assert.deepEqual(named.map((e) => e.name), ["alice"]);
+  const counting = server.recorder.of("counting");
+  assert.equal(counting[0].conn, named[0].conn);
+  assert.ok(server.recorder.events.indexOf(named[0]) < server.recorder.events.indexOf(counting[0]));
+  // The wire: NAME answered OK name alice; a name with a space is no name.
+  await using raw = await connect(server);
+  assert.equal((await raw.ask("NAME bob")).line, "OK name bob");
+  assert.match((await raw.ask("NAME bob smith")).line, /^ERR bad-request a name is 1 to 32 /);
+  const refused = await run(["--port", port, "--name", "no way", "2", "10"]);
+  assert.equal(refused.code, EXIT.badInput);
+  assert.match(refused.err, /--name no way: the server says ERR bad-request a name is/);
+});

@@ -577,3 +577,17 @@ Deno.test("DashboardFeed sends a lane with more increments than pixels as its de
   assert.deepEqual([lane, count, Math.round(to - from), busyShare], [0, busy, busy, 1000]);
   assert.deepEqual(colours, [[0, 67], [1, 33]]);
 });
+
+Deno.test("DashboardFeed shows a client that named itself by its name, in its slot and its requests", () => {
+  const feed = feedOf();
+  arrive(feed, 0, "served");
+  feed.hear({ type: "named", at: 1, conn: conn(0), name: "alice" });
+  feed.hear({ type: "counting", at: 2, conn: conn(0), request: "R1", start: 0n, increments: 9 });
+  const snapshot = snapshotOf(feed);
+  assert.deepEqual(snapshot.clients.slots[0], ["alice", 0]);
+  assert.equal(snapshot.requests[0].conn, "alice");
+  // Once it leaves, its address is free for another client, which is not called alice.
+  feed.hear({ type: "closed", at: 3, conn: conn(0), reason: "STOP" });
+  arrive(feed, 0, "served");
+  assert.equal(snapshotOf(feed).clients.slots[0]?.[0], conn(0));
+});

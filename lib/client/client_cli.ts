@@ -77,6 +77,12 @@ const CLIENT_FLAGS = {
     min: 1,
     max: MAX_PORT,
   }),
+  name: stringFlag({
+    value: "NAME",
+    description: "what the server's log and dashboard call this client instead of its port " +
+      "(sends `NAME alice` first): letters, digits, `.`, `_` and `-`",
+    defaultText: "none",
+  }),
 };
 
 /** The client's command line. */
@@ -110,9 +116,9 @@ shows it again); STOP or Ctrl-D ends.`,
  * @returns The exit code (see {@linkcode EXIT}).
  */
 export async function runClient(args: string[], io: ClientIo): Promise<number> {
-  let address, request: string | undefined, help;
+  let address, request: string | undefined, help, name: string | undefined;
   try {
-    ({ address, request, help } = parseClientArgs(args));
+    ({ address, request, help, name } = parseClientArgs(args));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     await io.err(`${CLIENT_COMMAND.name}: ${error.message}\n`);
@@ -148,6 +154,13 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
   }
   let talking = true;
   try {
+    if (name !== undefined) {
+      const named = await client.ask(`NAME ${name}`);
+      if (named.reply.kind === "error") {
+        await io.err(`threadcount client: --name ${name}: the server says ${named.line}\n`);
+        return EXIT.badInput;
+      }
+    }
     if (command !== undefined) return await oneShot(client, request!, command, io);
     return await session(client, io, address);
   } catch (error) {
@@ -179,6 +192,7 @@ function parseClientArgs(args: string[]) {
   }
   return {
     address: { hostname: flags.host, port: flags.port },
+    name: flags.name,
     request: positionals.length > 0 ? positionals.join(" ") : undefined,
     help,
   };

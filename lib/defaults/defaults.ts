@@ -225,6 +225,8 @@ export const MAX_UNITS_PER_TASK = 1_000_000;
 export const MAX_ITERATIONS_PER_UNIT = 2 ** 30;
 /** Most Workers a node may announce. */
 export const MAX_NODE_WORKERS = 1024;
+/** Longest client name (`NAME alice`): letters, digits, `.`, `_` and `-`. */
+export const MAX_CLIENT_NAME = 32;
 /** Longest node name. */
 export const MAX_NODE_NAME = 64;
 

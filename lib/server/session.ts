@@ -269,6 +269,16 @@ export class Session implements CountClient {
       return undefined;
     },
     counter: (session, command) => session.#setCounter(command),
+    name: async (session, command) => {
+      session.#context.events.emit({
+        type: "named",
+        at: Date.now(),
+        conn: session.#peer,
+        name: command.name,
+      });
+      await session.#reply(formatOk(command));
+      return undefined;
+    },
     count: (session, command) => session.#count(command),
   };
 

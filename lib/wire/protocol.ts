@@ -7,7 +7,14 @@
  * @module
  */
 import { parseCounterModel } from "../counter/counter_model.ts";
-import { type ErrorCode, escapeUnprintable, type Reply, type Setting } from "./replies.ts";
+import {
+  CLIENT_NAME,
+  type ErrorCode,
+  escapeUnprintable,
+  type Reply,
+  type Setting,
+} from "./replies.ts";
+import { MAX_CLIENT_NAME } from "../defaults/defaults.ts";
 
 export * from "./replies.ts";
 
@@ -51,6 +58,7 @@ export interface ParseOptions {
 const COUNT_PATTERN = /^([+-]?[0-9]+)[ \t]+([+-]?[0-9]+)$/;
 const PROGRESS_PATTERN = /^progress[ \t]+(on|off)$/i;
 const COUNTER_PATTERN = /^counter[ \t]+([^ \t]+)$/i;
+const NAME_PATTERN = /^name[ \t]+(.*)$/i;
 const EXPECTED = '"<start> <increments>", e.g. "2 10"';
 
 /**
@@ -82,6 +90,17 @@ export function parseCommand(line: string, options: ParseOptions): Command {
   if (upper === "STATS") return { kind: "stats" };
   const progress = PROGRESS_PATTERN.exec(text);
   if (progress) return { kind: "progress", on: progress[1].toUpperCase() === "ON" };
+  const named = NAME_PATTERN.exec(text);
+  if (named) {
+    if (!CLIENT_NAME.test(named[1])) {
+      throw new ProtocolError(
+        "bad-request",
+        `a name is 1 to ${MAX_CLIENT_NAME} letters, digits, ".", "_" or "-": got ` +
+          `${quote(named[1])}; send e.g. NAME alice`,
+      );
+    }
+    return { kind: "name", name: named[1] };
+  }
   const counter = COUNTER_PATTERN.exec(text);
   if (counter) {
     try {
@@ -205,5 +224,8 @@ export function isReplyTo(reply: Reply, command: Command): boolean {
     case "counter":
       return reply.kind === "ok" && reply.setting.kind === "counter" &&
         reply.setting.model === command.model;
+    case "name":
+      return reply.kind === "ok" && reply.setting.kind === "name" &&
+        reply.setting.name === command.name;
   }
 }

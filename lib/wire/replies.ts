@@ -9,6 +9,10 @@
  * @module
  */
 import { COUNTER_MODELS, type CounterModel } from "../counter/counter_model.ts";
+import { MAX_CLIENT_NAME } from "../defaults/defaults.ts";
+
+/** A client's name, as `NAME` takes it: 1 to {@linkcode MAX_CLIENT_NAME} of `A-Z a-z 0-9 . _ -`. */
+export const CLIENT_NAME: RegExp = new RegExp(`^[A-Za-z0-9._-]{1,${MAX_CLIENT_NAME}}$`);
 
 /** Codes of the `ERR <code> <message>` replies. */
 export type ErrorCode =
@@ -41,7 +45,9 @@ const CLOSES_CONNECTION: Readonly<Record<ErrorCode, boolean>> = {
 export type Setting =
   | { kind: "progress"; on: boolean }
   /** `COUNTER racy|locked|parallel`: this connection's counter model, for its next counts. */
-  | { kind: "counter"; model: CounterModel };
+  | { kind: "counter"; model: CounterModel }
+  /** `NAME alice`: what the log, the dashboard and STATS call this client instead of its port. */
+  | { kind: "name"; name: string };
 
 /** Every line the server sends, as read by {@linkcode parseReply}. */
 export type Reply =
@@ -133,6 +139,7 @@ export function formatValue(value: bigint, updatesLost?: number): string {
  */
 export function formatOk(setting: Setting): string {
   if (setting.kind === "progress") return setting.on ? "OK progress on\n" : "OK progress off\n";
+  if (setting.kind === "name" && CLIENT_NAME.test(setting.name)) return `OK name ${setting.name}\n`;
   if (setting.kind === "counter" && COUNTER_MODELS.includes(setting.model)) {
     return `OK counter ${setting.model}\n`;
   }
@@ -250,7 +257,7 @@ const MAX_COUNT = 999_999_999_999_999;
 // has at most 15 digits, so that it is a safe integer.
 const VALUE = /^(0|-?[1-9][0-9]*)(?: \((0|[1-9][0-9]{0,14}) (updates?) lost\))?$/;
 const PROGRESS = /^PROGRESS (0|[1-9][0-9]{0,14}) (0|[1-9][0-9]{0,14})$/;
-const OK = /^OK (?:progress (on|off)|counter ([a-z]+))$/;
+const OK = /^OK (?:progress (on|off)|counter ([a-z]+)|name ([A-Za-z0-9._-]+))$/;
 const ERROR = /^ERR ([a-z][a-z0-9-]*)(?: (.*))?$/;
 const MALFORMED: Reply = Object.freeze({ kind: "malformed" });
 
@@ -316,7 +323,8 @@ function parseValue(line: string): Reply {
 function parseOk(line: string): Reply {
   const match = OK.exec(line);
   if (!match) return MALFORMED;
-  const [, progress, model] = match;
+  const [, progress, model, name] = match;
+  if (name !== undefined) return { kind: "ok", setting: { kind: "name", name } };
   if (progress !== undefined) {
     return { kind: "ok", setting: { kind: "progress", on: progress === "on" } };
   }

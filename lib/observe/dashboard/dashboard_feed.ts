@@ -128,8 +128,14 @@ export class DashboardFeed {
       case "closed":
         this.#clients.left(event.conn, event.at);
         break;
+      case "named":
+        this.#clients.named(event.conn, event.name);
+        break;
       case "counting":
-        this.#requests.begin(event, this.#clients.colourOf(event.conn));
+        this.#requests.begin(
+          { ...event, conn: this.#clients.nameOf(event.conn) },
+          this.#clients.colourOf(event.conn),
+        );
         break;
       case "task-done": {
         const { task, worker, conn, startedAt, endedAt, units } = event;

@@ -106,6 +106,13 @@ export function swatch(colour) {
   return node;
 }
 /**
+ * A client, short: its port (`:60032`), or the name it gave itself.
+ * @param {string} conn
+ */
+export function shortConn(conn) {
+  return /:\d+$/.test(conn) ? ":" + conn.split(":").pop() : conn;
+}
+/**
  * @param {string} conn
  * @param {number} colour
  */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { $, connLabel, el, find, paint, state, swatch } from "./page_state.js";
+import { $, connLabel, el, find, paint, shortConn, state, swatch } from "./page_state.js";
 
 /** @typedef {import("../dashboard_views.ts").ClientsView} ClientsView */
 /** @typedef {import("../dashboard_views.ts").RequestView} RequestView */
@@ -23,7 +23,7 @@ export function renderClients(clients) {
     if (tag) {
       const [conn, colour] = tag;
       box.dataset.conn = conn;
-      box.append(swatch(colour), document.createTextNode(":" + conn.split(":").pop()));
+      box.append(swatch(colour), document.createTextNode(shortConn(conn)));
       box.title = "slot " + (i + 1) + ": " + conn;
     } else {
       box.textContent = "free";
@@ -152,7 +152,7 @@ export function renderMutex(mutex) {
     const row = el("div", "mutex");
     row.dataset.mutex = m.request;
     const port = el("span", "conn");
-    port.append(swatch(m.colour), document.createTextNode(":" + m.conn.split(":").pop()));
+    port.append(swatch(m.colour), document.createTextNode(shortConn(m.conn)));
     port.title = m.conn;
     const state = m.counter === "parallel"
       ? el("span", "lock" + (m.held ? " held" : ""), m.held ? "running" : "free")
