@@ -185,6 +185,7 @@ export function renderFinished(finished) {
         el("b", "result", f.result),
       );
       if (f.lost !== undefined) numbers.appendChild(el("span", "lost", lostText(f)));
+      numbers.title = numbers.textContent ?? "";
     } else {
       numbers.textContent = f.start + " + " + f.total + ": failed (" + f.failed + ")";
     }
