@@ -17,6 +17,7 @@ import {
 } from "./line_client.ts";
 import { describeStats } from "./stats_text.ts";
 import { type ByteSource, LineReader } from "../wire/line_reader.ts";
+import { serverStopped } from "./server_stopped.ts";
 import {
   closesConnection,
   type Command,
@@ -292,34 +293,6 @@ async function session(
     }
     await io.out(interactive ? shown(answer, command, io) : `${answer.line}\n`);
   }
-}
-
-/**
- * What to tell a user at the prompt whose server closed the session unasked: what it
- * said, and whether to reconnect, from one look at whether it still serves (a new
- * connection that asks `STATS` and is answered).
- *
- * @param shown The server's address, as the user gave it.
- * @param said What it said as it closed (an `ERR` line), or `null` for nothing.
- * @param address Where to look.
- * @returns The message.
- */
-async function serverStopped(
-  shown: string,
-  said: string | null,
-  address: { hostname: string; port: number },
-): Promise<string> {
-  const why = said === null ? "it closed the connection" : `it said: ${said}`;
-  let serves = false;
-  try {
-    await using probe = await LineClient.connect(address);
-    serves = (await probe.ask("STATS")).reply.kind === "stats";
-  } catch { /* it does not answer: it is gone */ }
-  return serves
-    ? `The server at ${shown} ended this session (${why}), but it serves again: ` +
-      "reconnect (deno task client) to go on."
-    : `The server at ${shown} has stopped (${why}) and no longer answers: do not reconnect ` +
-      "until it is started again (deno task server); this client ends now.";
 }
 
 /** What the prompt shows for a reply: what was asked for, in words. */

@@ -291,6 +291,16 @@ export const DASHBOARD_RUNNING_SHOWN = 64;
  * carry one by one, most first; the rest are counted together.
  */
 export const DASHBOARD_SUMMARY_COLOURS = 3;
+/** Clients one `POST /control/clients` may open (the classroom control). */
+export const DASHBOARD_CONTROL_CLIENTS = 50;
+/** Clients the dashboard's controls keep open at once; past it, a control is answered 429. */
+export const DASHBOARD_CONTROL_OPEN = 200;
+/** Largest body of a control request, in bytes. */
+export const DASHBOARD_CONTROL_BODY_BYTES = 1024;
+/** How far back `GET /trace.json` goes, in ms. */
+export const DASHBOARD_TRACE_MS = 60_000;
+/** Most increments `GET /trace.json` keeps (the newest); the trace says how many it left out. */
+export const DASHBOARD_TRACE_EVENTS = 50_000;
 /** Finished requests the dashboard lists. */
 export const DASHBOARD_FINISHED_KEPT = 20;
 /** Waiting clients listed by name; the rest are counted. */

@@ -68,6 +68,14 @@ body.large main, body.large header { zoom: 1.3; }
 .zoom { margin-left: auto; display: inline-flex; gap: 4px; }
 .zoom button { background: #0b1015; color: var(--muted); border: 1px solid var(--line); border-radius: 5px;
                font-size: 11px; padding: 2px 8px; cursor: pointer; }
+.zoom input[type=range] { width: 120px; }
+#scrub-text { font-size: 11px; color: var(--warn); min-width: 44px; }
+.controls { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: 13px; margin-top: 6px; }
+.controls input { background: #0b1015; color: var(--text); border: 1px solid var(--line); border-radius: 5px;
+                  padding: 2px 6px; width: 64px; }
+.controls a { color: var(--accent); }
+.controls button { background: #0b1015; color: var(--text); border: 1px solid var(--accent); border-radius: 5px;
+                   padding: 2px 10px; cursor: pointer; }
 .zoom button.on { color: var(--text); border-color: var(--accent); }
 h2.with-zoom { display: flex; align-items: center; }
 .swatch { display: inline-grid; place-items: center; width: 14px; height: 14px; border-radius: 3px; flex: none;

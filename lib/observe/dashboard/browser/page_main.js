@@ -15,6 +15,7 @@ import {
   renderStats,
 } from "./panels.js";
 import { $, state } from "./page_state.js";
+import { setUpControls } from "./controls.js";
 import {
   addBar,
   addSummary,
@@ -88,6 +89,7 @@ function typeSize() {
 }
 
 typeSize();
+setUpControls();
 buildAxis();
 connect();
 requestAnimationFrame(frame);

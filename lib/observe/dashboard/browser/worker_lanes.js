@@ -28,6 +28,9 @@ let windowMs = 1000 *
 /** The server time at a strip's left edge before it slides, in ms. */
 let origin = 0;
 let prunedAt = 0;
+/** While paused: the server time the picture stands at, scrubbed back up to a minute. */
+let pausedAt = 0;
+let scrubMs = 0;
 /** The lanes last marked gone. */
 let goneLanes = new Set();
 /**
@@ -134,12 +137,25 @@ export function buildAxis() {
     tick.style.left = (100 - s * 1000 / windowMs * 100) + "%";
     axis.appendChild(tick);
   }
-  for (const button of document.querySelectorAll("#zoom button")) {
+  for (const button of document.querySelectorAll("#zoom button[data-window]")) {
     if (!(button instanceof HTMLElement)) continue;
     button.classList.toggle("on", Number(button.dataset.window) * 1000 === windowMs);
   }
 }
-for (const button of document.querySelectorAll("#zoom button")) {
+$("pause").addEventListener("click", () => {
+  const scrub = /** @type {HTMLInputElement} */ ($("scrub"));
+  pausedAt = pausedAt === 0 ? serverNow() : 0;
+  scrubMs = 0;
+  scrub.value = "0";
+  scrub.disabled = pausedAt === 0;
+  $("pause").textContent = pausedAt === 0 ? "pause" : "live";
+  $("scrub-text").textContent = pausedAt === 0 ? "" : "paused";
+});
+$("scrub").addEventListener("input", () => {
+  scrubMs = Number(/** @type {HTMLInputElement} */ ($("scrub")).value) * 1000;
+  $("scrub-text").textContent = scrubMs === 0 ? "paused" : "−" + scrubMs / 1000 + " s";
+});
+for (const button of document.querySelectorAll("#zoom button[data-window]")) {
   if (!(button instanceof HTMLElement)) continue;
   button.addEventListener("click", () => {
     windowMs = Number(button.dataset.window) * 1000;
@@ -273,11 +289,13 @@ function prune(now) {
 }
 
 export function frame() {
-  const now = serverNow();
-  if (now - prunedAt >= PRUNE_EVERY_MS) {
-    prunedAt = now;
-    prune(now);
+  const live = serverNow();
+  if (live - prunedAt >= PRUNE_EVERY_MS) {
+    prunedAt = live;
+    // Paused, the minute before the picture's time stays, so it can be scrubbed.
+    prune(pausedAt === 0 ? live : Math.min(live, pausedAt));
   }
+  const now = pausedAt === 0 ? live : pausedAt - scrubMs;
   if (origin === 0 || now - windowMs - origin > REBASE_WINDOWS * windowMs) rebase(now);
   const shift = "translateX(" + -((now - windowMs - origin) / windowMs * 100) + "%)";
   for (const strip of document.querySelectorAll(".strip")) {
