@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type ClientIo, EXIT, runClient } from "../lib/client/client_cli.ts";
 import { type ByteSource, streamSource } from "../lib/wire/line_reader.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
-import { connect, startServer } from "./_helpers.ts";
+import { bounded, connect, startServer } from "./_helpers.ts";
 import { programStderr, runChild } from "./_child.ts";
 
 const PROMPT = "Please enter a number, space, then number of increments to be done by the server: ";
@@ -350,4 +350,54 @@ Deno.test("`deno task client` at a terminal: a bar while progress lines come, no
   assert.match(first, /Result: 200\n$/);
   assert.equal(off, "Progress off: no progress bar.\n");
   assert.equal(second, "Result: 200\n", "no bar, frozen or not");
+});
+
+Deno.test("client at the prompt hears the server stop at once, and is told not to reconnect to a server that is gone", async () => {
+  await using server = startServer();
+  const port = String(server.addr.port);
+  // A user at the prompt who types nothing: standard input stays open until the end.
+  const typing = new TransformStream<Uint8Array, Uint8Array>();
+  let out = "";
+  let err = "";
+  const io: ClientIo = {
+    stdin: streamSource(typing.readable),
+    stdinIsTerminal: true,
+    stdoutIsTerminal: false,
+    out: (text) => void (out += text),
+    err: (text) => void (err += text),
+  };
+  const ran = runClient(["--port", port], io);
+  await server.recorder.waitForType("served");
+  await server.shutdown("test");
+  const code = await bounded(ran, "the client to hear the server stop", 30_000).finally(() =>
+    typing.writable.close()
+  );
+  assert.equal(code, EXIT.cannotConnect);
+  assert.equal(out, `${PROMPT}\n`);
+  assert.match(
+    err,
+    new RegExp(
+      `^The server at 127\\.0\\.0\\.1:${port} has stopped \\(it said: ERR shutting-down [^)]*\\) ` +
+        "and no longer answers: do not reconnect until it is started again \\(deno task server\\)",
+    ),
+  );
+});
+
+Deno.test("client --name: the server hears the name (OK name alice) before the request; a bad name is refused", async () => {
+  await using server = startServer();
+  const port = String(server.addr.port);
+  const { code, out } = await run(["--port", port, "--name", "alice", "2", "10"]);
+  assert.deepEqual([code, out], [EXIT.ok, "12\n"]);
+  const named = server.recorder.of("named");
+  assert.deepEqual(named.map((e) => e.name), ["alice"]);
+  const counting = server.recorder.of("counting");
+  assert.equal(counting[0].conn, named[0].conn);
+  assert.ok(server.recorder.events.indexOf(named[0]) < server.recorder.events.indexOf(counting[0]));
+  // The wire: NAME answered OK name alice; a name with a space is no name.
+  await using raw = await connect(server);
+  assert.equal((await raw.ask("NAME bob")).line, "OK name bob");
+  assert.match((await raw.ask("NAME bob smith")).line, /^ERR bad-request a name is 1 to 32 /);
+  const refused = await run(["--port", port, "--name", "no way", "2", "10"]);
+  assert.equal(refused.code, EXIT.badInput);
+  assert.match(refused.err, /--name no way: the server says ERR bad-request a name is/);
 });

@@ -3,6 +3,7 @@ import {
   DASHBOARD_COLOUR_HOLD_MS,
   DASHBOARD_FINISHED_KEPT,
   DASHBOARD_HISTORY_BARS,
+  DASHBOARD_LANE_BARS_PER_UPDATE,
   DASHBOARD_LANES_SHOWN,
   DASHBOARD_MESSAGE_BYTES,
   DASHBOARD_REQUESTS_LISTED,
@@ -19,6 +20,7 @@ import {
   type DashboardFeedOptions,
 } from "../lib/observe/dashboard/dashboard_feed.ts";
 import type { Message } from "../lib/observe/dashboard/dashboard_message.ts";
+import { FREE_LANE_NAME } from "../lib/fleet/remote_lane.ts";
 import type {
   DashboardSnapshot,
   DashboardUpdate,
@@ -87,18 +89,19 @@ function count(
   start: bigint,
   increments: number,
   end: "result" | "request-failed" | "none" = "result",
+  lanes = 2,
 ) {
   feed.hear({ type: "counting", at: 0, conn: client, request, start, increments });
   for (let i = 1; i <= increments; i++) {
     const task = `${request}#${i}`;
-    feed.hear(queued(client, task, i % 2));
+    feed.hear(queued(client, task, i % lanes));
     feed.hear({
       type: "task-done",
       at: 0,
       conn: client,
       request,
       task,
-      worker: i % 2,
+      worker: i % lanes,
       units: 1,
       startedAt: Date.now() - 2,
       endedAt: Date.now() - 1,
@@ -236,9 +239,68 @@ Deno.test("DashboardFeed shows each request's Mutex as the server reports it", (
   const feed = feedOf({ requestsInFlight: () => inFlight });
   feed.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 9 });
   assert.deepEqual(snapshotOf(feed).mutex, [
-    { request: "R1", conn: conn(0), colour: -1, sections: 4, waited: 3, held: true },
+    {
+      request: "R1",
+      conn: conn(0),
+      colour: -1,
+      sections: 4,
+      waited: 3,
+      held: true,
+      counter: "parallel",
+    },
   ]);
   assert.deepEqual(snapshotOf(feedOf()).mutex, undefined);
+});
+
+Deno.test("DashboardFeed says each request's counter model, and a racy one's lost updates", () => {
+  const inFlight: RequestSection[] = [
+    { request: "R1", conn: conn(0), sections: 0, sectionsWaited: 0, sectionHeld: false },
+  ];
+  const feed = feedOf({ requestsInFlight: () => inFlight });
+  feed.hear({
+    type: "counting",
+    at: 0,
+    conn: conn(0),
+    request: "R1",
+    start: 0n,
+    increments: 60,
+    counter: "racy",
+  });
+  // Three increments applied, but the last write put the counter at 2: one update lost.
+  for (const [done, value] of [[1, 1n], [2, 1n], [3, 2n]] as const) {
+    feed.hear({
+      type: "task-done",
+      at: 0,
+      conn: conn(0),
+      request: "R1",
+      task: `R1#${done}`,
+      worker: done % 2,
+      units: 1,
+      startedAt: 0,
+      endedAt: 1,
+      value,
+      done,
+      total: 60,
+    });
+  }
+  const snapshot = snapshotOf(feed);
+  assert.deepEqual(
+    [snapshot.requests[0].counter, snapshot.requests[0].lost, snapshot.mutex?.[0].lost],
+    ["racy", 1, 1],
+  );
+  assert.equal(snapshot.mutex?.[0].counter, "racy");
+  feed.hear({
+    type: "result",
+    at: 9,
+    conn: conn(0),
+    request: "R1",
+    value: 42n,
+    ms: 9,
+    counter: "racy",
+    updatesLost: 18,
+  });
+  const [finished] = snapshotOf(feed).finished;
+  assert.deepEqual([finished.counter, finished.result, finished.lost], ["racy", "42", 18]);
 });
 
 Deno.test("DashboardFeed turns numbers into text once per update, not once per increment", () => {
@@ -280,13 +342,15 @@ Deno.test("DashboardFeed turns numbers into text once per update, not once per i
 });
 
 Deno.test("DashboardFeed keeps a bounded recent window of bars for pages that connect", () => {
-  const feed = feedOf();
+  // Lanes enough that none has more bars an update than DASHBOARD_LANE_BARS_PER_UPDATE.
+  const lanes = Array.from({ length: 64 }, (_, i) => `worker ${i}`);
+  const feed = feedOf({ lanes: () => lanes });
   arrive(feed, 0, "served");
   // More updates, until more bars were sent than the window keeps.
   let sent = 0;
   let newest = "";
   for (let r = 1; sent <= DASHBOARD_HISTORY_BARS; r++) {
-    count(feed, `R${r}`, conn(0), 0n, DASHBOARD_BARS_PER_UPDATE + 10);
+    count(feed, `R${r}`, conn(0), 0n, DASHBOARD_BARS_PER_UPDATE + 10, "result", 64);
     feed.takeUpdate();
     sent += DASHBOARD_BARS_PER_UPDATE;
     newest = `R${r}#${DASHBOARD_BARS_PER_UPDATE}`;
@@ -320,17 +384,42 @@ Deno.test("DashboardFeed keeps a bounded recent window of bars for pages that co
   assert.deepEqual(snapshotOf(old).bars, []);
 });
 
-Deno.test("DashboardFeed sends the lanes when they change, as remote Workers join", () => {
+Deno.test("DashboardFeed sends the lanes when they change, as remote Workers join and leave", () => {
   const lanes = ["worker 0", "worker 1"];
   const feed = feedOf({ lanes: () => lanes });
-  assert.deepEqual(snapshotOf(feed).lanes, { names: lanes, total: 2 });
+  assert.deepEqual(snapshotOf(feed).lanes, { names: lanes, total: 2, gone: [] });
   assert.equal(updateOf(feed).lanes, undefined);
   lanes.push("node-a/worker 1");
   assert.deepEqual(updateOf(feed).lanes, {
     names: ["worker 0", "worker 1", "node-a/worker 1"],
     total: 3,
+    gone: [],
   });
   assert.equal(updateOf(feed).lanes, undefined);
+  // The node leaves: its lane is freed, and the next update marks it gone.
+  lanes[2] = FREE_LANE_NAME;
+  assert.deepEqual(updateOf(feed).lanes, {
+    names: ["worker 0", "worker 1", FREE_LANE_NAME],
+    total: 3,
+    gone: [2],
+  });
+});
+
+Deno.test("DashboardFeed sends what each shown Worker runs now, in its client's colour", () => {
+  const now = Date.now();
+  const feed = feedOf({
+    running: () => [
+      { worker: 1, job: "R1", no: 7, startedAt: now - 500 },
+      { worker: 0, job: undefined, no: 1, startedAt: now }, // a job with no name: not drawn
+    ],
+  });
+  arrive(feed, 0, "served");
+  feed.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 9 });
+  for (const data of [snapshotOf(feed), updateOf(feed)]) {
+    const [[task, lane, colour, start]] = data.running;
+    assert.deepEqual([data.running.length, task, lane, colour], [1, "R1#7", 1, 0]);
+    assert.ok(start <= -500, "relative to the message's now, before it");
+  }
 });
 
 Deno.test("DashboardFeed rejects client slots that are not a positive integer", () => {
@@ -451,4 +540,54 @@ Deno.test("DashboardFeed: clients that come and go cost the same, however many c
   arrive(feed, 20_000, "served", 20_000);
   const colour = coloursOf(snapshotOf(feed).clients).get(conn(20_000));
   assert.equal(colour, (10_000 - DASHBOARD_COLOURS) % DASHBOARD_COLOURS);
+});
+
+Deno.test("DashboardFeed sends a lane with more increments than pixels as its density, the others bar by bar", () => {
+  const feed = feedOf();
+  arrive(feed, 0, "served");
+  arrive(feed, 1, "served");
+  feed.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 1e6 });
+  feed.hear({ type: "counting", at: 0, conn: conn(1), request: "R2", start: 0n, increments: 1e6 });
+  const now = Date.now();
+  // Lane 0: 3 × DASHBOARD_LANE_BARS_PER_UPDATE bars back to back, two clients' (2 to 1), each
+  // 1 ms; lane 1: 3 bars.
+  const busy = 3 * DASHBOARD_LANE_BARS_PER_UPDATE;
+  let done = 0;
+  const run = (lane: number, client: number, at: number) =>
+    feed.hear({
+      type: "task-done",
+      at: now,
+      conn: conn(client),
+      request: `R${client + 1}`,
+      task: `R${client + 1}#${++done}`,
+      worker: lane,
+      units: 1,
+      startedAt: at,
+      endedAt: at + 1,
+      value: BigInt(done),
+      done,
+      total: 1e6,
+    });
+  for (let i = 0; i < busy; i++) run(0, i % 3 === 2 ? 1 : 0, now - busy + i);
+  for (let i = 0; i < 3; i++) run(1, 0, now - 10 + i * 2);
+  const { data } = decode(feed.takeUpdate());
+  assert.deepEqual(data.bars.map(([, lane]) => lane), [1, 1, 1]);
+  assert.equal(data.summary.length, 1);
+  const [lane, count, from, to, busyShare, colours] = data.summary[0];
+  assert.deepEqual([lane, count, Math.round(to - from), busyShare], [0, busy, busy, 1000]);
+  assert.deepEqual(colours, [[0, 67], [1, 33]]);
+});
+
+Deno.test("DashboardFeed shows a client that named itself by its name, in its slot and its requests", () => {
+  const feed = feedOf();
+  arrive(feed, 0, "served");
+  feed.hear({ type: "named", at: 1, conn: conn(0), name: "alice" });
+  feed.hear({ type: "counting", at: 2, conn: conn(0), request: "R1", start: 0n, increments: 9 });
+  const snapshot = snapshotOf(feed);
+  assert.deepEqual(snapshot.clients.slots[0], ["alice", 0]);
+  assert.equal(snapshot.requests[0].conn, "alice");
+  // Once it leaves, its address is free for another client, which is not called alice.
+  feed.hear({ type: "closed", at: 3, conn: conn(0), reason: "STOP" });
+  arrive(feed, 0, "served");
+  assert.equal(snapshotOf(feed).clients.slots[0]?.[0], conn(0));
 });

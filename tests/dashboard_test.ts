@@ -184,7 +184,7 @@ Deno.test({
       await page.locator('.queue[data-queued="0"]').nth(1).waitFor();
       for (const c of clients) await c[Symbol.asyncDispose]();
 
-      // More increments than updates carry one by one: the rest are drawn as hatched blocks,
+      // More increments than updates carry one by one: the rest are drawn as their density,
       // counted on the page, so every increment is on the page, one way or the other.
       await using busy = startServer({ workers: 2, iterationsPerUnit: 1 });
       await using busyDashboard = serveDashboard(busy, { port: 0, intervalMs: 5000 });
@@ -206,8 +206,9 @@ Deno.test({
       assert.equal(drawn + summarised, 20000);
       assert.equal(
         await busyPage.locator("#summarised").textContent(),
-        `${summarised} increments of the last minute are drawn as hatched blocks: ` +
-          "more finished than the page is sent one by one",
+        `${summarised} increments of the last minute are drawn as their density ` +
+          "(a block inked by the share of time its Worker was busy, in the clients' colours): " +
+          "more ended than the page is sent one by one",
       );
     } finally {
       await browser.close();
@@ -237,6 +238,7 @@ Deno.test("dashboard over plain HTTP: the page, a snapshot, updates, and history
       assert.deepEqual(snapshot.data.lanes, {
         names: ["worker 0", "worker 1", "worker 2"],
         total: 3,
+        gone: [],
       });
       assert.deepEqual(snapshot.data.clients.slots, [null, null, null, null]);
       assert.deepEqual(snapshot.data.requests, []);

@@ -105,3 +105,19 @@ Deno.test("task events are built only while someone wants them: the log, only wh
   await client[Symbol.asyncDispose]();
   log.flush();
 });
+
+Deno.test("EventLog calls a client that named itself by its name, its address beside it, until it closes", () => {
+  const lines: string[] = [];
+  const log = new EventLog({ write: (l) => lines.push(l), verbose: true });
+  const conn = "127.0.0.1:60032";
+  log.print({ type: "named", at: 0, conn, name: "alice" });
+  log.print({ type: "counting", at: 0, conn, request: "R1", start: 0n, increments: 2 });
+  log.print({ type: "closed", at: 0, conn, reason: "STOP" });
+  log.print({ type: "accepted", at: 0, conn, active: 1, waiting: 0 }); // another client, same port
+  assert.deepEqual(lines.map((line) => line.slice(13)), [
+    "127.0.0.1:60032 is called alice from now on",
+    "alice (127.0.0.1:60032) R1: counting 2 increments from 0",
+    "alice (127.0.0.1:60032) closed (STOP)",
+    "127.0.0.1:60032 accepted (1 served, 0 waiting)",
+  ]);
+});

@@ -271,3 +271,11 @@ Deno.test("ClientBoard: a client sent back in line leaves its slot on the dashbo
   assert.deepEqual(view.waiting.map(([conn]) => conn), ["a"]);
   assert.equal(view.taken, 1);
 });
+
+Deno.test("ClientBoard: a client sent back in line is listed at its end, behind those waiting", () => {
+  const board = new ClientBoard(1);
+  board.served("keeper", 0);
+  board.waiting("student", 0);
+  board.waiting("keeper", 1);
+  assert.deepEqual(board.view().waiting.map(([conn]) => conn), ["student", "keeper"]);
+});

@@ -122,3 +122,34 @@ Deno.test("the task ring refuses what it cannot hold or open", async (t) => {
     });
   }
 });
+
+Deno.test("TaskRingWriter.running samples the task the Worker runs now, from its start, and none between tasks", () => {
+  const pool = new TaskRingWriter({ capacity: 4, iterationsPerUnit: 1 });
+  const seen: string[] = [];
+  const sample = (when: string) => {
+    const now = pool.running();
+    seen.push(
+      `${when}: ${now ? `${now.id} since ${now.startedAt > 0 ? "its start" : "?"}` : "none"}`,
+    );
+  };
+  const worker = new TaskRingReader(pool.init, {
+    around: { before: (id) => sample(`before ${id}`), after: (id) => sample(`after ${id}`) },
+  });
+  // Task 0 first: a fresh ring's zero rows must not pass for it running.
+  for (const id of [0, 5, 6]) pool.push(id, 0);
+  sample("published");
+  pool.publish();
+  worker.run(worker.take());
+  sample("ran");
+  assert.deepEqual(seen, [
+    "published: none",
+    "before 0: none",
+    "after 0: 0 since its start",
+    "before 5: none",
+    "after 5: 5 since its start",
+    "before 6: none",
+    "after 6: 6 since its start",
+    "ran: none",
+  ]);
+  pool.stop();
+});

@@ -17,6 +17,7 @@ import {
 } from "./line_client.ts";
 import { describeStats } from "./stats_text.ts";
 import { type ByteSource, LineReader } from "../wire/line_reader.ts";
+import { serverStopped } from "./server_stopped.ts";
 import {
   closesConnection,
   type Command,
@@ -77,6 +78,12 @@ const CLIENT_FLAGS = {
     min: 1,
     max: MAX_PORT,
   }),
+  name: stringFlag({
+    value: "NAME",
+    description: "what the server's log and dashboard call this client instead of its port " +
+      "(sends `NAME alice` first): letters, digits, `.`, `_` and `-`",
+    defaultText: "none",
+  }),
 };
 
 /** The client's command line. */
@@ -110,9 +117,9 @@ shows it again); STOP or Ctrl-D ends.`,
  * @returns The exit code (see {@linkcode EXIT}).
  */
 export async function runClient(args: string[], io: ClientIo): Promise<number> {
-  let address, request: string | undefined, help;
+  let address, request: string | undefined, help, name: string | undefined;
   try {
-    ({ address, request, help } = parseClientArgs(args));
+    ({ address, request, help, name } = parseClientArgs(args));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     await io.err(`${CLIENT_COMMAND.name}: ${error.message}\n`);
@@ -148,8 +155,15 @@ export async function runClient(args: string[], io: ClientIo): Promise<number> {
   }
   let talking = true;
   try {
+    if (name !== undefined) {
+      const named = await client.ask(`NAME ${name}`);
+      if (named.reply.kind === "error") {
+        await io.err(`threadcount client: --name ${name}: the server says ${named.line}\n`);
+        return EXIT.badInput;
+      }
+    }
     if (command !== undefined) return await oneShot(client, request!, command, io);
-    return await session(client, io);
+    return await session(client, io, address);
   } catch (error) {
     if (!(error instanceof ConnectionLostError || error instanceof UnexpectedReplyError)) {
       throw error;
@@ -179,6 +193,7 @@ function parseClientArgs(args: string[]) {
   }
   return {
     address: { hostname: flags.host, port: flags.port },
+    name: flags.name,
     request: positionals.length > 0 ? positionals.join(" ") : undefined,
     help,
   };
@@ -211,7 +226,11 @@ async function oneShot(
  * Piped: one reply per line, and the exit code is the highest that applies to
  * any line. At the prompt: the code says how the session ended.
  */
-async function session(client: LineClient, io: ClientIo): Promise<number> {
+async function session(
+  client: LineClient,
+  io: ClientIo,
+  address: { hostname: string; port: number },
+): Promise<number> {
   const interactive = io.stdinIsTerminal;
   const input = new LineReader(io.stdin, { maxLineBytes: MAX_INPUT_LINE_BYTES });
   const progress = new ProgressChoice();
@@ -219,7 +238,18 @@ async function session(client: LineClient, io: ClientIo): Promise<number> {
   const ended = (code: number) => interactive ? code : Math.max(worst, code);
   while (true) {
     if (interactive) await io.out(PROMPT);
-    const event = await input.next();
+    // At the prompt, the server may stop while the user thinks: heard at once.
+    const event = interactive
+      ? await Promise.race([
+        input.next(),
+        client.unasked().then((said) => ({ kind: "server" as const, said })),
+      ])
+      : await input.next();
+    if (event.kind === "server") {
+      await io.out("\n");
+      await io.err(`${await serverStopped(client.address, event.said, address)}\n`);
+      return EXIT.cannotConnect;
+    }
     if (event.kind === "end") {
       if (interactive) await io.out("\n");
       return ended(EXIT.ok);

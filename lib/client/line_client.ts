@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { LineReader } from "../wire/line_reader.ts";
+import { type LineEvent, LineReader } from "../wire/line_reader.ts";
 import { parseReply, type Reply } from "../wire/protocol.ts";
 import { closeQuietly, writeAll } from "../wire/write_all.ts";
 import { MAX_REPLY_BYTES, PORT } from "../defaults/defaults.ts";
@@ -132,6 +132,8 @@ export class LineClient {
   #conn: Deno.TcpConn;
   #reader: LineReader;
   #address: string;
+  /** A read begun while nothing was asked (see {@linkcode LineClient.unasked}): the next line's. */
+  #pending?: Promise<LineEvent>;
 
   private constructor(conn: Deno.TcpConn, address: string) {
     this.#conn = conn;
@@ -195,7 +197,9 @@ export class LineClient {
    * @throws {UnexpectedReplyError} When the line is not UTF-8 or longer than any reply.
    */
   async readLine(): Promise<string | null> {
-    const event = await this.#reader.next();
+    const pending = this.#pending;
+    this.#pending = undefined;
+    const event = await (pending ?? this.#reader.next());
     if (event.kind === "line") return event.text;
     if (event.kind === "end") return null;
     throw new UnexpectedReplyError(this.#address, null);
@@ -238,6 +242,20 @@ export class LineClient {
     const { line: text, reply } = await this.ask(line, onProgress);
     if (reply.kind !== "error") return { kind: "value", text };
     return { kind: "error", code: reply.code, message: reply.message, line: text };
+  }
+
+  /**
+   * Resolves when the server says something unasked, or closes: a client at its prompt
+   * hears a server that stops at once, not when the user next types. The line it waits
+   * for is not lost: the next {@linkcode LineClient.readLine} returns it.
+   *
+   * @returns The line, or `null` when the server closed the connection.
+   */
+  async unasked(): Promise<string | null> {
+    this.#pending ??= this.#reader.next();
+    const event = await this.#pending;
+    if (event.kind === "line") return event.text;
+    return null;
   }
 
   /** The server's address as given, e.g. `localhost:50073`. */

@@ -268,6 +268,8 @@ export const MAX_UNITS_PER_TASK = 1_000_000;
 export const MAX_ITERATIONS_PER_UNIT = 2 ** 30;
 /** Most Workers a node may announce. */
 export const MAX_NODE_WORKERS = 1024;
+/** Longest client name (`NAME alice`): letters, digits, `.`, `_` and `-`. */
+export const MAX_CLIENT_NAME = 32;
 /** Longest node name. */
 export const MAX_NODE_NAME = 64;
 
@@ -315,6 +317,33 @@ export const DASHBOARD_HISTORY_MS = 10_000;
 export const DASHBOARD_HISTORY_BARS = 4000;
 /** Most bars held for the next update; the rest are only counted, in its summary. */
 export const DASHBOARD_BARS_PER_UPDATE = 2000;
+/**
+ * Most bars of one lane an update carries one by one. Past it a lane has more
+ * increments than pixels for them (at the 2 s window, a lane of about 1 000 px
+ * moves 125 px an update), so all its bars of that update are sent as their
+ * density, in the lane's summary.
+ */
+export const DASHBOARD_LANE_BARS_PER_UPDATE = 64;
+/**
+ * Lanes whose running increment a message carries (the first that run one): drawn from
+ * its start up to now. The lanes past it show their increments once they end.
+ */
+export const DASHBOARD_RUNNING_SHOWN = 64;
+/**
+ * Clients' colours named in one lane's summary of the bars an update did not
+ * carry one by one, most first; the rest are counted together.
+ */
+export const DASHBOARD_SUMMARY_COLOURS = 3;
+/** Clients one `POST /control/clients` may open (the classroom control). */
+export const DASHBOARD_CONTROL_CLIENTS = 50;
+/** Clients the dashboard's controls keep open at once; past it, a control is answered 429. */
+export const DASHBOARD_CONTROL_OPEN = 200;
+/** Largest body of a control request, in bytes. */
+export const DASHBOARD_CONTROL_BODY_BYTES = 1024;
+/** How far back `GET /trace.json` goes, in ms. */
+export const DASHBOARD_TRACE_MS = 60_000;
+/** Most increments `GET /trace.json` keeps (the newest); the trace says how many it left out. */
+export const DASHBOARD_TRACE_EVENTS = 50_000;
 /** Finished requests the dashboard lists. */
 export const DASHBOARD_FINISHED_KEPT = 20;
 /** Waiting clients listed by name; the rest are counted. */

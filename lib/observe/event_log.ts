@@ -127,6 +127,8 @@ function formatFields(event: ServerEvent, laneName: (worker: number) => string):
       return `${time} ${event.conn} ${event.task} step ${event.step + 1}: ${event.text}`;
     case "client-error":
       return `${time} ${event.conn} error sent: ${event.code} ${event.message}`;
+    case "named":
+      return `${time} ${event.conn} is called ${event.name} from now on`;
     case "closed":
       return `${time} ${event.conn} closed (${event.reason})`;
     case "worker-replaced":
@@ -259,6 +261,8 @@ export class EventLog {
   #printed = 0;
   #summarised = 0;
   #summaryCounts = new Map<string, number>();
+  /** Names clients gave themselves, by address, until they close: one a connection at most. */
+  #names = new Map<string, string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #tasksDone?: () => number;
   #tasksDoneAtWindow = 0;
@@ -294,6 +298,14 @@ export class EventLog {
    * @param event The event.
    */
   print(event: ServerEvent): void {
+    // A client that named itself is shown by its name, and its address beside it.
+    if ("conn" in event && event.type !== "named") {
+      const name = this.#names.get(event.conn);
+      if (event.type === "closed") this.#names.delete(event.conn);
+      if (name !== undefined) event = { ...event, conn: `${name} (${event.conn})` };
+    } else if (event.type === "named") {
+      this.#names.set(event.conn, event.name);
+    }
     const important = ALWAYS.has(event.type) || event.type === "client-error" ||
       event.type === "request-failed";
     if (this.#quiet && !important) return;

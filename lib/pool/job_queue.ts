@@ -28,6 +28,8 @@ export interface TaskReport {
 export interface JobOptions {
   /** How many tasks the job has. */
   tasks: number;
+  /** What the job is called, for whoever samples what the lanes run (the server: the request). */
+  name?: string;
   /** Draws the work units of the next task; called once per task, in dispatch order. */
   drawUnits: () => number;
   /** Receives the reports of finished tasks, a batch at a time, in the order they finished. */

@@ -81,6 +81,11 @@ export interface Lane<T extends LaneTask> {
   readonly name: string;
   /** Whether it can take a batch now: ready, and not holding enough work already. */
   hasRoom(): boolean;
+  /**
+   * The task its Worker runs now and when it started (ms since the epoch, by the
+   * Worker's clock), sampled; `undefined` when none, or when the lane cannot tell.
+   */
+  running?(): { task: T; startedAt: number } | undefined;
   /** Work sent and not yet reported, in additions: the scheduler feeds the least loaded lane. */
   readonly load: number;
   /** Tasks sent and not yet reported. */

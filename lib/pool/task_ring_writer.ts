@@ -122,6 +122,25 @@ export class TaskRingWriter {
   }
 
   /**
+   * The task the Worker runs now, sampled at no cost to it: before a task's spin the
+   * Worker writes its start, then its id, into the task's report row (`TaskRunner`), so a
+   * row past the last report that holds its own task's id is a task started and not ended.
+   *
+   * @returns The task's id and when it started (ms since the epoch, by the Worker's
+   *   clock), or `undefined` when the Worker runs none.
+   */
+  running(): { id: number; startedAt: number } | undefined {
+    const done = Atomics.load(this.#control, DONE);
+    if (((this.#written - done) | 0) <= 0) return undefined;
+    const row = done & this.#mask;
+    const id = this.#tasks[row * TASK_STRIDE];
+    const startedAt = this.#reports[row * REPORT_STRIDE + 2];
+    // A fresh ring's rows are zeros: a task of id 0 that has not started has no start yet.
+    if (this.#reports[row * REPORT_STRIDE] !== id || startedAt === 0) return undefined;
+    return { id, startedAt };
+  }
+
+  /**
    * Waits, without blocking the thread, until the Worker reports more.
    *
    * @returns A promise when there is nothing new yet; `undefined` when there is.

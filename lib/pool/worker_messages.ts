@@ -282,12 +282,15 @@ export class TaskRunner {
       const units = tasks[row * TASK_STRIDE + 1];
       around?.before(id);
       const startedAt = performance.now();
+      const at = row * REPORT_STRIDE;
+      // What runs now, for the pool to sample (`TaskRingWriter.running`): the start, then the id.
+      reports[at + 2] = origin + startedAt;
+      reports[at] = id;
       // Called through Reflect.apply so that V8's mid tier (Maglev) does not inline the busy
       // loop into this one: inlined, it ran much slower once hot (BENCHMARKS.md).
       sink += Reflect.apply(spin, undefined, [units, iterationsPerUnit]);
       const endedAt = performance.now();
       around?.after(id);
-      const at = row * REPORT_STRIDE;
       reports[at] = id;
       reports[at + 1] = units;
       reports[at + 2] = origin + startedAt;

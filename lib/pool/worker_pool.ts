@@ -35,6 +35,17 @@ export { WorkerFailedError } from "./job_queue.ts";
 
 const failedJob = (error: unknown): RunningJob => ({ done: Promise.reject(error), cancel() {} });
 
+/** A task a lane runs now: see {@linkcode WorkerPool.runningTasks}. */
+export interface RunningTask {
+  worker: number;
+  /** Its job's `name`, if it has one. */
+  job: string | undefined;
+  /** Its number within the job, from 1. */
+  no: number;
+  /** When it started, ms since the epoch, by its Worker's clock. */
+  startedAt: number;
+}
+
 /**
  * Runs jobs of increment tasks on a fixed set of module Workers. Tasks of all
  * jobs are taken round-robin by job, so a small job is never stuck behind a
@@ -144,6 +155,23 @@ export class WorkerPool {
    */
   laneNames(): readonly string[] {
     return this.#lanes.map((lane) => lane.name);
+  }
+
+  /**
+   * What each lane's Worker runs now, sampled (a lane that cannot tell is left out).
+   *
+   * @returns For each running task: its lane, its job's name, its number in the job,
+   *   and when it started (ms since the epoch, by its Worker's clock).
+   */
+  runningTasks(): RunningTask[] {
+    const running: RunningTask[] = [];
+    this.#lanes.forEach((lane, worker) => {
+      const now = lane.running?.();
+      if (!now) return;
+      const { task, startedAt } = now;
+      running.push({ worker, job: task.job.options.name, no: task.no, startedAt });
+    });
+    return running;
   }
 
   /**

@@ -136,6 +136,22 @@ export class WorkerSlot<T extends LaneTask> implements Lane<T> {
   }
 
   /**
+   * The task its Worker runs now, sampled from the ring (`TaskRingWriter.running`).
+   *
+   * @returns The task and when it started, or `undefined` when it runs none.
+   */
+  running(): { task: T; startedAt: number } | undefined {
+    const now = this.#ring.running();
+    if (!now) return undefined;
+    // Tasks are run in the order sent: it is among the oldest in flight.
+    for (let i = 0; i < this.#inFlightCount; i++) {
+      const task = this.#inFlight[(this.#oldest + i) & this.#mask];
+      if (task?.id === now.id) return { task, startedAt: now.startedAt };
+    }
+    return undefined;
+  }
+
+  /**
    * Whether the slot may take a batch now. Not before its Worker has said it is ready:
    * then a Worker that dies before that surely could not load (Deno delivers a Worker's
    * errors and its messages on separate channels, so a task written earlier could kill it

@@ -58,3 +58,30 @@ export function counterRefusal(model: CounterModel, sharedCounters: boolean): st
     "counter lives in memory shared with the local Workers), and this server counts on " +
     "worker nodes too (--nats): only COUNTER parallel here";
 }
+
+/**
+ * Why a count failed, in words for the log: its client went, the server stopped, or the
+ * error's own message.
+ *
+ * @param error What the count threw.
+ * @param why Whether its client has gone, and whether the server stopped.
+ * @returns The reason.
+ *
+ * @example
+ * ```ts
+ * import { failureReason } from "./count_refusals.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const why = { disconnected: false, stopped: false };
+ * assert.equal(failureReason(new Error("worker died"), why), "worker died");
+ * assert.equal(failureReason("x", { ...why, stopped: true }), "server shut down before it finished");
+ * ```
+ */
+export function failureReason(
+  error: unknown,
+  why: { disconnected: boolean; stopped: boolean },
+): string {
+  if (why.disconnected) return "client disconnected";
+  if (why.stopped) return "server shut down before it finished";
+  return error instanceof Error ? error.message : String(error);
+}

@@ -355,6 +355,8 @@ export class CountRequest implements RequestProgress {
    */
   static #Job = class implements JobOptions {
     readonly tasks: number;
+    /** The request, for the dashboard's sample of what each Worker runs. */
+    readonly name: string;
     readonly drawUnits: () => number;
     readonly payloads: CounterCell | undefined;
     /** A stepped count's: increment k on Worker (k − 1) mod the schedule's Workers. */
@@ -363,6 +365,7 @@ export class CountRequest implements RequestProgress {
 
     constructor(request: CountRequest) {
       this.tasks = request.increments;
+      this.name = request.request;
       this.drawUnits = request.#context.drawUnits;
       this.payloads = request.#cell;
       const workers = request.#cell?.gate?.workers;

@@ -129,6 +129,8 @@ export type ServerEvent =
     message: string;
   }
   | ConnectionEventBase & { type: "client-error"; code: string; message: string }
+  /** The client named itself (`NAME alice`): the log and the dashboard use the name. */
+  | ConnectionEventBase & { type: "named"; name: string }
   | ConnectionEventBase & { type: "closed"; reason: string }
   | EventBase & { type: "worker-replaced"; worker: number; reason: string; tasksRequeued: number }
   | EventBase & { type: "shutting-down"; reason: string; inFlight: number; graceMs: number }

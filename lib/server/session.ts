@@ -22,7 +22,7 @@ import {
 } from "../wire/protocol.ts";
 import { type ReplySettled, ReplyWriter } from "../wire/reply_writer.ts";
 import { type CountClient, CountRequest } from "./count_request.ts";
-import { counterRefusal, countFailure } from "./count_refusals.ts";
+import { counterRefusal, countFailure, failureReason } from "./count_refusals.ts";
 import type { CounterModel } from "../counter/counter_model.ts";
 import { NoWorkersError } from "../pool/job_queue.ts";
 import type { Interruption, SessionConnection, SessionContext } from "./session_context.ts";
@@ -276,16 +276,16 @@ export class Session implements CountClient {
   static #commands: CommandTable = {
     empty: () => undefined,
     stop: (session) => session.#replies.send(formatBye()).then(() => "STOP"),
-    stats: async (session) => {
-      await session.#reply(formatStats(session.#context.stats()));
-      return undefined;
-    },
-    progress: async (session, command) => {
+    stats: (session) => session.#ack(formatStats(session.#context.stats())),
+    progress: (session, command) => {
       session.#progress = command.on;
-      await session.#reply(formatOk(command));
-      return undefined;
+      return session.#ack(formatOk(command));
     },
     counter: (session, command) => session.#setCounter(command),
+    name: (session, { name }) => {
+      session.#context.events.emit({ type: "named", at: Date.now(), conn: session.#peer, name });
+      return session.#ack(formatOk({ kind: "name", name }));
+    },
     count: (session, command) =>
       session.#stepping.refuse(command, session.#counter) ?? session.#count(command),
     stepping: (session, { command }) => session.#stepping.command(command, session.#counter),
@@ -297,8 +297,7 @@ export class Session implements CountClient {
     if (refusal) return this.#sendError("bad-request", refusal);
     this.#counter = model;
     this.#askedCounter = true;
-    await this.#reply(formatOk(command));
-    return undefined;
+    return this.#ack(formatOk(command));
   }
 
   /** A count: refused at once when it is too much work. */
@@ -349,13 +348,7 @@ export class Session implements CountClient {
       return undefined;
     } catch (error) {
       const disconnected = this.#clientGone();
-      failure = disconnected
-        ? "client disconnected"
-        : context.stopping.aborted
-        ? "server shut down before it finished"
-        : error instanceof Error
-        ? error.message
-        : String(error);
+      failure = failureReason(error, { disconnected, stopped: context.stopping.aborted });
       if (disconnected) return "client disconnected";
       const [code, message] = countFailure(count.request, failure, {
         stopped: context.stopping.aborted,
@@ -382,6 +375,12 @@ export class Session implements CountClient {
     return this.#reader.lineReady
       ? this.#replies.hold(text, settled)
       : this.#replies.send(text, settled);
+  }
+
+  /** Answers a setting or `STATS`, and goes on. */
+  async #ack(text: string): Promise<Outcome> {
+    await this.#reply(text);
+    return undefined;
   }
 
   /**

@@ -15,7 +15,7 @@ import { RequestLedger, type RequestProgress } from "./request_ledger.ts";
 import { ServerEvents } from "./server_events.ts";
 import { WORKER_START_MS, workEstimator } from "./work_estimate.ts";
 import { unitDrawer } from "./work_units.ts";
-import { WorkerPool } from "../pool/worker_pool.ts";
+import { type RunningTask, WorkerPool } from "../pool/worker_pool.ts";
 import { PerIncrementRunner } from "../pool/per_increment_runner.ts";
 import type { RemoteWorkers } from "./remote_workers.ts";
 import { resolveServerOptions, type ServerOptions, type ServerStats } from "./server_options.ts";
@@ -183,6 +183,15 @@ export class ThreadcountServer {
    */
   laneNames(): readonly string[] {
     return this.#pool.laneNames();
+  }
+
+  /**
+   * What each Worker runs now, sampled from the pool (a Worker per increment: none).
+   *
+   * @returns For each running task: its lane, its request, its number, its start.
+   */
+  runningTasks(): RunningTask[] {
+    return this.#pool instanceof WorkerPool ? this.#pool.runningTasks() : [];
   }
 
   /**

@@ -7,8 +7,14 @@
  * @module
  */
 import { parseCounterModel } from "../counter/counter_model.ts";
-import { MAX_SCHEDULE_STEPS } from "../defaults/defaults.ts";
-import { type ErrorCode, escapeUnprintable, type Reply, type Setting } from "./replies.ts";
+import { MAX_CLIENT_NAME, MAX_SCHEDULE_STEPS } from "../defaults/defaults.ts";
+import {
+  CLIENT_NAME,
+  type ErrorCode,
+  escapeUnprintable,
+  type Reply,
+  type Setting,
+} from "./replies.ts";
 
 export * from "./replies.ts";
 
@@ -25,8 +31,8 @@ export type Command =
   | { kind: "empty" }
   | { kind: "stop" }
   | { kind: "stats" }
-  /** `PROGRESS ON|OFF` and `COUNTER racy|locked|parallel`, acknowledged with `OK`. */
-  | Extract<Setting, { kind: "progress" | "counter" }>
+  /** `PROGRESS ON|OFF`, `COUNTER racy|locked|parallel` and `NAME alice`, acknowledged with `OK`. */
+  | Extract<Setting, { kind: "progress" | "counter" | "name" }>
   /** `SCHEDULE …`, `STEP ON|OFF` (acknowledged with `OK`) and `STEP <worker>|RUN`. */
   | { kind: "stepping"; command: SteppingCommand };
 
@@ -67,6 +73,7 @@ const PROGRESS_PATTERN = /^progress[ \t]+(on|off)$/i;
 const COUNTER_PATTERN = /^counter[ \t]+([^ \t]+)$/i;
 const SCHEDULE_PATTERN = /^schedule(?:[ \t]+(.*))?$/i;
 const STEP_PATTERN = /^step[ \t]+(on|off|run|[0-9]{1,4})$/i;
+const NAME_PATTERN = /^name[ \t]+(.*)$/i;
 const EXPECTED = '"<start> <increments>", e.g. "2 10"';
 
 /**
@@ -107,6 +114,17 @@ export function parseCommand(line: string, options: ParseOptions): Command {
       ? { kind: "step", on: word === "ON" }
       : { kind: "step-take", worker: word === "RUN" ? "run" : Number(word) };
     return { kind: "stepping", command };
+  }
+  const named = NAME_PATTERN.exec(text);
+  if (named) {
+    if (!CLIENT_NAME.test(named[1])) {
+      throw new ProtocolError(
+        "bad-request",
+        `a name is 1 to ${MAX_CLIENT_NAME} letters, digits, ".", "_" or "-": got ` +
+          `${quote(named[1])}; send e.g. NAME alice`,
+      );
+    }
+    return { kind: "name", name: named[1] };
   }
   const counter = COUNTER_PATTERN.exec(text);
   if (counter) {
@@ -257,5 +275,8 @@ export function isReplyTo(reply: Reply, command: Command): boolean {
         return reply.kind === "step" || reply.kind === "value";
       }
       return reply.kind === "ok" && reply.setting.kind === command.command.kind;
+    case "name":
+      return reply.kind === "ok" && reply.setting.kind === "name" &&
+        reply.setting.name === command.name;
   }
 }

@@ -12,6 +12,10 @@ import { COUNTER_MODELS, type CounterModel } from "../counter/counter_model.ts";
 import { parseStepLine, type StepReply } from "./step_replies.ts";
 
 export { describeWrite, formatStep, type StepReply } from "./step_replies.ts";
+import { MAX_CLIENT_NAME } from "../defaults/defaults.ts";
+
+/** A client's name, as `NAME` takes it: 1 to {@linkcode MAX_CLIENT_NAME} of `A-Z a-z 0-9 . _ -`. */
+export const CLIENT_NAME: RegExp = new RegExp(`^[A-Za-z0-9._-]{1,${MAX_CLIENT_NAME}}$`);
 
 /** Codes of the `ERR <code> <message>` replies. */
 export type ErrorCode =
@@ -50,7 +54,9 @@ export type Setting =
   /** `SCHEDULE 0 1 0 1`: the Workers' steps of the next count, in order (none: `OFF`). */
   | { kind: "schedule"; steps: number[] }
   /** `STEP ON|OFF`: whether the next count waits for a `STEP <worker>` before each step. */
-  | { kind: "step"; on: boolean };
+  | { kind: "step"; on: boolean }
+  /** `NAME alice`: what the log, the dashboard and STATS call this client instead of its port. */
+  | { kind: "name"; name: string };
 
 /** Every line the server sends, as read by {@linkcode parseReply}. */
 export type Reply =
@@ -148,6 +154,7 @@ export function formatOk(setting: Setting): string {
   if (setting.kind === "schedule") {
     return `OK schedule ${setting.steps.length === 0 ? "off" : setting.steps.join(" ")}\n`;
   }
+  if (setting.kind === "name" && CLIENT_NAME.test(setting.name)) return `OK name ${setting.name}\n`;
   if (setting.kind === "counter" && COUNTER_MODELS.includes(setting.model)) {
     return `OK counter ${setting.model}\n`;
   }
@@ -265,7 +272,8 @@ const MAX_COUNT = 999_999_999_999_999;
 // has at most 15 digits, so that it is a safe integer.
 const VALUE = /^(0|-?[1-9][0-9]*)(?: \((0|[1-9][0-9]{0,14}) (updates?) lost\))?$/;
 const PROGRESS = /^PROGRESS (0|[1-9][0-9]{0,14}) (0|[1-9][0-9]{0,14})$/;
-const OK = /^OK (?:progress (on|off)|counter ([a-z]+)|step (on|off)|schedule (off|\d+(?: \d+)*))$/;
+const OK =
+  /^OK (?:progress (on|off)|counter ([a-z]+)|step (on|off)|schedule (off|\d+(?: \d+)*)|name ([A-Za-z0-9._-]+))$/;
 const ERROR = /^ERR ([a-z][a-z0-9-]*)(?: (.*))?$/;
 const MALFORMED: Reply = Object.freeze({ kind: "malformed" });
 
@@ -333,7 +341,8 @@ function parseValue(line: string): Reply {
 function parseOk(line: string): Reply {
   const match = OK.exec(line);
   if (!match) return MALFORMED;
-  const [, progress, model, step, schedule] = match;
+  const [, progress, model, step, schedule, name] = match;
+  if (name !== undefined) return { kind: "ok", setting: { kind: "name", name } };
   if (progress !== undefined) {
     return { kind: "ok", setting: { kind: "progress", on: progress === "on" } };
   }

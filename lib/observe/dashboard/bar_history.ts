@@ -8,6 +8,7 @@ import {
   DASHBOARD_BARS_PER_UPDATE,
   DASHBOARD_HISTORY_BARS,
   DASHBOARD_HISTORY_MS,
+  DASHBOARD_LANE_BARS_PER_UPDATE,
 } from "../../defaults/defaults.ts";
 
 /**
@@ -16,11 +17,18 @@ import {
  */
 export type Bar = [string, number, number, number, number, number];
 
-/** Bars of one lane that were only counted: how many, the first start, the last end. */
+/**
+ * Bars of one lane that were only counted: how many, the first start, the last
+ * end, the time they ran, and how many were each client's (by colour key).
+ */
 export interface LaneTally {
   count: number;
   from: number;
   to: number;
+  /** The sum of their durations, in ms. */
+  busyMs: number;
+  /** Bars by colour key: at most the palette's keys (and -1), so bounded. */
+  colours: Map<number, number>;
 }
 
 /**
@@ -30,19 +38,31 @@ export interface LaneTally {
  * @param bar The bar.
  */
 export function tallyBar(tally: Map<number, LaneTally>, bar: Bar): void {
-  const [, lane, , startedAt, endedAt] = bar;
+  const [, lane, colour, startedAt, endedAt] = bar;
   const entry = tally.get(lane);
-  if (!entry) tally.set(lane, { count: 1, from: startedAt, to: endedAt });
-  else {
+  if (!entry) {
+    const colours = new Map([[colour, 1]]);
+    tally.set(lane, {
+      count: 1,
+      from: startedAt,
+      to: endedAt,
+      busyMs: endedAt - startedAt,
+      colours,
+    });
+  } else {
     entry.count++;
     entry.from = Math.min(entry.from, startedAt);
     entry.to = Math.max(entry.to, endedAt);
+    entry.busyMs += endedAt - startedAt;
+    entry.colours.set(colour, (entry.colours.get(colour) ?? 0) + 1);
   }
 }
 
 /**
  * Collects bars for the next update, at most {@linkcode DASHBOARD_BARS_PER_UPDATE}
- * (the rest are tallied by lane), and keeps those sent for the last
+ * (the rest are tallied by lane; so are all of a lane's held bars when it has
+ * more than {@linkcode DASHBOARD_LANE_BARS_PER_UPDATE}: then it has more
+ * increments than pixels, and is drawn as its density), and keeps those sent for the last
  * {@linkcode DASHBOARD_HISTORY_MS}, at most {@linkcode DASHBOARD_HISTORY_BARS}.
  *
  * @example
@@ -89,8 +109,15 @@ export class BarHistory {
    * @returns The bars, oldest first, and the tally by lane.
    */
   take(now: number): { bars: Bar[]; tally: Map<number, LaneTally> } {
-    const taken = { bars: this.#bars, tally: this.#tally };
-    for (const bar of this.#bars) this.#history.push(bar);
+    const perLane = new Map<number, number>();
+    for (const bar of this.#bars) perLane.set(bar[1], (perLane.get(bar[1]) ?? 0) + 1);
+    const bars: Bar[] = [];
+    for (const bar of this.#bars) {
+      if (perLane.get(bar[1])! > DASHBOARD_LANE_BARS_PER_UPDATE) tallyBar(this.#tally, bar);
+      else bars.push(bar);
+    }
+    const taken = { bars, tally: this.#tally };
+    for (const bar of bars) this.#history.push(bar);
     this.#trim(now);
     this.#bars = [];
     this.#tally = new Map();

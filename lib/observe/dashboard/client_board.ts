@@ -37,6 +37,8 @@ interface Client {
  * ```
  */
 export class ClientBoard {
+  /** Names clients gave themselves, by address: at most one a client present. */
+  #names = new Map<string, string>();
   #clients = new Map<string, Client>();
   /** Slot holders, by slot. */
   #slots: (string | null)[];
@@ -118,6 +120,7 @@ export class ClientBoard {
     const client = this.#clients.get(conn);
     if (!client) return;
     this.#clients.delete(conn);
+    this.#names.delete(conn);
     if (client.slot >= 0) {
       this.#slots[client.slot] = null;
       this.#free.push(client.slot);
@@ -164,7 +167,29 @@ export class ClientBoard {
   }
 
   #tag(conn: string): ClientTag {
-    return [conn, this.#colours.of(conn) ?? -1];
+    return [this.nameOf(conn), this.#colours.of(conn) ?? -1];
+  }
+
+  /**
+   * A client named itself (`NAME alice`): it is shown by its name from now on.
+   *
+   * @param conn The client.
+   * @param name Its name.
+   */
+  named(conn: string, name: string): void {
+    if (!this.#clients.has(conn)) return;
+    this.#names.set(conn, name);
+    this.#changed = true;
+  }
+
+  /**
+   * What the page calls a client: its name, or its address.
+   *
+   * @param conn The client.
+   * @returns The name, or `conn`.
+   */
+  nameOf(conn: string): string {
+    return this.#names.get(conn) ?? conn;
   }
 
   #setState(conn: string, state: "waiting" | "served", at: number): void {
@@ -177,11 +202,14 @@ export class ClientBoard {
         this.#taken++;
       }
     } else if (state === "waiting" && client.slot >= 0) {
-      // Back in line after its slot hold: its slot is someone else's now.
+      // Back in line after its slot hold: its slot is someone else's now, and its place in
+      // line is the end (the line is listed in the order of this map).
       this.#slots[client.slot] = null;
       this.#free.push(client.slot);
       this.#taken--;
       client.slot = -1;
+      this.#clients.delete(conn);
+      this.#clients.set(conn, client);
     }
     client.state = state;
     this.#changed = true;

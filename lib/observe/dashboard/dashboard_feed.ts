@@ -4,15 +4,31 @@
  *
  * @module
  */
-import { DASHBOARD_LANES_SHOWN, DASHBOARD_NAME_CHARS } from "../../defaults/defaults.ts";
+import {
+  DASHBOARD_LANES_SHOWN,
+  DASHBOARD_NAME_CHARS,
+  DASHBOARD_RUNNING_SHOWN,
+} from "../../defaults/defaults.ts";
+import { FREE_LANE_NAME } from "../../fleet/remote_lane.ts";
 import type { ServerEvent } from "../../server/server_events.ts";
 import type { ServerStats } from "../../server/server_options.ts";
 import { BarHistory } from "./bar_history.ts";
 import { ClientBoard } from "./client_board.ts";
 import { encodeMessage, type Message, type MessageOptions } from "./dashboard_message.ts";
-import type { DashboardStats, LanesView } from "./dashboard_views.ts";
+import type { DashboardStats, LanesView, RunningBar } from "./dashboard_views.ts";
 import { RequestBoard, type RequestSection } from "./request_board.ts";
 import { TaskRates } from "./task_rates.ts";
+
+/** A task a Worker runs now, as the pool samples it (`WorkerPool.runningTasks`). */
+export interface RunningTaskSample {
+  worker: number;
+  /** Its job's name: the request. */
+  job: string | undefined;
+  /** Its number within the request, from 1. */
+  no: number;
+  /** When it started, ms since the epoch, by its Worker's clock. */
+  startedAt: number;
+}
 
 /** Options of {@linkcode DashboardFeed}. */
 export interface DashboardFeedOptions {
@@ -29,6 +45,8 @@ export interface DashboardFeedOptions {
    * dashboard forgets a request the server no longer has, and shows the Mutex from it.
    */
   requestsInFlight?: () => readonly RequestSection[];
+  /** What the Workers run now, sampled once a message. */
+  running?: () => readonly RunningTaskSample[];
 }
 
 /**
@@ -67,19 +85,21 @@ export class DashboardFeed {
   #requests: RequestBoard;
   #bars = new BarHistory();
   #rates = new TaskRates();
+  #running?: () => readonly RunningTaskSample[];
 
   /**
    * @param options The server's shape and its figures.
    * @throws {RangeError} When `maxClients` is not a positive integer.
    */
   constructor(options: DashboardFeedOptions) {
-    const { address, maxClients, lanes, stats, requestsInFlight } = options;
+    const { address, maxClients, lanes, stats, requestsInFlight, running } = options;
     if (!Number.isSafeInteger(maxClients) || maxClients < 1) {
       throw new RangeError(`'maxClients' must be a positive integer: received ${maxClients}`);
     }
     this.#address = address;
     this.#lanesNow = lanes;
     this.#serverStats = stats;
+    this.#running = running;
     this.#lanes = [...lanes()];
     this.#clients = new ClientBoard(maxClients);
     this.#requests = new RequestBoard({ workers: this.#lanes.length, requestsInFlight });
@@ -108,8 +128,14 @@ export class DashboardFeed {
       case "closed":
         this.#clients.left(event.conn, event.at);
         break;
+      case "named":
+        this.#clients.named(event.conn, event.name);
+        break;
       case "counting":
-        this.#requests.begin(event, this.#clients.colourOf(event.conn));
+        this.#requests.begin(
+          { ...event, conn: this.#clients.nameOf(event.conn) },
+          this.#clients.colourOf(event.conn),
+        );
         break;
       case "task-done": {
         const { task, worker, conn, startedAt, endedAt, units } = event;
@@ -147,6 +173,7 @@ export class DashboardFeed {
       address: this.#address,
       lanes: lanesView(this.#lanes),
       queued,
+      running: this.#runningBars(now),
       clients: this.#clients.view(),
       requests: this.#requests.requests(),
       requestsMore: this.#requests.more(),
@@ -178,6 +205,7 @@ export class DashboardFeed {
       now,
       ...(lanesChanged ? { lanes: lanesView(lanes) } : {}),
       queued,
+      running: this.#runningBars(now),
       ...(clients ? { clients } : {}),
       requests,
       ended,
@@ -187,6 +215,18 @@ export class DashboardFeed {
       stats: this.#stats(),
     };
     return encodeMessage("update", panels, bars, { ...options, tally });
+  }
+
+  /** What the shown lanes run now, as sent: at most {@linkcode DASHBOARD_RUNNING_SHOWN}. */
+  #runningBars(now: number): RunningBar[] {
+    const bars: RunningBar[] = [];
+    for (const { worker, job, no, startedAt } of this.#running?.() ?? []) {
+      if (bars.length >= DASHBOARD_RUNNING_SHOWN) break;
+      if (worker >= DASHBOARD_LANES_SHOWN || job === undefined) continue;
+      const since = Math.round((startedAt - now) * 10) / 10;
+      bars.push([`${job}#${no}`, worker, this.#requests.colourOf(job), since]);
+    }
+    return bars;
   }
 
   #stats(): DashboardStats {
@@ -199,8 +239,10 @@ export class DashboardFeed {
  * printable ASCII (a byte a character), cut to {@linkcode DASHBOARD_NAME_CHARS}.
  */
 function lanesView(lanes: readonly string[]): LanesView {
+  const shown = lanes.slice(0, DASHBOARD_LANES_SHOWN);
   return {
-    names: lanes.slice(0, DASHBOARD_LANES_SHOWN).map((name) => {
+    gone: shown.flatMap((name, i) => name === FREE_LANE_NAME ? [i] : []),
+    names: shown.map((name) => {
       const ascii = name.replace(/[^\x20-\x7e]/g, "?");
       return ascii.length > DASHBOARD_NAME_CHARS
         ? `${ascii.slice(0, DASHBOARD_NAME_CHARS - 3)}...`

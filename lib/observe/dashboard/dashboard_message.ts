@@ -5,12 +5,15 @@
  *
  * @module
  */
-import { DASHBOARD_MESSAGE_BYTES } from "../../defaults/defaults.ts";
+import { DASHBOARD_MESSAGE_BYTES, DASHBOARD_SUMMARY_COLOURS } from "../../defaults/defaults.ts";
 import { type Bar, type LaneTally, tallyBar } from "./bar_history.ts";
 import type { BarSummary } from "./dashboard_views.ts";
 
-/** Room kept for one lane's summary: `[lane, count, fromMs, toMs],` at their longest. */
-const SUMMARY_BYTES = 56;
+/**
+ * Room kept for one lane's summary, `[lane, count, fromMs, toMs, busy, colours],`
+ * at their longest: 36 characters, and 12 for each colour `[key,percent],`.
+ */
+const SUMMARY_BYTES = 36 + DASHBOARD_SUMMARY_COLOURS * 12;
 /** Room kept for the event's name, the field names and the closing bytes. */
 const FRAME_BYTES = 64;
 
@@ -58,7 +61,8 @@ export interface Message {
  * assert.equal(message.drawn + message.summarised, 100);
  * const data = JSON.parse(new TextDecoder().decode(message.bytes).split("data: ")[1]);
  * assert.deepEqual(data.bars.at(-1), ["R1#99", 0, 0, -1, 0, 1]); // the newest is kept
- * assert.deepEqual(data.summary, [[0, message.summarised, -100, -100 + message.summarised]]);
+ * const n = message.summarised; // each ran 1 ms, one after the other: busy 1000 ‰, all colour 0
+ * assert.deepEqual(data.summary, [[0, n, -100, -100 + n, 1000, [[0, 100]]]]);
  * ```
  */
 export function encodeMessage(
@@ -102,18 +106,37 @@ export function encodeMessage(
     throw new RangeError(`the dashboard's panels alone take more than ${maxBytes} bytes`);
   }
   const lanes = new Map<number, LaneTally>();
-  for (const [lane, entry] of tally ?? []) lanes.set(lane, { ...entry });
+  for (const [lane, entry] of tally ?? []) {
+    lanes.set(lane, { ...entry, colours: new Map(entry.colours) });
+  }
   for (let i = 0; i < first; i++) tallyBar(lanes, bars[i]);
   const summary: BarSummary[] = [];
   let summarised = 0;
-  for (const [lane, { count, from, to }] of lanes) {
-    summary.push([lane, count, since(from, now), since(to, now)]);
+  for (const [lane, { count, from, to, busyMs, colours }] of lanes) {
+    // A lane runs one task at a time: busy at most the whole span.
+    const busy = to > from ? Math.min(1000, Math.round(busyMs / (to - from) * 1000)) : 1000;
+    summary.push([lane, count, since(from, now), since(to, now), busy, shares(colours, count)]);
     summarised += count;
   }
   const text = `${head},"bars":[${kept.reverse().join(",")}],"summary":${
     JSON.stringify(summary)
   }}\n\n`;
   return { bytes: encoder.encode(text), drawn: kept.length, summarised };
+}
+
+/**
+ * The clients' shares of a summary's bars, in percent, most first: at most
+ * {@linkcode DASHBOARD_SUMMARY_COLOURS}, the rest together under colour -1.
+ */
+function shares(colours: ReadonlyMap<number, number>, total: number): [number, number][] {
+  const sorted = [...colours].sort((a, b) => b[1] - a[1]);
+  const percent = (count: number) => Math.round(count / total * 100);
+  if (sorted.length <= DASHBOARD_SUMMARY_COLOURS) {
+    return sorted.map(([colour, count]) => [colour, percent(count)]);
+  }
+  const kept = sorted.slice(0, DASHBOARD_SUMMARY_COLOURS - 1);
+  const rest = total - kept.reduce((n, [, count]) => n + count, 0);
+  return [...kept.map(([c, n]) => [c, percent(n)] as [number, number]), [-1, percent(rest)]];
 }
 
 /** `at` relative to `now`, in ms, to a tenth. */

@@ -10,10 +10,19 @@
  *
  * @module
  */
-import { DASHBOARD_INTERVAL_MS, DASHBOARD_PORT, HOST } from "../../defaults/defaults.ts";
+import {
+  DASHBOARD_CONTROL_BODY_BYTES,
+  DASHBOARD_CONTROL_CLIENTS,
+  DASHBOARD_INTERVAL_MS,
+  DASHBOARD_PORT,
+  HOST,
+} from "../../defaults/defaults.ts";
+import { parseCommand, ProtocolError } from "../../wire/protocol.ts";
+import { ControlClients } from "./control_clients.ts";
+import { RecentTrace } from "./recent_trace.ts";
 import type { ServerEvents } from "../../server/server_events.ts";
 import type { ServerOptions, ServerStats } from "../../server/server_options.ts";
-import { DashboardFeed } from "./dashboard_feed.ts";
+import { DashboardFeed, type RunningTaskSample } from "./dashboard_feed.ts";
 import { DASHBOARD_HTML } from "./page_html.ts";
 import { PageStreams, type PageStreamsOptions, SlowPageError } from "./page_streams.ts";
 import type { RequestSection } from "./request_board.ts";
@@ -39,14 +48,21 @@ export interface DashboardSource {
   requestsInFlight?(): readonly RequestSection[];
   /** The pool's lanes, one name per Worker; may grow. */
   laneNames?(): readonly string[];
+  /** What each Worker runs now, sampled. */
+  runningTasks?(): readonly RunningTaskSample[];
 }
 
 /** A running dashboard. */
 export interface Dashboard extends AsyncDisposable {
   /** Where it listens. */
   addr: Deno.NetAddr;
-  /** Its address, `http://host:port/`. */
+  /** Its address with its token, `http://host:port/?token=…`: what the log prints. */
   url: string;
+  /**
+   * The secret that the classroom controls need (`X-Threadcount-Token`, or `?token=`
+   * for `/trace.json`): made anew each run, known only to whoever reads the log.
+   */
+  token: string;
   /** Closes the event streams and stops serving. */
   close(): Promise<void>;
 }
@@ -104,14 +120,25 @@ export function serveDashboard(
   );
 
   const defaultLanes = Array.from({ length: server.options.workers }, (_, i) => `worker ${i}`);
+  const feedLanes = () => server.laneNames?.() ?? defaultLanes;
   const feed = new DashboardFeed({
     address: server.address,
     maxClients: server.options.maxClients,
-    lanes: () => server.laneNames?.() ?? defaultLanes,
+    lanes: feedLanes,
     stats: () => server.stats(),
     requestsInFlight: server.requestsInFlight ? () => server.requestsInFlight!() : undefined,
+    running: server.runningTasks ? () => server.runningTasks!() : undefined,
   });
-  const subscription = server.events.subscribe((event) => feed.hear(event));
+  const token = Array.from(
+    crypto.getRandomValues(new Uint8Array(16)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  const recent = new RecentTrace();
+  const control = new ControlClients(tcpAddress(server.address));
+  const subscription = server.events.subscribe((event) => {
+    feed.hear(event);
+    if (event.type === "task-done") recent.add(event);
+  });
   /** The snapshot of this interval, shared by the pages that open in it. */
   let snapshot: Uint8Array | undefined;
   let failed = false;
@@ -127,12 +154,23 @@ export function serveDashboard(
     }
   }, intervalMs);
 
-  function answer(request: Request): Response {
+  function answer(request: Request): Response | Promise<Response> {
     const host = checkHost(request.headers.get("host"), allowedHosts, addr.port);
     if (host !== "ok") {
       return host === "malformed"
         ? plain(400, "bad request: the Host header is missing or malformed\n")
         : plain(421, `misdirected request: open the dashboard as http://127.0.0.1:${addr.port}/\n`);
+    }
+    const own = `http://${request.headers.get("host")!.toLowerCase()}`;
+    if (request.method === "POST" && pathOf(request.url) === "/control/clients") {
+      // The token, and the page's own Origin: a page on another site has neither.
+      if (
+        !sameToken(request.headers.get("x-threadcount-token"), token) ||
+        request.headers.get("origin")?.toLowerCase() !== own
+      ) {
+        return plain(403, "forbidden: controls need the dashboard's token and its own page\n");
+      }
+      return openClients(request);
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return plain(405, "method not allowed: the dashboard only reads (GET, HEAD)\n", {
@@ -147,8 +185,23 @@ export function serveDashboard(
       });
     }
     if (pathname === "/favicon.ico") return new Response(null, { status: 204 });
+    if (pathname === "/trace.json") {
+      if (!sameToken(new URL(request.url).searchParams.get("token"), token)) {
+        return plain(
+          403,
+          "forbidden: the trace needs the dashboard's token (?token=, in the log)\n",
+        );
+      }
+      return new Response(head ? null : recent.trace(feedLanes(), Date.now()), {
+        headers: {
+          "content-type": "application/json",
+          "content-disposition": 'attachment; filename="threadcount-last-minute.json"',
+          "cache-control": "no-store",
+        },
+      });
+    }
     if (pathname === "/events") {
-      if (!sameOrigin(request.headers, `http://${request.headers.get("host")!.toLowerCase()}`)) {
+      if (!sameOrigin(request.headers, own)) {
         return plain(403, "forbidden: the live stream is for the dashboard's own page\n");
       }
       const headers = {
@@ -170,12 +223,53 @@ export function serveDashboard(
     return plain(404, "not found: the dashboard is at /\n");
   }
 
+  /** `POST /control/clients`: `{"count": 3, "request": "0 200"}` opens that many clients. */
+  async function openClients(request: Request): Promise<Response> {
+    const text = await boundedText(request, DASHBOARD_CONTROL_BODY_BYTES);
+    if (text === undefined) {
+      return plain(413, `too large: a control is at most ${DASHBOARD_CONTROL_BODY_BYTES} bytes\n`);
+    }
+    let body: { count?: unknown; request?: unknown };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = {};
+    }
+    const { count, request: line } = body ?? {};
+    if (
+      !Number.isSafeInteger(count) || (count as number) < 1 ||
+      (count as number) > DASHBOARD_CONTROL_CLIENTS || typeof line !== "string"
+    ) {
+      return plain(
+        400,
+        `bad request: send {"count": 1 to ${DASHBOARD_CONTROL_CLIENTS}, "request": "0 200"}\n`,
+      );
+    }
+    try {
+      if (parseCommand(line, { maxIncrements: Number.MAX_SAFE_INTEGER }).kind !== "count") {
+        throw new ProtocolError("bad-request", "not a count");
+      }
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      return plain(400, `bad request: "request" must be a count, e.g. "0 200"\n`);
+    }
+    const opened = control.start(count as number, line.trim());
+    if (opened === 0) {
+      return plain(429, "too many control clients open: wait for some to finish\n");
+    }
+    return new Response(JSON.stringify({ opened }) + "\n", {
+      status: 202,
+      headers: { "content-type": "application/json" },
+    });
+  }
+
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(timer);
       subscription[Symbol.dispose]();
       pages.close();
+      await control.close();
       await http.shutdown();
     })();
     return closing;
@@ -183,7 +277,8 @@ export function serveDashboard(
   server.finished.then(close);
   return {
     addr,
-    url: `http://${addr.hostname}:${addr.port}/`,
+    url: `http://${addr.hostname}:${addr.port}/?token=${token}`,
+    token,
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -199,6 +294,42 @@ function sameOrigin(headers: Headers, own: string): boolean {
   if (origin !== null && origin.toLowerCase() !== own) return false;
   const site = headers.get("sec-fetch-site");
   return site === null || site === "same-origin" || site === "none";
+}
+
+/** Whether `given` is the token, compared in constant time. */
+function sameToken(given: string | null, token: string): boolean {
+  if (given === null || given.length !== token.length) return false;
+  let difference = 0;
+  for (let i = 0; i < token.length; i++) difference |= given.charCodeAt(i) ^ token.charCodeAt(i);
+  return difference === 0;
+}
+
+/** A request's body as text, or `undefined` when it is longer than `max` bytes. */
+async function boundedText(request: Request, max: number): Promise<string | undefined> {
+  if (Number(request.headers.get("content-length") ?? 0) > max) return undefined;
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of request.body ?? []) {
+    length += chunk.length;
+    if (length > max) return undefined;
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** The server's TCP address from its text, `host:port` or `[v6]:port`. */
+function tcpAddress(address: string): { hostname: string; port: number } {
+  const at = address.lastIndexOf(":");
+  return {
+    hostname: address.slice(0, at).replace(/^\[|\]$/g, ""),
+    port: Number(address.slice(at + 1)),
+  };
 }
 
 function plain(status: number, text: string, headers: Record<string, string> = {}): Response {

@@ -18,7 +18,11 @@
  *
  * @module
  */
+import type { ServerEvent } from "../../server/server_events.ts";
 import type { ServerStats } from "../../server/server_options.ts";
+
+/** A request's counter model, as the server's `counting` event names it (`lib/counter`). */
+export type CounterModel = NonNullable<Extract<ServerEvent, { type: "counting" }>["counter"]>;
 
 /**
  * A task a Worker ran, as the dashboard draws it, from the Worker's own clock:
@@ -28,11 +32,20 @@ import type { ServerStats } from "../../server/server_options.ts";
 export type TaskBar = [string, number, number, number, number, number];
 
 /**
- * Bars of one lane left out of a message, because there were more than one
- * message carries: `[lane, count, fromMs, toMs]`, times relative to the
- * message's `now` (from the first start to the last end).
+ * An increment a Worker runs now: `[task, lane, colour, startMs]`, its start
+ * relative to the message's `now`. The page draws it from its start up to now.
  */
-export type BarSummary = [number, number, number, number];
+export type RunningBar = [string, number, number, number];
+
+/**
+ * Bars of one lane left out of a message, because there were more than one
+ * message carries: `[lane, count, fromMs, toMs, busy, colours]`, times
+ * relative to the message's `now` (from the first start to the last end);
+ * `busy` the share of the span they ran, in ‰ (the page draws their density);
+ * `colours` the clients' shares of them, `[colour, percent]`, most first, at
+ * most `DASHBOARD_SUMMARY_COLOURS` (the rest together under colour -1).
+ */
+export type BarSummary = [number, number, number, number, number, [number, number][]];
 
 /**
  * A client and its colour: `[conn, colour]`. The colour's key is
@@ -59,6 +72,10 @@ export interface RequestView {
   total: number;
   /** When counting began, ms since the epoch. */
   startedAt: number;
+  /** How its counter is kept: the lesson it shows (`parallel` unless the client chose). */
+  counter: CounterModel;
+  /** `racy` and `locked`: updates lost so far (increments applied − counter's rise). */
+  lost?: number;
 }
 
 /** A finished request: its result, or why it failed. */
@@ -75,6 +92,10 @@ export interface FinishedView {
   /** Time from the request to its end, in ms. */
   ms: number;
   endedAt: number;
+  /** How its counter was kept. */
+  counter: CounterModel;
+  /** `racy` and `locked`: updates lost (`increments − (result − start)`), from the server's count. */
+  lost?: number;
 }
 
 /** One request's critical section, from the server's own count. */
@@ -88,6 +109,13 @@ export interface MutexView {
   waited: number;
   /** Whether a section holds the Mutex now. */
   held: boolean;
+  /**
+   * What guards its counter: `racy` nothing, `locked` a lock around each whole
+   * increment (read, spin, write), `parallel` a Mutex around the update alone.
+   */
+  counter: CounterModel;
+  /** `racy` and `locked`: updates lost so far. */
+  lost?: number;
 }
 
 /** Who holds the client slots (the Semaphore) and who waits for one: sent whole. */
@@ -108,6 +136,8 @@ export interface ClientsView {
 export interface LanesView {
   names: string[];
   total: number;
+  /** Shown lanes of a node that left (free, waiting for another node): the page marks them gone. */
+  gone: number[];
 }
 
 /** The figures the dashboard shows. */
@@ -139,6 +169,8 @@ export interface DashboardSnapshot extends Panels {
   summary: BarSummary[];
   /** Tasks handed to each shown lane and not yet done. */
   queued: number[];
+  /** What the Workers run now, at most `DASHBOARD_RUNNING_SHOWN`. */
+  running: RunningBar[];
   /** The listed requests in flight, oldest first. */
   requests: RequestView[];
 }
@@ -153,6 +185,8 @@ export interface DashboardUpdate extends Partial<Panels> {
   summary: BarSummary[];
   /** Tasks handed to each shown lane and not yet done. */
   queued: number[];
+  /** What the Workers run now (sent whole), at most `DASHBOARD_RUNNING_SHOWN`. */
+  running: RunningBar[];
   /** Listed requests that changed, or that joined the list. */
   requests: RequestView[];
   /** Requests that left the list since the last update (they ended). */

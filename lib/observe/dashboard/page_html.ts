@@ -10,15 +10,17 @@
 import PAGE_MAIN from "./browser/page_main.js" with { type: "text" };
 import PAGE_STATE from "./browser/page_state.js" with { type: "text" };
 import PANELS from "./browser/panels.js" with { type: "text" };
+import CONTROLS from "./browser/controls.js" with { type: "text" };
 import WORKER_LANES from "./browser/worker_lanes.js" with { type: "text" };
 import { DASHBOARD_CSS, DASHBOARD_PALETTE } from "./page_style.ts";
-import { DASHBOARD_FINISHED_KEPT } from "../../defaults/defaults.ts";
+import { DASHBOARD_CONTROL_CLIENTS, DASHBOARD_FINISHED_KEPT } from "../../defaults/defaults.ts";
 
 const BODY = `
 <header>
   <h1>threadcount · live</h1>
   <span class="address" id="address"></span>
   <span class="fleet" id="fleet" data-stat="fleet" hidden></span>
+  <button class="type-size" id="type-size" title="larger type, for a projector (or ?large=1)">A+</button>
   <span class="status" id="status">connecting…</span>
 </header>
 <main>
@@ -26,16 +28,18 @@ const BODY = `
     <div class="stat"><div class="value" data-stat="tasks-done">–</div><div class="label">increments done</div></div>
     <div class="stat"><div class="value" data-stat="tasks-per-s">–</div><div class="label">increments / s</div></div>
     <div class="stat"><div class="value" data-stat="utilisation">–</div><div class="label">Worker utilisation</div></div>
-    <div class="stat"><div class="value" data-stat="tasks-queued">–</div><div class="label">increments in queue</div></div>
+    <div class="stat"><div class="value" data-stat="tasks-queued">–</div><div class="label">in the pool's queue, no Worker yet</div></div>
     <div class="stat"><div class="value" data-stat="requests-in-flight">–</div><div class="label">requests in flight</div></div>
     <div class="stat"><div class="value" data-stat="clients-active">–</div><div class="label">clients served</div></div>
     <div class="stat"><div class="value" data-stat="clients-waiting">–</div><div class="label">clients waiting</div></div>
   </div>
   <section>
     <h2 class="with-zoom"><span><span class="part">Worker pool</span> · what each thread runs</span>
-      <span class="zoom" id="zoom"><button data-window="2">2 s</button><button data-window="10">10 s</button><button data-window="60">60 s</button></span></h2>
-    <p class="hint">One bar per increment, from when its Worker started it to when it ended, coloured by client.
-      Tasks handed to a Worker but not started yet wait on the right, as queued.</p>
+      <span class="zoom" id="zoom"><button id="pause" title="freeze the picture; then scrub back over the last minute">pause</button><input id="scrub" type="range" min="0" max="60" step="0.5" value="0" disabled title="seconds back"><span id="scrub-text"></span><button data-window="2">2 s</button><button data-window="10">10 s</button><button data-window="60">60 s</button></span></h2>
+    <p class="hint">One bar per increment, from when its Worker started it to when it ended (or now,
+      while it runs), coloured by client. When more end than the page is sent one by one, they are
+      drawn as their density, and the note below the lanes says how many. On the right: tasks
+      handed to that Worker and not started yet.</p>
     <div class="lanes" id="lanes"></div>
     <div class="axis" id="axis"></div>
     <p class="note" id="lanes-more" hidden></p>
@@ -47,6 +51,14 @@ const BODY = `
     <div class="slots" id="slots"></div>
     <h3 id="waiting-title">Waiting line</h3>
     <ul class="line" id="waiting"></ul>
+    <h3>Class controls</h3>
+    <form class="controls" id="controls">
+      open <input id="control-count" type="number" min="1" max="${DASHBOARD_CONTROL_CLIENTS}" value="12">
+      clients sending <input id="control-request" value="0 200" size="9">
+      <button id="control-open" type="submit">open</button>
+      <a id="control-trace" download="threadcount-last-minute.json">last minute as a Perfetto trace</a>
+    </form>
+    <p class="note" id="control-note"></p>
   </section>
   <section>
     <h2>Requests in flight · start → counter / target</h2>
@@ -56,9 +68,11 @@ const BODY = `
     <p class="note" id="requests-more" hidden></p>
   </section>
   <section>
-    <h2><span class="part">Mutex</span> · critical sections</h2>
-    <p class="hint">Each request's counter has its own lock. A section (read, report, write back)
-      is <b>running</b> while it holds it; <b>waited</b> counts the sections that found it taken.</p>
+    <h2><span class="part">Mutex</span> · what guards each counter</h2>
+    <p class="hint">By the request's counter model: <b>parallel</b>, a Mutex around the update
+      alone (read, report, write back; <b>running</b> while held, <b>waited</b> counts the sections
+      that found it taken); <b>locked</b>, one lock around each whole increment, so the Workers take
+      turns; <b>racy</b>, no lock at all, so updates are lost.</p>
     <div class="rows" id="mutex"></div>
   </section>
   <section class="finished-list">
@@ -94,7 +108,7 @@ function inlineModules(modules: string[]): string {
 }
 
 /** The page's script. */
-const PAGE_SCRIPT = inlineModules([PAGE_STATE, WORKER_LANES, PANELS, PAGE_MAIN]);
+const PAGE_SCRIPT = inlineModules([PAGE_STATE, WORKER_LANES, PANELS, CONTROLS, PAGE_MAIN]);
 
 /** The page, served at `/` by the dashboard. */
 export const DASHBOARD_HTML = `<!doctype html>

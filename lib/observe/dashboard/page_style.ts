@@ -42,19 +42,25 @@ section { background: var(--panel); border: 1px solid var(--line); border-radius
 h2 { margin: 0 0 4px; font-size: 13px; font-weight: 650; color: var(--text);
      text-transform: uppercase; letter-spacing: .08em; }
 h2 .part { color: var(--accent); }
-.hint { margin: 0 0 10px; font-size: 12px; color: var(--muted); }
-.stats { grid-column: 1 / -1; display: grid; grid-template-columns: repeat(7, 1fr); gap: 10px; }
+.hint { margin: 0 0 10px; font-size: 13px; color: var(--muted); }
+.type-size { background: #0b1015; color: var(--text); border: 1px solid var(--line); border-radius: 5px;
+             font-size: 13px; padding: 2px 8px; cursor: pointer; }
+body.large main, body.large header { zoom: 1.3; }
+.stats { grid-column: 1 / -1; display: grid; grid-template-columns: repeat(7, minmax(0, 1fr)); gap: 10px; }
 .stat { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 8px 12px; }
 .stat .value { font-size: 24px; font-weight: 650; font-variant-numeric: tabular-nums; }
-.stat .label { font-size: 12px; color: var(--muted); }
+.stat .label { font-size: 12px; color: var(--muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.stat .value { white-space: nowrap; }
 .lanes { display: flex; flex-direction: column; gap: 8px; }
 .lane { display: grid; grid-template-columns: 96px minmax(0, 1fr) 92px; align-items: center; gap: 8px; }
-.lane .name { font-size: 13px; color: var(--muted); font-family: ui-monospace, monospace; }
+.lane .name { font-size: 13px; color: var(--muted); font-family: ui-monospace, monospace;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .track { position: relative; height: 34px; background: #0b1015; border-radius: 6px; overflow: hidden;
          border: 1px solid var(--line); }
+.strip { position: absolute; inset: 0; will-change: transform; }
 .bar { position: absolute; top: 4px; bottom: 4px; border-radius: 2px; min-width: 2px;
        box-shadow: inset 0 0 0 1px rgba(0,0,0,.45); }
-.queue { display: flex; align-items: center; gap: 3px; font-size: 11px; color: var(--muted);
+.queue { display: flex; align-items: center; gap: 3px; font-size: 11px; color: var(--muted); white-space: nowrap;
          font-variant-numeric: tabular-nums; }
 .queue .slot { width: 8px; height: 22px; border: 1px dashed var(--muted); border-radius: 2px; }
 .axis { position: relative; height: 18px; margin: 0 100px 0 104px; font-size: 11px; color: var(--muted); }
@@ -62,6 +68,14 @@ h2 .part { color: var(--accent); }
 .zoom { margin-left: auto; display: inline-flex; gap: 4px; }
 .zoom button { background: #0b1015; color: var(--muted); border: 1px solid var(--line); border-radius: 5px;
                font-size: 11px; padding: 2px 8px; cursor: pointer; }
+.zoom input[type=range] { width: 120px; }
+#scrub-text { font-size: 11px; color: var(--warn); min-width: 44px; }
+.controls { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: 13px; margin-top: 6px; }
+.controls input { background: #0b1015; color: var(--text); border: 1px solid var(--line); border-radius: 5px;
+                  padding: 2px 6px; width: 64px; }
+.controls a { color: var(--accent); }
+.controls button { background: #0b1015; color: var(--text); border: 1px solid var(--accent); border-radius: 5px;
+                   padding: 2px 10px; cursor: pointer; }
 .zoom button.on { color: var(--text); border-color: var(--accent); }
 h2.with-zoom { display: flex; align-items: center; }
 .swatch { display: inline-grid; place-items: center; width: 14px; height: 14px; border-radius: 3px; flex: none;
@@ -76,29 +90,42 @@ h2.with-zoom { display: flex; align-items: center; }
            border: 1px solid var(--warn); color: var(--warn); border-radius: 6px; padding: 3px 6px; }
 h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .empty { color: var(--muted); font-size: 12px; font-style: italic; }
-.bar.summary { background: repeating-linear-gradient(135deg, #56616d 0 2px, transparent 2px 5px);
-  outline: 1px dashed #56616d; }
+.bar.running { outline: 2px solid var(--text); outline-offset: -2px; }
+.lane.gone .name { color: var(--bad); font-style: italic; }
+.lane.gone .track { opacity: .35; }
+.bar.summary { box-shadow: none; border-radius: 0; }
 .more, .note { color: var(--muted); font-size: 12px; margin-top: 6px; }
 .rows { display: flex; flex-direction: column; }
-.request { display: grid; grid-template-columns: 44px 150px minmax(0, 1fr) 180px 110px; gap: 10px;
+.request { display: grid; grid-template-columns: 44px 150px 64px minmax(0, 1fr) 180px 110px; gap: 10px;
            align-items: center; font-size: 13px; padding: 5px 0; border-bottom: 1px solid var(--line); }
 .request .conn, .finished .conn, .mutex .conn { display: flex; align-items: center; gap: 6px;
            font-family: ui-monospace, monospace; font-size: 12px; }
-.numbers { font-family: ui-monospace, monospace; font-size: 13px; overflow-wrap: anywhere; }
+.numbers { font-family: ui-monospace, monospace; font-size: 13px; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
 .numbers > span { white-space: nowrap; }
 .numbers b { font-size: 15px; }
-.fraction { font-variant-numeric: tabular-nums; text-align: right; font-size: 12px; color: var(--muted); }
+.fraction { font-variant-numeric: tabular-nums; text-align: right; font-size: 12px; color: var(--muted);
+  white-space: nowrap; }
 .progress { height: 10px; background: #0b1015; border-radius: 5px; overflow: hidden; border: 1px solid var(--line); }
 .progress > div { height: 100%; width: 0; }
-.mutex { display: grid; grid-template-columns: 34px 70px minmax(0, 1fr) auto; gap: 8px; align-items: center;
+.mutex { display: grid; grid-template-columns: 34px 70px 58px minmax(0, 1fr) auto; gap: 8px; align-items: center;
          font-size: 12px; padding: 4px 0; border-bottom: 1px solid var(--line); }
 .lock { font-size: 11px; border-radius: 5px; padding: 2px 6px; border: 1px solid var(--line); color: var(--muted); }
 .lock.held { border-color: var(--good); color: var(--good); }
-.mutex .waited { color: var(--muted); font-size: 11px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.lock.lost { border-color: var(--bad); color: var(--bad); }
+.model { font-size: 11px; border-radius: 5px; padding: 1px 5px; text-align: center; border: 1px solid var(--line);
+         color: var(--muted); }
+.model.racy { border-color: var(--bad); color: var(--bad); }
+.model.locked { border-color: var(--warn); color: var(--warn); }
+.numbers .lost { color: var(--bad); }
+.mutex .guard { color: var(--muted); font-size: 11px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .finished-list { grid-column: 1 / -1; }
-.finished { display: grid; grid-template-columns: 44px 150px minmax(0, 1fr) 90px; gap: 10px; align-items: center;
+.finished { display: grid; grid-template-columns: 44px 150px 64px minmax(0, 1fr) 90px; gap: 10px; align-items: center;
             font-size: 13px; padding: 4px 0; border-bottom: 1px solid var(--line); }
 .finished .time { text-align: right; font-variant-numeric: tabular-nums; color: var(--muted); font-size: 12px; }
 .finished.failed .numbers { color: var(--bad); }
 .id { font-family: ui-monospace, monospace; color: var(--muted); }
+/* A projector's 1024 px: one column, so no number wraps. */
+@media (max-width: 1400px) { main { grid-template-columns: minmax(0, 1fr); }
+  .stats { grid-template-columns: repeat(4, minmax(0, 1fr)); } }
 `;

@@ -10,7 +10,7 @@
  */
 import { DASHBOARD_FINISHED_KEPT, DASHBOARD_REQUESTS_LISTED } from "../../defaults/defaults.ts";
 import type { ServerEvent } from "../../server/server_events.ts";
-import type { FinishedView, MutexView, RequestView } from "./dashboard_views.ts";
+import type { CounterModel, FinishedView, MutexView, RequestView } from "./dashboard_views.ts";
 import { shortNumber } from "./short_number.ts";
 
 /** What the dashboard reads of a request in flight (the server's `RequestProgress`). */
@@ -46,7 +46,7 @@ export interface RequestChanges {
   finished?: FinishedView[];
 }
 
-type Outcome = { result: string; ms: number } | { failed: string };
+type Outcome = { result: string; ms: number; lost?: number } | { failed: string };
 
 interface Counting {
   request: string;
@@ -54,6 +54,8 @@ interface Counting {
   colour: number;
   /** Whether a page was sent it: then its end is sent too. */
   listed: boolean;
+  counter: CounterModel;
+  start: bigint;
   startText: string;
   targetText: string;
   total: number;
@@ -114,6 +116,8 @@ export class RequestBoard {
       conn: event.conn,
       colour,
       listed: false,
+      counter: event.counter ?? "parallel",
+      start: event.start,
       startText,
       targetText: shortNumber(event.start + BigInt(event.increments)),
       total: event.increments,
@@ -176,7 +180,11 @@ export class RequestBoard {
    */
   end(event: Extract<ServerEvent, { type: "result" | "request-failed" }>): void {
     const outcome: Outcome = event.type === "result"
-      ? { result: shortNumber(event.value), ms: event.ms }
+      ? {
+        result: shortNumber(event.value),
+        ms: event.ms,
+        ...(event.updatesLost === undefined ? {} : { lost: event.updatesLost }),
+      }
       : { failed: event.reason };
     const counting = this.#counting.get(event.request);
     if (!counting) {
@@ -210,6 +218,7 @@ export class RequestBoard {
         sections: progress.sections,
         waited: progress.sectionsWaited,
         held: progress.sectionHeld,
+        ...guard(this.#counting.get(progress.request)),
       });
     }
     for (const counting of this.#counting.values()) {
@@ -221,6 +230,16 @@ export class RequestBoard {
       }
     }
     return mutex;
+  }
+
+  /**
+   * The colour key of a request in flight.
+   *
+   * @param request The request.
+   * @returns Its client's colour key, or -1 when it is not in flight.
+   */
+  colourOf(request: string): number {
+    return this.#counting.get(request)?.colour ?? -1;
   }
 
   /** Tasks handed to each Worker and not yet done, by lane. */
@@ -294,6 +313,7 @@ export class RequestBoard {
       total: counting.total,
       ms: at - counting.startedAt,
       endedAt: at,
+      counter: counting.counter,
       ...outcome,
     });
     this.#finished.length = Math.min(this.#finished.length, DASHBOARD_FINISHED_KEPT);
@@ -313,5 +333,16 @@ function view(counting: Counting): RequestView {
     done: counting.done,
     total: counting.total,
     startedAt: counting.startedAt,
+    ...guard(counting),
   };
+}
+
+/**
+ * What guards a request's counter, and for `racy` and `locked` the updates lost
+ * so far: increments applied that the counter did not rise by.
+ */
+function guard(counting: Counting | undefined): { counter: CounterModel; lost?: number } {
+  if (!counting || counting.counter === "parallel") return { counter: "parallel" };
+  const lost = Math.max(0, counting.done - Number(counting.value - counting.start));
+  return { counter: counting.counter, lost };
 }

@@ -15,7 +15,16 @@ import {
   renderStats,
 } from "./panels.js";
 import { $, state } from "./page_state.js";
-import { addBar, addSummary, buildAxis, buildLanes, frame, renderQueued } from "./worker_lanes.js";
+import { setUpControls } from "./controls.js";
+import {
+  addBar,
+  addSummary,
+  buildAxis,
+  buildLanes,
+  frame,
+  renderQueued,
+  renderRunning,
+} from "./worker_lanes.js";
 
 /** @typedef {import("../dashboard_views.ts").DashboardSnapshot} DashboardSnapshot */
 /** @typedef {import("../dashboard_views.ts").DashboardUpdate} DashboardUpdate */
@@ -34,6 +43,7 @@ function connect() {
     for (const bar of snap.bars) addBar(bar, snap.now);
     for (const summary of snap.summary) addSummary(summary, snap.now);
     renderQueued(snap.queued);
+    renderRunning(snap.running, snap.now);
     for (const row of state.requests.values()) row.remove();
     state.requests.clear();
     for (const view of snap.requests) renderRequest(view);
@@ -53,6 +63,7 @@ function connect() {
     for (const bar of update.bars) addBar(bar, update.now);
     for (const summary of update.summary) addSummary(summary, update.now);
     renderQueued(update.queued);
+    renderRunning(update.running, update.now);
     for (const request of update.ended) endRequest(request);
     for (const view of update.requests) renderRequest(view);
     renderRequestsMore(update.requestsMore);
@@ -66,6 +77,19 @@ function connect() {
   };
 }
 
+/** Larger type for a projector: the button, or `?large=1` in the address. */
+function typeSize() {
+  const button = $("type-size");
+  const apply = (/** @type {boolean} */ large) => {
+    document.body.classList.toggle("large", large);
+    button.textContent = large ? "A−" : "A+";
+  };
+  apply(new URLSearchParams(location.search).get("large") === "1");
+  button.addEventListener("click", () => apply(!document.body.classList.contains("large")));
+}
+
+typeSize();
+setUpControls();
 buildAxis();
 connect();
 requestAnimationFrame(frame);

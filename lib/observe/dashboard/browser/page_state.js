@@ -92,11 +92,25 @@ export function paint(node, colour) {
     : "repeating-linear-gradient(" + (45 + 50 * cue) + "deg, " + base + " 0 3px, #0b1015 3px 6px)";
   node.style.outline = cue === 0 ? "" : "1px solid " + base;
 }
+/**
+ * A colour key's plain palette colour (grey when unknown).
+ * @param {number} colour
+ */
+export function plainColour(colour) {
+  return colour < 0 ? "#56616d" : PALETTE[colour % PALETTE.length];
+}
 /** @param {number} colour */
 export function swatch(colour) {
   const node = el("span", "swatch");
   paint(node, colour);
   return node;
+}
+/**
+ * A client, short: its port (`:60032`), or the name it gave itself.
+ * @param {string} conn
+ */
+export function shortConn(conn) {
+  return /:\d+$/.test(conn) ? ":" + conn.split(":").pop() : conn;
 }
 /**
  * @param {string} conn

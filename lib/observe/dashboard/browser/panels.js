@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { $, connLabel, el, find, paint, state, swatch } from "./page_state.js";
+import { $, connLabel, el, find, paint, shortConn, state, swatch } from "./page_state.js";
 
 /** @typedef {import("../dashboard_views.ts").ClientsView} ClientsView */
 /** @typedef {import("../dashboard_views.ts").RequestView} RequestView */
@@ -23,7 +23,7 @@ export function renderClients(clients) {
     if (tag) {
       const [conn, colour] = tag;
       box.dataset.conn = conn;
-      box.append(swatch(colour), document.createTextNode(":" + conn.split(":").pop()));
+      box.append(swatch(colour), document.createTextNode(shortConn(conn)));
       box.title = "slot " + (i + 1) + ": " + conn;
     } else {
       box.textContent = "free";
@@ -51,6 +51,36 @@ export function renderClients(clients) {
   $("waiting-title").textContent = "Waiting line (" + clients.waitingCount + ")";
 }
 
+/** What each counter model is, for a badge's tooltip. */
+const MODEL_TITLE = {
+  parallel: "parallel: the work runs in parallel; a Mutex guards the update alone (no update lost)",
+  locked:
+    "locked: one lock around each whole increment (read, spin, write): right, but the Workers take turns",
+  racy:
+    "racy: no lock; each increment reads the counter, spins, writes back read + 1: updates are lost",
+};
+
+/**
+ * A badge naming a request's counter model.
+ * @param {"racy" | "locked" | "parallel"} counter
+ */
+function modelBadge(counter) {
+  const badge = el("span", "model " + counter, counter);
+  badge.title = MODEL_TITLE[counter];
+  return badge;
+}
+
+/**
+ * `, 18 updates lost` for a racy or locked request, nothing for a parallel one.
+ * @param {{ counter: string, lost?: number }} view
+ */
+function lostText(view) {
+  if (view.lost === undefined) return "";
+  return view.lost === 0
+    ? ", no update lost"
+    : ", " + view.lost + (view.lost === 1 ? " update lost" : " updates lost");
+}
+
 /** @param {RequestView} view */
 export function renderRequest(view) {
   let row = state.requests.get(view.request);
@@ -62,6 +92,7 @@ export function renderRequest(view) {
     row.append(
       el("span", "id", view.request),
       connLabel(view.conn, view.colour),
+      modelBadge(view.counter),
       el("span", "numbers"),
       progress,
       el("span", "fraction"),
@@ -78,7 +109,9 @@ export function renderRequest(view) {
     document.createTextNode(" / "),
     el("span", "", view.target),
   );
-  numbers.title = view.start + " + " + view.total + " increments: now " + view.value;
+  if (view.lost) numbers.appendChild(el("span", "lost", lostText(view)));
+  numbers.title = view.start + " + " + view.total + " increments: now " + view.value +
+    lostText(view);
   const share = view.total === 0 ? 1 : view.done / view.total;
   const bar = find(row, ".progress > div");
   bar.style.width = (share * 100).toFixed(1) + "%";
@@ -110,20 +143,27 @@ export function renderMutex(mutex) {
   }
   if (mutex.length === 0) box.appendChild(el("span", "empty", "no request in flight"));
   for (const m of mutex) {
+    const guard = m.counter === "parallel"
+      ? "a Mutex around the update · " + m.sections +
+        (m.sections === 1 ? " section, " : " sections, ") + m.waited + " waited"
+      : m.counter === "locked"
+      ? "a lock around the whole increment: Workers take turns"
+      : "no lock: reads and writes race";
     const row = el("div", "mutex");
     row.dataset.mutex = m.request;
     const port = el("span", "conn");
-    port.append(swatch(m.colour), document.createTextNode(":" + m.conn.split(":").pop()));
+    port.append(swatch(m.colour), document.createTextNode(shortConn(m.conn)));
     port.title = m.conn;
+    const state = m.counter === "parallel"
+      ? el("span", "lock" + (m.held ? " held" : ""), m.held ? "running" : "free")
+      : el("span", "lock" + (m.lost ? " lost" : ""), (m.lost ?? 0) + " lost");
+    row.dataset.counter = m.counter;
     row.append(
       el("span", "id", m.request),
       port,
-      el(
-        "span",
-        "waited",
-        m.sections + (m.sections === 1 ? " section, " : " sections, ") + m.waited + " waited",
-      ),
-      el("span", "lock" + (m.held ? " held" : ""), m.held ? "running" : "free"),
+      modelBadge(m.counter),
+      el("span", "guard", guard),
+      state,
     );
     box.appendChild(row);
   }
@@ -144,12 +184,15 @@ export function renderFinished(finished) {
         document.createTextNode(" + " + f.total + " → "),
         el("b", "result", f.result),
       );
+      if (f.lost !== undefined) numbers.appendChild(el("span", "lost", lostText(f)));
+      numbers.title = numbers.textContent ?? "";
     } else {
       numbers.textContent = f.start + " + " + f.total + ": failed (" + f.failed + ")";
     }
     row.append(
       el("span", "id", f.request),
       connLabel(f.conn, f.colour),
+      modelBadge(f.counter),
       numbers,
       el(
         "span",

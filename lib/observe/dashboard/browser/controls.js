@@ -1,0 +1,37 @@
+/**
+ * The page's classroom controls: open N real clients with a request, and
+ * download the last minute as a Perfetto trace. Both need the token the
+ * server's log prints in the dashboard's address (`?token=`); without it the
+ * page only watches.
+ *
+ * @module
+ */
+import { $ } from "./page_state.js";
+
+export function setUpControls() {
+  const token = new URLSearchParams(location.search).get("token");
+  const note = $("control-note");
+  const open = /** @type {HTMLButtonElement} */ ($("control-open"));
+  const trace = /** @type {HTMLAnchorElement} */ ($("control-trace"));
+  if (!token) {
+    open.disabled = true;
+    trace.removeAttribute("href");
+    note.textContent = "The controls need the address the server's log prints (with ?token=).";
+    return;
+  }
+  trace.href = "/trace.json?token=" + encodeURIComponent(token);
+  $("controls").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const count = Number(/** @type {HTMLInputElement} */ ($("control-count")).value);
+    const request = /** @type {HTMLInputElement} */ ($("control-request")).value;
+    const response = await fetch("/control/clients", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-threadcount-token": token },
+      body: JSON.stringify({ count, request }),
+    });
+    const text = await response.text();
+    note.textContent = response.ok
+      ? "opened " + JSON.parse(text).opened + " clients sending " + request
+      : text.trim();
+  });
+}

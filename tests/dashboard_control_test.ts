@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { serveDashboard } from "../lib/observe/dashboard/dashboard_server.ts";
+import { startServer } from "./_helpers.ts";
+import { chromiumFound, launchChromium } from "./_browser.ts";
+
+/** Posts a control, and reads the answer's status and text. */
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<[number, string]> {
+  const response = await fetch(new URL("/control/clients", url), {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return [response.status, await response.text()];
+}
+
+Deno.test("dashboard control: POST /control/clients opens real clients with the token and the page's Origin, 403 otherwise", async () => {
+  await using server = startServer({ workers: 2, maxClients: 10 });
+  await using dashboard = serveDashboard(server, { port: 0 });
+  const origin = `http://127.0.0.1:${dashboard.addr.port}`;
+  assert.equal(new URL(dashboard.url).searchParams.get("token"), dashboard.token);
+  assert.match(dashboard.token, /^[0-9a-f]{32}$/);
+  const ask = { count: 3, request: "0 200" };
+  const token = { "x-threadcount-token": dashboard.token };
+  // Refused: no token, a wrong one, another site's Origin, or no Origin at all.
+  for (
+    const headers of <Record<string, string>[]> [
+      { origin },
+      { origin, "x-threadcount-token": "0".repeat(32) },
+      { ...token, origin: "http://evil.example" },
+      token,
+    ]
+  ) {
+    const [status, text] = await post(dashboard.url, ask, headers);
+    assert.equal(status, 403, JSON.stringify(headers));
+    assert.match(text, /^forbidden: controls need the dashboard's token and its own page/);
+  }
+  assert.equal(server.recorder.of("accepted").length, 0, "a refused control opens nothing");
+  // Bad bodies: a clear 400.
+  for (const body of [{ count: 0, request: "0 1" }, { count: 3, request: "STATS" }, "not json"]) {
+    const [status, text] = await post(dashboard.url, body, { ...token, origin });
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.match(text, /^bad request: /);
+  }
+  const [status, text] = await post(dashboard.url, ask, { ...token, origin });
+  assert.deepEqual([status, JSON.parse(text)], [202, { opened: 3 }]);
+  // Three real TCP clients, each counted 0 + 200.
+  await server.recorder.waitForType("result", 3);
+  assert.deepEqual(server.recorder.of("result").map((r) => r.value), [200n, 200n, 200n]);
+  const conns = new Set(server.recorder.of("counting").map((c) => c.conn));
+  assert.equal(conns.size, 3);
+});
+
+Deno.test("dashboard control: GET /trace.json?token= answers a Chrome trace of the last minute, 403 without the token", async () => {
+  await using server = startServer({ workers: 2 });
+  await using dashboard = serveDashboard(server, { port: 0 });
+  const refused = await fetch(new URL("/trace.json", dashboard.url));
+  assert.equal(refused.status, 403);
+  assert.match(await refused.text(), /needs the dashboard's token/);
+  const wrong = await fetch(new URL(`/trace.json?token=${"0".repeat(32)}`, dashboard.url));
+  assert.equal(wrong.status, 403);
+  await wrong.body?.cancel();
+  const origin = `http://127.0.0.1:${dashboard.addr.port}`;
+  await post(dashboard.url, { count: 2, request: "5 30" }, {
+    "x-threadcount-token": dashboard.token,
+    origin,
+  });
+  await server.recorder.waitForType("result", 2);
+  const response = await fetch(new URL(`/trace.json?token=${dashboard.token}`, dashboard.url));
+  assert.equal(response.status, 200);
+  const trace: { ph: string; name: string; tid: number; args?: { request?: string } }[] =
+    await response.json();
+  const increments = trace.filter((e) => e.ph === "X");
+  assert.equal(increments.length, 60, "every increment of the minute");
+  assert.deepEqual(
+    new Set(increments.map((e) => e.args?.request)),
+    new Set(server.recorder.of("result").map((r) => r.request)),
+  );
+  assert.ok(trace.some((e) => e.ph === "M" && e.name === "thread_name"));
+});
+
+/** Two animation frames of the page, run in it as source (Deno's types have no DOM). */
+const TWO_FRAMES =
+  "new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))";
+/** The first strip's slide, in % of the window, run in the page. */
+const SHIFT = `Number(/translateX\\((-?[\\d.e+-]+)%\\)/.exec(
+  document.querySelector(".strip").style.transform)[1])`;
+
+Deno.test({
+  name: "dashboard in Chromium: the page opens clients with its token, pauses and scrubs back",
+  ignore: !chromiumFound,
+  fn: async () => {
+    await using server = startServer({ workers: 2, maxClients: 10 });
+    await using dashboard = serveDashboard(server, { port: 0, intervalMs: 50 });
+    await using browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(30_000);
+    // Without the token the page only watches.
+    await page.goto(new URL("/", dashboard.url).href);
+    await page.locator("#status.live").waitFor();
+    assert.equal(await page.locator("#control-open").isDisabled(), true);
+    await page.goto(dashboard.url);
+    await page.locator("#status.live").waitFor();
+    await page.locator("#control-count").fill("3");
+    await page.locator("#control-request").fill("0 50");
+    await page.locator("#control-open").click();
+    await page.locator("#control-note", { hasText: "opened 3 clients sending 0 50" }).waitFor();
+    await server.recorder.waitForType("result", 3);
+    assert.deepEqual(server.recorder.of("result").map((r) => r.value), [50n, 50n, 50n]);
+    // Paused, the picture stands still; scrubbed 5 s back, the lanes slide right by 5 s (250 %
+    // of the 2 s window): what ended 5 s ago stands at "now".
+    await page.locator("#pause").click();
+    const paused = await page.evaluate(SHIFT);
+    await page.evaluate(TWO_FRAMES);
+    assert.equal(await page.evaluate(SHIFT), paused);
+    await page.locator("#scrub").fill("5");
+    await page.evaluate(TWO_FRAMES);
+    assert.equal(Math.round(Number(await page.evaluate(SHIFT)) - Number(paused)), 250);
+    assert.equal(await page.locator("#scrub-text").textContent(), "−5 s");
+  },
+});
