@@ -29,6 +29,7 @@ import {
   natsConnection,
   NatsServer,
   quickClient,
+  startNode,
   strangerHello,
 } from "./_nats.ts";
 
@@ -466,6 +467,51 @@ Deno.test({
       );
     } finally {
       await sender.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "fleet: a killed node's hello replayed by a stranger keeps it up only until its batches fail",
+  ignore,
+  async fn() {
+    await using nats = await NatsServer.start();
+    const stranger = await natsConnection(nats.url);
+    const nc = await natsConnection(nats.url);
+    let replay: ReturnType<typeof setInterval> | undefined;
+    try {
+      await using server = startServer({
+        ...FLEET_WORK,
+        workers: 1,
+        remoteWorkers: fleetWorkers(nc, { nodeLostMs: 1000, minDeadlineMs: 200 }),
+      });
+      const { recorder } = server;
+      // The stranger records the node's hello, as anyone on the broker can.
+      const heard = Promise.withResolvers<Uint8Array>();
+      const ear = listen(stranger, helloSubject("victim"), (msg) => heard.resolve(msg.data));
+      await stranger.flush();
+      const node = await startNode(nats.url, { name: "victim" });
+      const hello = await bounded(heard.promise, "its hello");
+      ear.stop();
+      await bounded(recorder.waitForType("node-joined"), "the node");
+      await node.kill(); // SIGKILL: no goodbye
+      // Its hello again and again, far more often than the node-lost time: it never falls silent.
+      replay = setInterval(() => stranger.publish(helloSubject("victim"), hello), 100);
+      await using client = await quickClient(server.addr);
+      assert.deepEqual(await bounded(client.request("0 50"), "the answer"), {
+        kind: "value",
+        text: "50",
+      });
+      await bounded(recorder.waitForType("node-lost"), "the node taken for gone");
+      const [lost] = recorder.of("node-lost");
+      assert.equal(lost.node, "victim");
+      assert.match(lost.reason, /^every batch sent to it for \d+\.\d s failed$/);
+      assert.ok((server.stats().fleet_batches_resent ?? 0) >= 1, "a batch went to it and failed");
+    } finally {
+      clearInterval(replay);
+      await nc.close();
+      await stranger.close();
     }
   },
 });

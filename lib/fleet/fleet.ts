@@ -348,9 +348,15 @@ export class Fleet<T extends LaneTask> {
     this.#malformed.flush(); // the end of a stranger's burst, in the log too
     const now = performance.now();
     for (const [node, state] of this.#nodes) {
-      if (now - state.lastHeardAt > this.#options.nodeLostMs) {
+      const lostMs = this.#options.nodeLostMs;
+      if (now - state.lastHeardAt > lostMs) {
         const silentS = ((now - state.lastHeardAt) / 1000).toFixed(1);
         this.#retire(node, state, `silent for ${silentS} s`, true);
+      } else if (state.lanes.length > 0 && state.lanes.every((l) => l.failingFor(now) > lostMs)) {
+        // Its hellos go on, but anyone on the broker can replay a hello: what it does not
+        // answer is the proof, as its silence would be.
+        const failingS = (Math.min(...state.lanes.map((l) => l.failingFor(now))) / 1000).toFixed(1);
+        this.#retire(node, state, `every batch sent to it for ${failingS} s failed`, true);
       }
     }
   }

@@ -25,12 +25,16 @@ export const FIRST_BENCH_MS = 1000;
  * assert.equal(backoff.ms, 1000);
  * backoff.fail();
  * assert.equal(backoff.ms, 2000);
+ * assert.ok(backoff.failingFor(performance.now()) >= 0);
  * backoff.succeed();
  * assert.equal(backoff.failing, false);
+ * assert.equal(backoff.failingFor(performance.now()), 0);
  * ```
  */
 export class LaneBackoff implements Disposable {
   #ms = 0;
+  /** When (`performance.now()`) the run of failures began; undefined while none failed. */
+  #failingSince: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onEnd: () => void;
 
@@ -51,6 +55,16 @@ export class LaneBackoff implements Disposable {
     return this.#ms > 0;
   }
 
+  /**
+   * How long its batches have failed in a row, in ms: from the first failure of the run to
+   * `now`; 0 while the last one succeeded.
+   *
+   * @param now `performance.now()`.
+   */
+  failingFor(now: number): number {
+    return this.#failingSince === undefined ? 0 : now - this.#failingSince;
+  }
+
   /** The length of the last bench, in ms (0 after a success). */
   get ms(): number {
     return this.#ms;
@@ -58,6 +72,7 @@ export class LaneBackoff implements Disposable {
 
   /** A batch failed: bench the lane, twice as long as last time. */
   fail(): void {
+    this.#failingSince ??= performance.now();
     this.#ms = this.#ms === 0 ? FIRST_BENCH_MS : Math.min(2 * this.#ms, MAX_BENCH_MS);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
@@ -69,11 +84,13 @@ export class LaneBackoff implements Disposable {
   /** A batch succeeded: the next failure benches for the first back-off again. */
   succeed(): void {
     this.#ms = 0;
+    this.#failingSince = undefined;
   }
 
   /** Forgets every failure and ends any bench, without calling `onEnd`. */
   reset(): void {
     this.#ms = 0;
+    this.#failingSince = undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }

@@ -163,6 +163,11 @@ export class RemoteLane<T extends LaneTask> implements Lane<T> {
     return this.#backoff.failing;
   }
 
+  /** How long its batches have failed in a row, in ms (see `LaneBackoff.failingFor`). */
+  failingFor(now: number): number {
+    return this.#backoff.failingFor(now);
+  }
+
   /**
    * Whether it may take another batch: bound, up, not benched; one batch while it has not
    * yet answered well; else two at a time, and more (up to {@linkcode MAX_BATCHES_IN_FLIGHT})
