@@ -7,9 +7,8 @@ import type {
 import { DASHBOARD_PALETTE } from "../lib/observe/dashboard/page_style.ts";
 import { RawClient, startServer } from "./_helpers.ts";
 import { ITERATIONS_PER_UNIT } from "../lib/defaults/defaults.ts";
+import { CHROMIUM, chromiumFound, launchChromium } from "./_browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const chromiumFound = await Deno.stat(CHROMIUM).then(() => true, () => false);
 if (!chromiumFound) {
   console.warn(
     `dashboard_test: ${CHROMIUM} not found, so the browser test is skipped; ` +
@@ -63,11 +62,6 @@ Deno.test({
   name: "dashboard in headless Chromium: history on connect, slots, distinct colours, results",
   ignore: !chromiumFound,
   fn: async () => {
-    // Playwright probes for WSL as it loads, by reading under /proc/sys, which Deno allows only
-    // with --allow-all. is-wsl's own switch skips the probe (this is no WSL), so the suite keeps
-    // its narrow permissions.
-    Deno.env.set("__IS_WSL_TEST__", "1");
-    const { chromium } = await import("playwright-core");
     // The default work, so the picture is the one a user sees.
     await using server = startServer({
       workers: 2,
@@ -77,142 +71,127 @@ Deno.test({
       iterationsPerUnit: ITERATIONS_PER_UNIT,
     });
     await using dashboard = serveDashboard(server, { port: 0, intervalMs: 100 });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    try {
-      // A request that ends before the page is opened: the page must show it all the same.
-      {
-        await using early = await RawClient.connect(server);
-        await early.write("5 4\n");
-        assert.equal(await early.readLine(), "9");
-      }
-      await server.recorder.waitForType("closed");
-
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      page.setDefaultTimeout(30_000); // a wait that fails says what it waited for
-      await page.goto(dashboard.url);
-      await page.locator("#status.live").waitFor();
-      assert.equal(await page.locator(".lane").count(), 2);
-      assert.equal(await page.locator('#zoom button.on[data-window="2"]').count(), 1);
-      // History on connect: the finished bars and the finished request, from the snapshot alone.
-      assert.equal(await page.locator('[data-task^="R1#"]').count(), 4);
-      assert.equal(await page.locator('[data-finished="R1"] .result').textContent(), "9");
-      assert.equal(await page.locator(".slots .box.free").count(), 3);
-
-      // Three clients take the three slots; two more wait in line.
-      const clients: RawClient[] = [];
-      for (let i = 0; i < 5; i++) {
-        clients.push(await RawClient.connect(server));
-        await server.recorder.waitFor((e) => e.type === "served" || e.type === "waiting", 2 + i);
-      }
-      await page.locator(".slots .box.taken").nth(2).waitFor();
-      await page.locator("[data-waiting]").nth(1).waitFor();
-      assert.equal(await page.locator(".slots .box.free").count(), 0);
-      assert.equal(await page.locator("#slots-title").textContent(), "3 of 3 taken");
-      const colourOf = (selector: string) =>
-        page.locator(`${selector} .swatch`).evaluateAll((nodes) =>
-          nodes.map((n) => n.getAttribute("data-colour"))
-        );
-      const served = await colourOf(".slots .box.taken");
-      const waiting = await colourOf("[data-waiting]");
-      assert.equal(served.length, 3);
-      assert.equal(waiting.length, 2);
-      assert.equal(
-        new Set([...served, ...waiting]).size,
-        5,
-        `colours repeat: ${served} ${waiting}`,
-      );
-      // Each is painted in its palette colour, from the palette the page was sent.
-      const styles = await page.locator(".slots .box.taken .swatch").evaluateAll((nodes) =>
-        nodes.map((n) => n.getAttribute("style"))
-      );
-      served.forEach((colour, i) => {
-        const hex = DASHBOARD_PALETTE[Number(colour?.split("/")[0])];
-        const rgb = [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16)).join(", ");
-        assert.match(styles[i] ?? "", new RegExp(`background: rgb\\(${rgb}\\)`), `slot ${i + 1}`);
-      });
-      const { port } = clients[3].conn.localAddr as Deno.NetAddr;
-      assert.equal(
-        await page.locator("[data-waiting]").first().getAttribute("data-waiting"),
-        `127.0.0.1:${port}`,
-      );
-
-      // Three requests at once; the long one is still counting while the page is looked at. Its
-      // client asks for progress lines, so its critical sections write, and may wait for the lock.
-      await clients[2].write("PROGRESS ON\n");
-      assert.equal(await clients[2].readLine(), "OK progress on");
-      const asks = ["100 12", "200 8", "300 40"];
-      await Promise.all(asks.map((ask, i) => clients[i].write(`${ask}\n`)));
-      const row = page.locator('[data-request="R4"]');
-      await row.locator(".fraction", { hasText: /^[1-3]\d \/ 40/ }).waitFor(); // 10 to 39 done
-      assert.match(await row.locator(".numbers").textContent() ?? "", /^300 → \d+ \/ 340$/);
-      await page.locator('[data-mutex="R4"]').waitFor();
-      const png = await page.screenshot({ fullPage: true });
-      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
-      if (Deno.env.get("THREADCOUNT_UPDATE_DOCS") === "1") {
-        await Deno.writeFile(new URL("../docs/dashboard.png", import.meta.url), png);
-      }
-
-      const answerOf = async (client: RawClient) => {
-        for (let line = await client.readLine();; line = await client.readLine()) {
-          if (!line?.startsWith("PROGRESS ")) return line;
-        }
-      };
-      const answers = await Promise.all(clients.slice(0, 3).map(answerOf));
-      assert.deepEqual(answers, ["112", "208", "340"]);
-      for (const [request, result] of [["R2", "112"], ["R3", "208"], ["R4", "340"]]) {
-        await page.locator(`[data-finished="${request}"] .result`, { hasText: result }).waitFor();
-      }
-      await page.locator("#requests-empty:not([hidden])").waitFor();
-      for (const [request, count] of [["R2", 12], ["R3", 8], ["R4", 40]] as const) {
-        assert.equal(await page.locator(`.bar[data-task^="${request}#"]`).count(), count);
-      }
-      // A finished request keeps its client's colour.
-      const finishedColour = await page.locator('[data-finished="R4"] .swatch')
-        .getAttribute("data-colour");
-      assert.equal(finishedColour, served[2]);
-      await page.locator('.queue[data-queued="0"]').nth(1).waitFor();
-      for (const c of clients) await c[Symbol.asyncDispose]();
-
-      // More increments than updates carry one by one: the rest are drawn as their density,
-      // counted on the page, so every increment is on the page, one way or the other.
-      await using busy = startServer({ workers: 2, iterationsPerUnit: 1 });
-      await using busyDashboard = serveDashboard(busy, { port: 0, intervalMs: 5000 });
-      const busyPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      busyPage.setDefaultTimeout(30_000);
-      await busyPage.goto(busyDashboard.url);
-      await busyPage.locator("#status.live").waitFor();
-      await using counting = await RawClient.connect(busy);
-      await counting.write("0 20000\n");
-      assert.equal(await counting.readLine(), "20000");
-      // R1's end comes in the update with its last bars, or after them.
-      await busyPage.locator('[data-finished="R1"] .result', { hasText: "20000" }).waitFor();
-      const drawn = await busyPage.locator('.bar[data-task^="R1#"]').count();
-      const blocks = await busyPage.locator(".bar.summary").evaluateAll((nodes) =>
-        nodes.map((n) => Number(n.getAttribute("data-summary")))
-      );
-      const summarised = blocks.reduce((a, b) => a + b, 0);
-      assert.ok(blocks.length > 0 && summarised > 0, "no increment was summarised");
-      assert.equal(drawn + summarised, 20000);
-      assert.equal(
-        await busyPage.locator("#summarised").textContent(),
-        `${summarised} increments of the last minute are drawn as their density ` +
-          "(a block inked by the share of time its Worker was busy, in the clients' colours): " +
-          "more ended than the page is sent one by one",
-      );
-    } finally {
-      await browser.close();
+    await using browser = await launchChromium();
+    // A request that ends before the page is opened: the page must show it all the same.
+    {
+      await using early = await RawClient.connect(server);
+      await early.write("5 4\n");
+      assert.equal(await early.readLine(), "9");
     }
+    await server.recorder.waitForType("closed");
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(30_000); // a wait that fails says what it waited for
+    await page.goto(dashboard.url);
+    await page.locator("#status.live").waitFor();
+    assert.equal(await page.locator(".lane").count(), 2);
+    assert.equal(await page.locator('#zoom button.on[data-window="2"]').count(), 1);
+    // History on connect: the finished bars and the finished request, from the snapshot alone.
+    assert.equal(await page.locator('[data-task^="R1#"]').count(), 4);
+    assert.equal(await page.locator('[data-finished="R1"] .result').textContent(), "9");
+    assert.equal(await page.locator(".slots .box.free").count(), 3);
+
+    // Three clients take the three slots; two more wait in line.
+    const clients: RawClient[] = [];
+    for (let i = 0; i < 5; i++) {
+      clients.push(await RawClient.connect(server));
+      await server.recorder.waitFor((e) => e.type === "served" || e.type === "waiting", 2 + i);
+    }
+    await page.locator(".slots .box.taken").nth(2).waitFor();
+    await page.locator("[data-waiting]").nth(1).waitFor();
+    assert.equal(await page.locator(".slots .box.free").count(), 0);
+    assert.equal(await page.locator("#slots-title").textContent(), "3 of 3 taken");
+    const colourOf = (selector: string) =>
+      page.locator(`${selector} .swatch`).evaluateAll((nodes) =>
+        nodes.map((n) => n.getAttribute("data-colour"))
+      );
+    const served = await colourOf(".slots .box.taken");
+    const waiting = await colourOf("[data-waiting]");
+    assert.equal(served.length, 3);
+    assert.equal(waiting.length, 2);
+    assert.equal(
+      new Set([...served, ...waiting]).size,
+      5,
+      `colours repeat: ${served} ${waiting}`,
+    );
+    // Each is painted in its palette colour, from the palette the page was sent.
+    const styles = await page.locator(".slots .box.taken .swatch").evaluateAll((nodes) =>
+      nodes.map((n) => n.getAttribute("style"))
+    );
+    served.forEach((colour, i) => {
+      const hex = DASHBOARD_PALETTE[Number(colour?.split("/")[0])];
+      const rgb = [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16)).join(", ");
+      assert.match(styles[i] ?? "", new RegExp(`background: rgb\\(${rgb}\\)`), `slot ${i + 1}`);
+    });
+    const { port } = clients[3].conn.localAddr as Deno.NetAddr;
+    assert.equal(
+      await page.locator("[data-waiting]").first().getAttribute("data-waiting"),
+      `127.0.0.1:${port}`,
+    );
+
+    // Three requests at once; the long one is still counting while the page is looked at. Its
+    // client asks for progress lines, so its critical sections write, and may wait for the lock.
+    await clients[2].write("PROGRESS ON\n");
+    assert.equal(await clients[2].readLine(), "OK progress on");
+    const asks = ["100 12", "200 8", "300 40"];
+    await Promise.all(asks.map((ask, i) => clients[i].write(`${ask}\n`)));
+    const row = page.locator('[data-request="R4"]');
+    await row.locator(".fraction", { hasText: /^[1-3]\d \/ 40/ }).waitFor(); // 10 to 39 done
+    assert.match(await row.locator(".numbers").textContent() ?? "", /^300 → \d+ \/ 340$/);
+    await page.locator('[data-mutex="R4"]').waitFor();
+    const png = await page.screenshot({ fullPage: true });
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+    if (Deno.env.get("THREADCOUNT_UPDATE_DOCS") === "1") {
+      await Deno.writeFile(new URL("../docs/dashboard.png", import.meta.url), png);
+    }
+
+    const answerOf = async (client: RawClient) => {
+      for (let line = await client.readLine();; line = await client.readLine()) {
+        if (!line?.startsWith("PROGRESS ")) return line;
+      }
+    };
+    const answers = await Promise.all(clients.slice(0, 3).map(answerOf));
+    assert.deepEqual(answers, ["112", "208", "340"]);
+    for (const [request, result] of [["R2", "112"], ["R3", "208"], ["R4", "340"]]) {
+      await page.locator(`[data-finished="${request}"] .result`, { hasText: result }).waitFor();
+    }
+    await page.locator("#requests-empty:not([hidden])").waitFor();
+    for (const [request, count] of [["R2", 12], ["R3", 8], ["R4", 40]] as const) {
+      assert.equal(await page.locator(`.bar[data-task^="${request}#"]`).count(), count);
+    }
+    // A finished request keeps its client's colour.
+    const finishedColour = await page.locator('[data-finished="R4"] .swatch')
+      .getAttribute("data-colour");
+    assert.equal(finishedColour, served[2]);
+    await page.locator('.queue[data-queued="0"]').nth(1).waitFor();
+    for (const c of clients) await c[Symbol.asyncDispose]();
+
+    // More increments than updates carry one by one: the rest are drawn as their density,
+    // counted on the page, so every increment is on the page, one way or the other.
+    await using busy = startServer({ workers: 2, iterationsPerUnit: 1 });
+    await using busyDashboard = serveDashboard(busy, { port: 0, intervalMs: 5000 });
+    const busyPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    busyPage.setDefaultTimeout(30_000);
+    await busyPage.goto(busyDashboard.url);
+    await busyPage.locator("#status.live").waitFor();
+    await using counting = await RawClient.connect(busy);
+    await counting.write("0 20000\n");
+    assert.equal(await counting.readLine(), "20000");
+    // R1's end comes in the update with its last bars, or after them.
+    await busyPage.locator('[data-finished="R1"] .result', { hasText: "20000" }).waitFor();
+    const drawn = await busyPage.locator('.bar[data-task^="R1#"]').count();
+    const blocks = await busyPage.locator(".bar.summary").evaluateAll((nodes) =>
+      nodes.map((n) => Number(n.getAttribute("data-summary")))
+    );
+    const summarised = blocks.reduce((a, b) => a + b, 0);
+    assert.ok(blocks.length > 0 && summarised > 0, "no increment was summarised");
+    assert.equal(drawn + summarised, 20000);
+    assert.equal(
+      await busyPage.locator("#summarised").textContent(),
+      `${summarised} increments of the last minute are drawn as their density ` +
+        "(a block inked by the share of time its Worker was busy, in the clients' colours): " +
+        "more ended than the page is sent one by one",
+    );
   },
 });
 

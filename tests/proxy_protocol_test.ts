@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { bounded, RawClient, startServer } from "./_helpers.ts";
 import { HAPROXY, HaproxyProcess } from "./_nats.ts";
+import { V2_SIGNATURE } from "../lib/wire/proxy_header.ts";
 
 Deno.test("--proxy-protocol-from: the client's address comes from a trusted balancer's header", async () => {
   await using server = startServer({ proxyProtocolFrom: ["127.0.0.1"] });
@@ -45,24 +46,8 @@ Deno.test("--proxy-protocol-from: a malformed header gets ERR bad-proxy-header a
 Deno.test("--proxy-protocol-from: a balancer's health check (a v2 LOCAL header) is closed at once, unlogged", async () => {
   await using server = startServer({ proxyProtocolFrom: ["127.0.0.1"] });
   await using check = await RawClient.connect(server);
-  const local = [
-    0x0d,
-    0x0a,
-    0x0d,
-    0x0a,
-    0x00,
-    0x0d,
-    0x0a,
-    0x51,
-    0x55,
-    0x49,
-    0x54,
-    0x0a,
-    0x20,
-    0,
-    0,
-    0,
-  ];
+  // Version 2, LOCAL; no address family; no address bytes.
+  const local = [...V2_SIGNATURE, 0x20, 0, 0, 0];
   await check.writeBytes(new Uint8Array(local));
   assert.equal(await bounded(check.readLine(), "the close"), null);
   assert.deepEqual(server.recorder.events, [], "no event at all");

@@ -18,20 +18,10 @@ export const PROXY_HEADER_MAX_BYTES = 536;
 /** The longest version 1 header, `\r\n` included (from the protocol's specification). */
 const V1_MAX_BYTES = 107;
 const V1_PREFIX = new TextEncoder().encode("PROXY ");
-const V2_SIGNATURE = new Uint8Array([
-  0x0d,
-  0x0a,
-  0x0d,
-  0x0a,
-  0x00,
-  0x0d,
-  0x0a,
-  0x51,
-  0x55,
-  0x49,
-  0x54,
-  0x0a,
-]);
+/** The 12 bytes a version 2 header starts with (the protocol's specification). */
+export const V2_SIGNATURE: Uint8Array = Uint8Array.of(
+  ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
+);
 
 /** A malformed or hostile PROXY header: the connection is answered an error and closed. */
 export class ProxyHeaderError extends Error {
