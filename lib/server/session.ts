@@ -291,7 +291,7 @@ export class Session implements CountClient {
     stepping: (session, { command }) => session.#stepping.command(command, session.#counter),
   };
 
-  async #setCounter(command: Extract<Command, { kind: "counter" }>): Promise<Outcome> {
+  #setCounter(command: Extract<Command, { kind: "counter" }>): Promise<Outcome> {
     const { model } = command;
     const refusal = counterRefusal(model, this.#context.sharedCounters ?? true);
     if (refusal) return this.#sendError("bad-request", refusal);
