@@ -40,7 +40,15 @@ Deno.test("dashboard control: POST /control/clients opens real clients with the 
   }
   assert.equal(server.recorder.of("accepted").length, 0, "a refused control opens nothing");
   // Bad bodies: a clear 400.
-  for (const body of [{ count: 0, request: "0 1" }, { count: 3, request: "STATS" }, "not json"]) {
+  for (
+    const body of [
+      { count: 0, request: "0 1" },
+      { count: 3, request: "STATS" },
+      { count: 1, request: "0 1", counter: "sloppy" },
+      { count: 1, request: "0 1", counter: "racy 0 1" },
+      "not json",
+    ]
+  ) {
     const [status, text] = await post(dashboard.url, body, { ...token, origin });
     assert.equal(status, 400, JSON.stringify(body));
     assert.match(text, /^bad request: /);
@@ -52,6 +60,28 @@ Deno.test("dashboard control: POST /control/clients opens real clients with the 
   assert.deepEqual(server.recorder.of("result").map((r) => r.value), [200n, 200n, 200n]);
   const conns = new Set(server.recorder.of("counting").map((c) => c.conn));
   assert.equal(conns.size, 3);
+  assert.deepEqual(server.recorder.of("counting").map((c) => c.counter), [
+    undefined,
+    undefined,
+    undefined,
+  ]);
+});
+
+Deno.test("dashboard control: a counter model chosen for the opened clients reaches the server", async () => {
+  await using server = startServer({ workers: 2, maxClients: 10 });
+  await using dashboard = serveDashboard(server, { port: 0 });
+  const headers = {
+    "x-threadcount-token": dashboard.token,
+    origin: `http://127.0.0.1:${dashboard.addr.port}`,
+  };
+  const [status] = await post(
+    dashboard.url,
+    { count: 2, request: "0 40", counter: "racy" },
+    headers,
+  );
+  assert.equal(status, 202);
+  await server.recorder.waitForType("result", 2);
+  assert.deepEqual(server.recorder.of("counting").map((c) => c.counter), ["racy", "racy"]);
 });
 
 Deno.test("dashboard control: GET /trace.json?token= answers a Chrome trace of the last minute, 403 without the token", async () => {
@@ -106,10 +136,18 @@ Deno.test({
     await page.locator("#status.live").waitFor();
     await page.locator("#control-count").fill("3");
     await page.locator("#control-request").fill("0 50");
+    await page.locator("#control-counter").selectOption("locked");
     await page.locator("#control-open").click();
-    await page.locator("#control-note", { hasText: "opened 3 clients sending 0 50" }).waitFor();
+    await page.locator("#control-note", {
+      hasText: "opened 3 clients sending 0 50 on a locked counter",
+    }).waitFor();
     await server.recorder.waitForType("result", 3);
     assert.deepEqual(server.recorder.of("result").map((r) => r.value), [50n, 50n, 50n]);
+    assert.deepEqual(server.recorder.of("counting").map((c) => c.counter), [
+      "locked",
+      "locked",
+      "locked",
+    ]);
     // Paused, the picture stands still; scrubbed 5 s back, the lanes slide right by 5 s (250 %
     // of the 2 s window): what ended 5 s ago stands at "now".
     await page.locator("#pause").click();

@@ -19,6 +19,7 @@ import {
 } from "../../defaults/defaults.ts";
 import { parseCommand, ProtocolError } from "../../wire/protocol.ts";
 import { ControlClients } from "./control_clients.ts";
+import type { CounterModel } from "./dashboard_views.ts";
 import { RecentTrace } from "./recent_trace.ts";
 import type { ServerEvents } from "../../server/server_events.ts";
 import type { ServerOptions, ServerStats } from "../../server/server_options.ts";
@@ -229,20 +230,22 @@ export function serveDashboard(
     if (text === undefined) {
       return plain(413, `too large: a control is at most ${DASHBOARD_CONTROL_BODY_BYTES} bytes\n`);
     }
-    let body: { count?: unknown; request?: unknown };
+    let body: { count?: unknown; request?: unknown; counter?: unknown };
     try {
       body = JSON.parse(text);
     } catch {
       body = {};
     }
-    const { count, request: line } = body ?? {};
+    const { count, request: line, counter } = body ?? {};
     if (
       !Number.isSafeInteger(count) || (count as number) < 1 ||
-      (count as number) > DASHBOARD_CONTROL_CLIENTS || typeof line !== "string"
+      (count as number) > DASHBOARD_CONTROL_CLIENTS || typeof line !== "string" ||
+      (counter !== undefined && counterModel(counter) === undefined)
     ) {
       return plain(
         400,
-        `bad request: send {"count": 1 to ${DASHBOARD_CONTROL_CLIENTS}, "request": "0 200"}\n`,
+        `bad request: send {"count": 1 to ${DASHBOARD_CONTROL_CLIENTS}, "request": "0 200"` +
+          `, optionally "counter": "racy", "locked" or "parallel"}\n`,
       );
     }
     try {
@@ -253,7 +256,11 @@ export function serveDashboard(
       if (!(error instanceof ProtocolError)) throw error;
       return plain(400, `bad request: "request" must be a count, e.g. "0 200"\n`);
     }
-    const opened = control.start(count as number, line.trim());
+    const opened = control.start(
+      count as number,
+      line.trim(),
+      counter === undefined ? undefined : counterModel(counter),
+    );
     if (opened === 0) {
       return plain(429, "too many control clients open: wait for some to finish\n");
     }
@@ -294,6 +301,18 @@ function sameOrigin(headers: Headers, own: string): boolean {
   if (origin !== null && origin.toLowerCase() !== own) return false;
   const site = headers.get("sec-fetch-site");
   return site === null || site === "same-origin" || site === "none";
+}
+
+/** The counter model a control names, read as the wire reads `COUNTER <model>`; else undefined. */
+function counterModel(given: unknown): CounterModel | undefined {
+  if (typeof given !== "string" || !/^[a-z]{1,16}$/.test(given)) return undefined;
+  try {
+    const command = parseCommand(`COUNTER ${given}`, { maxIncrements: 1 });
+    return command.kind === "counter" ? command.model : undefined;
+  } catch (error) {
+    if (error instanceof ProtocolError) return undefined;
+    throw error;
+  }
 }
 
 /** Whether `given` is the token, compared in constant time. */

@@ -24,14 +24,16 @@ export function setUpControls() {
     event.preventDefault();
     const count = Number(/** @type {HTMLInputElement} */ ($("control-count")).value);
     const request = /** @type {HTMLInputElement} */ ($("control-request")).value;
+    const counter = /** @type {HTMLSelectElement} */ ($("control-counter")).value;
     const response = await fetch("/control/clients", {
       method: "POST",
       headers: { "content-type": "application/json", "x-threadcount-token": token },
-      body: JSON.stringify({ count, request }),
+      body: JSON.stringify(counter ? { count, request, counter } : { count, request }),
     });
     const text = await response.text();
     note.textContent = response.ok
-      ? "opened " + JSON.parse(text).opened + " clients sending " + request
+      ? "opened " + JSON.parse(text).opened + " clients sending " + request +
+        (counter ? " on a " + counter + " counter" : "")
       : text.trim();
   });
 }
