@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { serveDashboard } from "../lib/observe/dashboard/dashboard_server.ts";
-import { startServer } from "./_helpers.ts";
+import { RawClient, startServer } from "./_helpers.ts";
 import { chromiumFound, launchChromium } from "./_browser.ts";
 
 /** Posts a control, and reads the answer's status and text. */
@@ -8,8 +8,9 @@ async function post(
   url: string,
   body: unknown,
   headers: Record<string, string>,
+  path = "/control/clients",
 ): Promise<[number, string]> {
-  const response = await fetch(new URL("/control/clients", url), {
+  const response = await fetch(new URL(path, url), {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
@@ -82,6 +83,53 @@ Deno.test("dashboard control: a counter model chosen for the opened clients reac
   assert.equal(status, 202);
   await server.recorder.waitForType("result", 2);
   assert.deepEqual(server.recorder.of("counting").map((c) => c.counter), ["racy", "racy"]);
+});
+
+Deno.test("dashboard control: POST /control/stop stops exactly the client named, served or in line; 403 without the token or from another Origin", async () => {
+  await using server = startServer({ workers: 2, maxClients: 2 });
+  await using dashboard = serveDashboard(server, { port: 0 });
+  const origin = `http://127.0.0.1:${dashboard.addr.port}`;
+  const token = { "x-threadcount-token": dashboard.token };
+  const stop = (conn: string, headers: Record<string, string> = { ...token, origin }) =>
+    post(dashboard.url, { conn }, headers, "/control/stop");
+  await using alice = await RawClient.connect(server);
+  await alice.write("NAME alice\n");
+  assert.equal(await alice.readLine(), "OK name alice");
+  await using bob = await RawClient.connect(server);
+  await bob.write("0 3\n");
+  assert.equal(await bob.readLine(), "3");
+  await using carol = await RawClient.connect(server);
+  await server.recorder.waitForType("waiting");
+  const carolPeer = server.recorder.of("waiting")[0].conn;
+  for (const headers of [{ origin }, { ...token, origin: "http://evil.example" }, token]) {
+    const [status, text] = await stop("alice", headers);
+    assert.equal(status, 403, JSON.stringify(headers));
+    assert.match(text, /^forbidden: controls need the dashboard's token and its own page/);
+  }
+  assert.equal(server.recorder.of("closed").length, 0, "a refused stop stops no one");
+  assert.equal((await stop("nobody"))[0], 404);
+  assert.equal((await post(dashboard.url, "{}", { ...token, origin }, "/control/stop"))[0], 400);
+  // Carol, in line, stopped by her address: turned away.
+  assert.equal((await stop(carolPeer))[0], 200);
+  assert.match(String(await carol.readLine()), /^ERR stopped-by-teacher /);
+  assert.equal(await carol.readLine(), null);
+  assert.deepEqual(server.recorder.of("turned-away").map((t) => [t.conn, t.code]), [
+    [carolPeer, "stopped-by-teacher"],
+  ]);
+  // Alice, served, by her name: told, and closed; bob serves on.
+  assert.deepEqual((await stop("alice"))[0], 200);
+  assert.match(String(await alice.readLine()), /^ERR stopped-by-teacher the teacher stopped/);
+  assert.equal(await alice.readLine(), null);
+  await server.recorder.waitForType("closed", 2);
+  const alicePeer = server.recorder.of("named")[0].conn;
+  assert.deepEqual(server.recorder.of("closed").map((c) => [c.conn, c.reason]), [
+    [carolPeer, "stopped by the teacher from the dashboard"],
+    [alicePeer, "stopped by the teacher from the dashboard"],
+  ]);
+  await bob.write("10 5\n");
+  assert.equal(await bob.readLine(), "15");
+  assert.equal(server.recorder.of("closed").length, 2);
+  assert.equal((await stop("alice"))[0], 404, "gone already");
 });
 
 Deno.test("dashboard control: GET /trace.json?token= answers a Chrome trace of the last minute, 403 without the token", async () => {

@@ -19,6 +19,7 @@ import {
 } from "../../defaults/defaults.ts";
 import { parseCommand, ProtocolError } from "../../wire/protocol.ts";
 import { ControlClients } from "./control_clients.ts";
+import { StopControl } from "./control_stop.ts";
 import type { CounterModel } from "./dashboard_views.ts";
 import { RecentTrace } from "./recent_trace.ts";
 import type { ServerEvents } from "../../server/server_events.ts";
@@ -51,6 +52,8 @@ export interface DashboardSource {
   laneNames?(): readonly string[];
   /** What each Worker runs now, sampled. */
   runningTasks?(): readonly RunningTaskSample[];
+  /** Stops one client by its address (the page's "stop"); false when none is open. */
+  stopClient?(peer: string): boolean;
 }
 
 /** A running dashboard. */
@@ -136,8 +139,10 @@ export function serveDashboard(
   ).join("");
   const recent = new RecentTrace();
   const control = new ControlClients(tcpAddress(server.address));
+  const stopper = new StopControl((peer) => server.stopClient?.(peer) ?? false);
   const subscription = server.events.subscribe((event) => {
     feed.hear(event);
+    stopper.hear(event);
     if (event.type === "task-done") recent.add(event);
   });
   /** The snapshot of this interval, shared by the pages that open in it. */
@@ -163,7 +168,11 @@ export function serveDashboard(
         : plain(421, `misdirected request: open the dashboard as http://127.0.0.1:${addr.port}/\n`);
     }
     const own = `http://${request.headers.get("host")!.toLowerCase()}`;
-    if (request.method === "POST" && pathOf(request.url) === "/control/clients") {
+    const controlPath = pathOf(request.url);
+    if (
+      request.method === "POST" &&
+      (controlPath === "/control/clients" || controlPath === "/control/stop")
+    ) {
       // The token, and the page's own Origin: a page on another site has neither.
       if (
         !sameToken(request.headers.get("x-threadcount-token"), token) ||
@@ -171,7 +180,7 @@ export function serveDashboard(
       ) {
         return plain(403, "forbidden: controls need the dashboard's token and its own page\n");
       }
-      return openClients(request);
+      return controlPath === "/control/clients" ? openClients(request) : stopClient(request);
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return plain(405, "method not allowed: the dashboard only reads (GET, HEAD)\n", {
@@ -222,6 +231,15 @@ export function serveDashboard(
       return new Response(pages.open(snapshot, Date.now()), { headers });
     }
     return plain(404, "not found: the dashboard is at /\n");
+  }
+
+  /** `POST /control/stop`: `{"conn": "alice"}` stops that client. */
+  async function stopClient(request: Request): Promise<Response> {
+    const text = await boundedText(request, DASHBOARD_CONTROL_BODY_BYTES);
+    if (text === undefined) {
+      return plain(413, `too large: a control is at most ${DASHBOARD_CONTROL_BODY_BYTES} bytes\n`);
+    }
+    return stopper.answer(text);
   }
 
   /** `POST /control/clients`: `{"count": 3, "request": "0 200"}` opens that many clients. */
