@@ -168,7 +168,8 @@ const SHIFT = `Number(/translateX\\((-?[\\d.e+-]+)%\\)/.exec(
   document.querySelector(".strip").style.transform)[1])`;
 
 Deno.test({
-  name: "dashboard in Chromium: the page opens clients with its token, pauses and scrubs back",
+  name:
+    "dashboard in Chromium: the page opens clients on the counter chosen, stops one, pauses and scrubs back",
   ignore: !chromiumFound,
   fn: async () => {
     await using server = startServer({ workers: 2, maxClients: 10 });
@@ -176,10 +177,16 @@ Deno.test({
     await using browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(30_000);
-    // Without the token the page only watches.
+    await using alice = await RawClient.connect(server);
+    await alice.write("NAME alice\n");
+    assert.equal(await alice.readLine(), "OK name alice");
+    const aliceStop = page.locator('button[data-stop="alice"]');
+    // Without the token the page only watches: no open, no stop.
     await page.goto(new URL("/", dashboard.url).href);
     await page.locator("#status.live").waitFor();
     assert.equal(await page.locator("#control-open").isDisabled(), true);
+    await page.locator('.slots .box[data-conn="alice"]').waitFor();
+    assert.equal(await aliceStop.isVisible(), false);
     await page.goto(dashboard.url);
     await page.locator("#status.live").waitFor();
     await page.locator("#control-count").fill("3");
@@ -196,6 +203,11 @@ Deno.test({
       "locked",
       "locked",
     ]);
+    // Alice's "stop": she is told, and closed; the page says so.
+    await aliceStop.click();
+    await page.locator("#control-note", { hasText: 'stopped "alice"' }).waitFor();
+    assert.match(String(await alice.readLine()), /^ERR stopped-by-teacher /);
+    assert.equal(await alice.readLine(), null);
     // Paused, the picture stands still; scrubbed 5 s back, the lanes slide right by 5 s (250 %
     // of the 2 s window): what ended 5 s ago stands at "now".
     await page.locator("#pause").click();
