@@ -36,6 +36,7 @@ const ERROR_CODES = Object.keys(
     "too-much-work": true,
     "no-workers": true,
     "bad-proxy-header": true,
+    "stopped-by-teacher": true,
   } satisfies Record<ErrorCode, true>,
 ) as ErrorCode[];
 
@@ -292,6 +293,7 @@ Deno.test("closesConnection(): the codes after which the server hangs up", () =>
     "idle-timeout",
     "shutting-down",
     "bad-proxy-header",
+    "stopped-by-teacher",
   ]);
   assert.equal(closesConnection("some-newer-code"), false);
   assert.equal(closesConnection("toString"), false);

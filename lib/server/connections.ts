@@ -30,6 +30,16 @@ export interface ConnectionsOptions {
 }
 
 /**
+ * How long a client stopped from the dashboard is given to take its `ERR stopped-by-teacher`
+ * line before its socket closes anyway (a client that reads nothing leaves it unsent), in ms.
+ */
+export const STOP_NOTICE_MS = 1000;
+
+/** What a client stopped from the dashboard is told: it may reconnect when the teacher says. */
+export const STOPPED_MESSAGE =
+  "the teacher stopped this client from the dashboard; reconnect when the teacher says so";
+
+/**
  * The connections of a server, from accept to close. Each is read from the
  * start, so that a waiting client's hang-up is seen; it gets a
  * {@linkcode Session} when a slot is free.
@@ -72,6 +82,8 @@ export class Connections {
   #proxied = new Set<Deno.TcpConn>();
   /** Connections open now from each address (host). */
   #perAddress = new Map<string, number>();
+  /** Connections stopped from the dashboard, for the reason the log gives when they close. */
+  #stopped = new WeakSet<Connection>();
   /** Resolves when the last connection closes, once someone waits for it. */
   #allClosed?: PromiseWithResolvers<void>;
 
@@ -166,6 +178,33 @@ export class Connections {
    */
   cancelAll(reason: unknown): void {
     for (const connection of this.#open) connection.session?.cancel(reason);
+  }
+
+  /**
+   * Stops one client (the teacher's "stop" on the dashboard): one in line is turned away,
+   * one served is told `ERR stopped-by-teacher` and its socket closes, ending its session
+   * as a hang-up would (its count in hand is abandoned). The others serve on.
+   *
+   * @param peer Its address, as the events name it (`127.0.0.1:53211`).
+   * @returns Whether such a client was open.
+   */
+  stop(peer: string): boolean {
+    let connection: Connection | undefined;
+    for (const open of this.#open) if (open.peer === peer) connection = open;
+    if (connection === undefined || this.#stopped.has(connection)) return connection !== undefined;
+    this.#stopped.add(connection);
+    const refusal = new TurnedAway("stopped-by-teacher", STOPPED_MESSAGE);
+    if (connection.session === undefined) {
+      connection.leaveLine(refusal); // in line: turned away with it (#turnAway)
+      return true;
+    }
+    const closing = setTimeout(() => connection.close(), STOP_NOTICE_MS);
+    writeAll(connection.conn, formatError(refusal.code, refusal.message)).catch(() => {})
+      .finally(() => {
+        clearTimeout(closing);
+        connection.close();
+      });
+    return true;
   }
 
   /** Closes every socket: their sessions end as their reads and writes fail. */
@@ -289,7 +328,9 @@ export class Connections {
    * @param outcome Why: a reason for the log, or what was thrown.
    */
   #close(connection: Connection, outcome: unknown): void {
-    const reason = typeof outcome === "string"
+    const reason = this.#stopped.has(connection)
+      ? "stopped by the teacher from the dashboard"
+      : typeof outcome === "string"
       ? outcome
       : outcome instanceof Error
       ? `${outcome.name}: ${outcome.message}`

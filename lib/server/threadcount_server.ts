@@ -177,6 +177,17 @@ export class ThreadcountServer {
   }
 
   /**
+   * Stops one client, as the teacher asks from the dashboard: it is told
+   * `ERR stopped-by-teacher` and its connection closes; the others serve on.
+   *
+   * @param peer Its address, as the events name it (`127.0.0.1:53211`).
+   * @returns Whether such a client was open.
+   */
+  stopClient(peer: string): boolean {
+    return this.#connections.stop(peer);
+  }
+
+  /**
    * The pool's lanes.
    *
    * @returns One name per Worker; the `worker` number of an event indexes it.

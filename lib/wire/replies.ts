@@ -29,7 +29,8 @@ export type ErrorCode =
   | "worker-failed"
   | "too-much-work"
   | "no-workers"
-  | "bad-proxy-header";
+  | "bad-proxy-header"
+  | "stopped-by-teacher";
 
 /** Whether the server closes the connection after each `ERR` code: every code is listed. */
 const CLOSES_CONNECTION: Readonly<Record<ErrorCode, boolean>> = {
@@ -44,6 +45,7 @@ const CLOSES_CONNECTION: Readonly<Record<ErrorCode, boolean>> = {
   "too-much-work": false,
   "no-workers": false,
   "bad-proxy-header": true,
+  "stopped-by-teacher": true,
 };
 
 /** A connection's setting, as a client changes it (`PROGRESS ON`) and `OK` acknowledges it. */
@@ -249,7 +251,8 @@ export function formatStats(stats: object): string {
  * Tells whether the server closes the connection after an error reply.
  *
  * @param code The reply's code.
- * @returns True for `busy`, `idle-timeout`, `line-too-long` and `shutting-down`; false for
+ * @returns True for `busy`, `idle-timeout`, `line-too-long`, `shutting-down`,
+ *   `bad-proxy-header` and `stopped-by-teacher`; false for
  *   the other codes, and for codes this client does not know.
  *
  * @example

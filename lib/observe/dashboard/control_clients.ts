@@ -6,6 +6,7 @@
  * @module
  */
 import { DASHBOARD_CONTROL_OPEN } from "../../defaults/defaults.ts";
+import type { CounterModel } from "./dashboard_views.ts";
 import { LineReader } from "../../wire/line_reader.ts";
 import { closeQuietly, writeAll } from "../../wire/write_all.ts";
 
@@ -43,13 +44,17 @@ export class ControlClients {
    *
    * @param count How many.
    * @param request The request line, e.g. `0 200`.
+   * @param counter The counter model each client asks for first (`COUNTER racy`);
+   *   without it, the server's own.
    * @returns How many were opened: fewer when {@linkcode DASHBOARD_CONTROL_OPEN} are open.
    */
-  start(count: number, request: string): number {
+  start(count: number, request: string, counter?: CounterModel): number {
     if (this.#closed) return 0;
     const room = Math.max(0, Math.min(count, DASHBOARD_CONTROL_OPEN - this.#running.size));
     for (let i = 0; i < room; i++) {
-      const run: Promise<void> = this.#one(request).finally(() => this.#running.delete(run));
+      const run: Promise<void> = this.#one(request, counter).finally(() =>
+        this.#running.delete(run)
+      );
       this.#running.add(run);
     }
     return room;
@@ -62,7 +67,7 @@ export class ControlClients {
     await Promise.allSettled([...this.#running]);
   }
 
-  async #one(request: string): Promise<void> {
+  async #one(request: string, counter: CounterModel | undefined): Promise<void> {
     let conn: Deno.TcpConn;
     try {
       conn = await Deno.connect(this.#address);
@@ -73,6 +78,11 @@ export class ControlClients {
     const lines = new LineReader(conn, { maxLineBytes: 64 * 1024 });
     try {
       if (this.#closed) return;
+      if (counter !== undefined) {
+        await writeAll(conn, `COUNTER ${counter}\n`);
+        // `OK counter racy`, or an error the server's log shows: the request goes all the same.
+        await lines.next();
+      }
       await writeAll(conn, `${request}\n`);
       // Progress lines are not asked for: the first line is the answer (or an error).
       await lines.next();

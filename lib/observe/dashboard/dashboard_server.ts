@@ -19,6 +19,8 @@ import {
 } from "../../defaults/defaults.ts";
 import { parseCommand, ProtocolError } from "../../wire/protocol.ts";
 import { ControlClients } from "./control_clients.ts";
+import { StopControl } from "./control_stop.ts";
+import type { CounterModel } from "./dashboard_views.ts";
 import { RecentTrace } from "./recent_trace.ts";
 import type { ServerEvents } from "../../server/server_events.ts";
 import type { ServerOptions, ServerStats } from "../../server/server_options.ts";
@@ -50,6 +52,8 @@ export interface DashboardSource {
   laneNames?(): readonly string[];
   /** What each Worker runs now, sampled. */
   runningTasks?(): readonly RunningTaskSample[];
+  /** Stops one client by its address (the page's "stop"); false when none is open. */
+  stopClient?(peer: string): boolean;
 }
 
 /** A running dashboard. */
@@ -135,8 +139,10 @@ export function serveDashboard(
   ).join("");
   const recent = new RecentTrace();
   const control = new ControlClients(tcpAddress(server.address));
+  const stopper = new StopControl((peer) => server.stopClient?.(peer) ?? false);
   const subscription = server.events.subscribe((event) => {
     feed.hear(event);
+    stopper.hear(event);
     if (event.type === "task-done") recent.add(event);
   });
   /** The snapshot of this interval, shared by the pages that open in it. */
@@ -162,7 +168,11 @@ export function serveDashboard(
         : plain(421, `misdirected request: open the dashboard as http://127.0.0.1:${addr.port}/\n`);
     }
     const own = `http://${request.headers.get("host")!.toLowerCase()}`;
-    if (request.method === "POST" && pathOf(request.url) === "/control/clients") {
+    const controlPath = pathOf(request.url);
+    if (
+      request.method === "POST" &&
+      (controlPath === "/control/clients" || controlPath === "/control/stop")
+    ) {
       // The token, and the page's own Origin: a page on another site has neither.
       if (
         !sameToken(request.headers.get("x-threadcount-token"), token) ||
@@ -170,7 +180,7 @@ export function serveDashboard(
       ) {
         return plain(403, "forbidden: controls need the dashboard's token and its own page\n");
       }
-      return openClients(request);
+      return controlPath === "/control/clients" ? openClients(request) : stopClient(request);
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return plain(405, "method not allowed: the dashboard only reads (GET, HEAD)\n", {
@@ -223,26 +233,37 @@ export function serveDashboard(
     return plain(404, "not found: the dashboard is at /\n");
   }
 
+  /** `POST /control/stop`: `{"conn": "alice"}` stops that client. */
+  async function stopClient(request: Request): Promise<Response> {
+    const text = await boundedText(request, DASHBOARD_CONTROL_BODY_BYTES);
+    if (text === undefined) {
+      return plain(413, `too large: a control is at most ${DASHBOARD_CONTROL_BODY_BYTES} bytes\n`);
+    }
+    return stopper.answer(text);
+  }
+
   /** `POST /control/clients`: `{"count": 3, "request": "0 200"}` opens that many clients. */
   async function openClients(request: Request): Promise<Response> {
     const text = await boundedText(request, DASHBOARD_CONTROL_BODY_BYTES);
     if (text === undefined) {
       return plain(413, `too large: a control is at most ${DASHBOARD_CONTROL_BODY_BYTES} bytes\n`);
     }
-    let body: { count?: unknown; request?: unknown };
+    let body: { count?: unknown; request?: unknown; counter?: unknown };
     try {
       body = JSON.parse(text);
     } catch {
       body = {};
     }
-    const { count, request: line } = body ?? {};
+    const { count, request: line, counter } = body ?? {};
     if (
       !Number.isSafeInteger(count) || (count as number) < 1 ||
-      (count as number) > DASHBOARD_CONTROL_CLIENTS || typeof line !== "string"
+      (count as number) > DASHBOARD_CONTROL_CLIENTS || typeof line !== "string" ||
+      (counter !== undefined && counterModel(counter) === undefined)
     ) {
       return plain(
         400,
-        `bad request: send {"count": 1 to ${DASHBOARD_CONTROL_CLIENTS}, "request": "0 200"}\n`,
+        `bad request: send {"count": 1 to ${DASHBOARD_CONTROL_CLIENTS}, "request": "0 200"` +
+          `, optionally "counter": "racy", "locked" or "parallel"}\n`,
       );
     }
     try {
@@ -253,7 +274,11 @@ export function serveDashboard(
       if (!(error instanceof ProtocolError)) throw error;
       return plain(400, `bad request: "request" must be a count, e.g. "0 200"\n`);
     }
-    const opened = control.start(count as number, line.trim());
+    const opened = control.start(
+      count as number,
+      line.trim(),
+      counter === undefined ? undefined : counterModel(counter),
+    );
     if (opened === 0) {
       return plain(429, "too many control clients open: wait for some to finish\n");
     }
@@ -294,6 +319,18 @@ function sameOrigin(headers: Headers, own: string): boolean {
   if (origin !== null && origin.toLowerCase() !== own) return false;
   const site = headers.get("sec-fetch-site");
   return site === null || site === "same-origin" || site === "none";
+}
+
+/** The counter model a control names, read as the wire reads `COUNTER <model>`; else undefined. */
+function counterModel(given: unknown): CounterModel | undefined {
+  if (typeof given !== "string" || !/^[a-z]{1,16}$/.test(given)) return undefined;
+  try {
+    const command = parseCommand(`COUNTER ${given}`, { maxIncrements: 1 });
+    return command.kind === "counter" ? command.model : undefined;
+  } catch (error) {
+    if (error instanceof ProtocolError) return undefined;
+    throw error;
+  }
 }
 
 /** Whether `given` is the token, compared in constant time. */

@@ -55,6 +55,12 @@ const BODY = `
     <form class="controls" id="controls">
       open <input id="control-count" type="number" min="1" max="${DASHBOARD_CONTROL_CLIENTS}" value="12">
       clients sending <input id="control-request" value="0 200" size="9">
+      with a <select id="control-counter">
+        <option value="">server's</option>
+        <option value="racy">racy</option>
+        <option value="locked">locked</option>
+        <option value="parallel">parallel</option>
+      </select> counter
       <button id="control-open" type="submit">open</button>
       <a id="control-trace" download="threadcount-last-minute.json">last minute as a Perfetto trace</a>
     </form>

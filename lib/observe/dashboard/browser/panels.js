@@ -23,7 +23,7 @@ export function renderClients(clients) {
     if (tag) {
       const [conn, colour] = tag;
       box.dataset.conn = conn;
-      box.append(swatch(colour), document.createTextNode(shortConn(conn)));
+      box.append(swatch(colour), document.createTextNode(shortConn(conn)), stopButton(conn));
       box.title = "slot " + (i + 1) + ": " + conn;
     } else {
       box.textContent = "free";
@@ -42,6 +42,7 @@ export function renderClients(clients) {
       document.createTextNode((i + 1) + "."),
       swatch(colour),
       document.createTextNode(conn),
+      stopButton(conn),
     );
     line.appendChild(li);
   });
@@ -49,6 +50,21 @@ export function renderClients(clients) {
   if (more > 0) line.appendChild(el("li", "", "+ " + more + " more"));
   if (clients.waitingCount === 0) line.appendChild(el("span", "empty", "no one waits"));
   $("waiting-title").textContent = "Waiting line (" + clients.waitingCount + ")";
+}
+
+/**
+ * A client's "stop" button: controls.js posts `/control/stop` for it, and shows
+ * the buttons only to a page that has the token.
+ *
+ * @param {string} conn The client, as the page names it.
+ */
+function stopButton(conn) {
+  const button = /** @type {HTMLButtonElement} */ (el("button", "stop", "×"));
+  button.type = "button";
+  button.dataset.stop = conn;
+  button.title = "stop " + conn + ": it is told ERR stopped-by-teacher and closed";
+  button.setAttribute("aria-label", "stop " + conn);
+  return button;
 }
 
 /** What each counter model is, for a badge's tooltip. */
