@@ -27,24 +27,15 @@ import {
 } from "./pool_options.ts";
 import { REPORT_STRIDE } from "./worker_messages.ts";
 import { PinnedTasks } from "./pinned_tasks.ts";
+import { type RunningTask, runningTasksOf } from "./running_tasks.ts";
 import { WorkerSlot } from "./worker_slot.ts";
 
 export type { JobOptions, RunningJob, TaskReport } from "./job_queue.ts";
 export type { PoolStats, WorkerIncident, WorkerPoolOptions } from "./pool_options.ts";
 export { WorkerFailedError } from "./job_queue.ts";
+export type { RunningTask } from "./running_tasks.ts";
 
 const failedJob = (error: unknown): RunningJob => ({ done: Promise.reject(error), cancel() {} });
-
-/** A task a lane runs now: see {@linkcode WorkerPool.runningTasks}. */
-export interface RunningTask {
-  worker: number;
-  /** Its job's `name`, if it has one. */
-  job: string | undefined;
-  /** Its number within the job, from 1. */
-  no: number;
-  /** When it started, ms since the epoch, by its Worker's clock. */
-  startedAt: number;
-}
 
 /**
  * Runs jobs of increment tasks on a fixed set of module Workers. Tasks of all
@@ -147,31 +138,14 @@ export class WorkerPool {
     return this.#lanes.length;
   }
 
-  /**
-   * The names of the pool's lanes (`worker 0`, `worker 1`, …), for logs, the dashboard
-   * and the trace.
-   *
-   * @returns One name per lane; a lane's index is the `worker` of its `TaskReport`s.
-   */
+  /** Its lanes' names (`worker 0`, …), for the log, the dashboard and the trace, by index. */
   laneNames(): readonly string[] {
     return this.#lanes.map((lane) => lane.name);
   }
 
-  /**
-   * What each lane's Worker runs now, sampled (a lane that cannot tell is left out).
-   *
-   * @returns For each running task: its lane, its job's name, its number in the job,
-   *   and when it started (ms since the epoch, by its Worker's clock).
-   */
+  /** What each lane's Worker runs now, sampled: see {@linkcode runningTasksOf}. */
   runningTasks(): RunningTask[] {
-    const running: RunningTask[] = [];
-    this.#lanes.forEach((lane, worker) => {
-      const now = lane.running?.();
-      if (!now) return;
-      const { task, startedAt } = now;
-      running.push({ worker, job: task.job.options.name, no: task.no, startedAt });
-    });
-    return running;
+    return runningTasksOf(this.#lanes);
   }
 
   /**
@@ -192,12 +166,10 @@ export class WorkerPool {
   /** A snapshot of the pool's load. */
   get stats(): PoolStats {
     let tasksQueued = this.#queue.queued + this.#pinned.queued;
-    for (const task of this.#returned) if (!task.job.settled) tasksQueued++;
-    for (const tasks of this.#rerun.values()) {
-      for (const task of tasks) if (!task.job.settled) tasksQueued++;
+    for (const task of [...this.#returned, ...[...this.#rerun.values()].flat()]) {
+      if (!task.job.settled) tasksQueued++;
     }
-    let tasksInFlight = 0;
-    let workersBusy = 0;
+    let [tasksInFlight, workersBusy] = [0, 0];
     for (const lane of this.#lanes) {
       tasksInFlight += lane.inFlight;
       if (lane.inFlight > 0) workersBusy++;

@@ -88,7 +88,7 @@ interface Stepped {
  * const send = (text: string) => Promise.resolve(void sent.push(text));
  * const context = { stats: () => ({ workers: 2 }), sharedCounters: true, limits: {} };
  * const connection = { reader: {} as LineReader, peer: "127.0.0.1:5000" };
- * const stepping = new Stepping(connection, context as unknown as SessionContext, send);
+ * const stepping = new Stepping(connection, context as SessionContext, send);
  * await stepping.command({ kind: "schedule", steps: [0, 1, 0, 1] }, "racy");
  * assert.deepEqual(sent, ["OK schedule 0 1 0 1\n"]);
  * ```
