@@ -25,6 +25,36 @@ function story(events: ServerEvent[], names: Record<string, string>): string[] {
   return lines;
 }
 
+/**
+ * A student asks `2 10` while `keep` keeps the only slot busy: it must be answered, and the
+ * keeper must have gone back in line before the student was served.
+ *
+ * @param keep Keeps the keeper asking until `studentAnswered()`.
+ */
+async function studentBeatsKeeper(
+  server: ReturnType<typeof startServer>,
+  keeper: RawClient,
+  keep: (studentAnswered: () => boolean) => Promise<unknown>,
+): Promise<void> {
+  let answered = false;
+  const keeping = keep(() => answered);
+  await using student = await RawClient.connect(server);
+  await student.write("2 10\n");
+  try {
+    assert.equal(await bounded(student.readLine(), "the student's answer", 20_000), "12");
+  } finally {
+    answered = true;
+    await keeping;
+  }
+  const names = { [peerOf(keeper)]: "keeper", [peerOf(student)]: "student" };
+  const told = story(server.recorder.events, names);
+  assert.ok(
+    told.indexOf("waiting keeper") >= 0 &&
+      told.indexOf("waiting keeper") < told.indexOf("served student"),
+    `the keeper went back in line for the student: ${told.join(", ")}`,
+  );
+}
+
 Deno.test("--slot-hold: a client between requests goes back to the end of the line, keeping its connection; the one waiting is served", async () => {
   // A hold far below the idle timeout: the keeper is sent back in line, never closed.
   await using server = startServer({ maxClients: 1, slotHoldMs: 10, idleTimeoutMs: 600_000 });
@@ -127,63 +157,27 @@ Deno.test("--slot-hold: a keeper that sends its next request at once, never idle
   await using keeper = await RawClient.connect(server);
   await keeper.write("0 1\n");
   assert.equal(await keeper.readLine(), "1");
-  let studentAnswered = false;
-  const keeping = (async () => {
-    let answers = 0;
-    while (!studentAnswered) {
+  await studentBeatsKeeper(server, keeper, async (studentAnswered) => {
+    while (!studentAnswered()) {
       await keeper.write("0 1\n");
       assert.equal(await keeper.readLine(), "1");
-      answers++;
     }
-    return answers;
-  })();
-  await using student = await RawClient.connect(server);
-  await student.write("2 10\n");
-  try {
-    assert.equal(await bounded(student.readLine(), "the student's answer", 20_000), "12");
-  } finally {
-    studentAnswered = true;
-    await keeping;
-  }
-  const names = { [peerOf(keeper)]: "keeper", [peerOf(student)]: "student" };
-  const told = story(recorder.events, names);
-  assert.ok(
-    told.indexOf("waiting keeper") >= 0 &&
-      told.indexOf("waiting keeper") < told.indexOf("served student"),
-    `the keeper went back in line for the student: ${told.join(", ")}`,
-  );
+  });
   assert.equal(recorder.of("client-error").length, 0, "no one was told an error");
 });
 
 Deno.test("--slot-hold: a keeper that always has its next request ready (pipelined) still gives its slot up after the hold", async () => {
   await using server = startServer({ maxClients: 1, slotHoldMs: 300, idleTimeoutMs: 600_000 });
-  const { recorder } = server;
   await using keeper = await RawClient.connect(server);
-  let studentAnswered = false;
   // Requests always waiting at the server: the keeper writes a burst ahead of its replies.
   const burst = "0 1\n".repeat(256);
-  const keeping = (async () => {
+  await studentBeatsKeeper(server, keeper, async (studentAnswered) => {
     await keeper.write(burst + burst);
-    while (!studentAnswered) {
+    while (!studentAnswered()) {
       for (let i = 0; i < 256; i++) assert.equal(await keeper.readLine(), "1");
       await keeper.write(burst);
     }
-  })();
-  await using student = await RawClient.connect(server);
-  await student.write("2 10\n");
-  try {
-    assert.equal(await bounded(student.readLine(), "the student's answer", 20_000), "12");
-  } finally {
-    studentAnswered = true;
-    await keeping;
-  }
-  const names = { [peerOf(keeper)]: "keeper", [peerOf(student)]: "student" };
-  const told = story(recorder.events, names);
-  assert.ok(
-    told.indexOf("waiting keeper") >= 0 &&
-      told.indexOf("waiting keeper") < told.indexOf("served student"),
-    `the keeper went back in line for the student: ${told.join(", ")}`,
-  );
+  });
 });
 
 Deno.test("a client sent back in line that hangs up is out of line at once", async () => {
