@@ -72,51 +72,65 @@ function listen(
   return { count: () => count, stop: () => subscription.unsubscribe() };
 }
 
+/**
+ * A broker with two connections to it: the server's (`nc`) and a stranger's. Closed, with both
+ * connections, by `await using`.
+ */
+async function brokerWithStranger() {
+  const nats = await NatsServer.start();
+  const stranger = await natsConnection(nats.url);
+  const nc = await natsConnection(nats.url);
+  return {
+    nats,
+    stranger,
+    nc,
+    async [Symbol.asyncDispose]() {
+      await nc.close();
+      await stranger.close();
+      await nats[Symbol.asyncDispose]();
+    },
+  };
+}
+
 Deno.test({
   name: "fleet: a thief's absurd report is malformed, its lane benched, the times shown true",
   ignore,
   async fn() {
-    await using nats = await NatsServer.start();
+    await using broker = await brokerWithStranger();
+    const { nats, stranger, nc } = broker;
     await using _honest = await inProcessNode(nats.url, { name: "honest", workers: 1, ...NODE });
-    const stranger = await natsConnection(nats.url);
-    const nc = await natsConnection(nats.url);
-    try {
-      await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
-      const { recorder } = server;
-      await bounded(recorder.waitForType("node-joined"), "the node");
-      // On the node's own subject, answering the first batch before the node, with times
-      // 10^306 ms apart.
-      const thief = listen(stranger, runSubject("honest", 0), (msg) => {
-        if (thief.count() === 1) msg.respond(reportFor(msg, () => [-1e306, 1e306]));
-      });
-      await stranger.flush();
-      const startedAt = performance.timeOrigin + performance.now();
-      await using client = await quickClient(server.addr);
-      assert.deepEqual(await bounded(client.request("0 40"), "the answer"), {
-        kind: "value",
-        text: "40",
-      });
-      thief.stop();
-      await stranger.flush();
-      assert.ok(thief.count() >= 1, "the thief answered");
-      const stats = server.stats();
-      assert.ok((stats.fleet_malformed ?? 0) >= 1, "its report was counted as malformed");
-      // Every time shown (log, dashboard, trace) is one the server could check.
-      const endedAt = performance.timeOrigin + performance.now();
-      for (const e of recorder.of("task-done")) {
-        assert.ok(e.startedAt >= startedAt && e.endedAt <= endedAt, `${e.task} at ${e.startedAt}`);
-      }
-      // Its lies moved no estimate: the next request's batches all make their deadlines.
-      const resent = stats.fleet_batches_resent ?? 0;
-      assert.deepEqual(await bounded(client.request("0 40"), "the next answer"), {
-        kind: "value",
-        text: "40",
-      });
-      assert.equal(server.stats().fleet_batches_resent, resent);
-    } finally {
-      await nc.close();
-      await stranger.close();
+    await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
+    const { recorder } = server;
+    await bounded(recorder.waitForType("node-joined"), "the node");
+    // On the node's own subject, answering the first batch before the node, with times
+    // 10^306 ms apart.
+    const thief = listen(stranger, runSubject("honest", 0), (msg) => {
+      if (thief.count() === 1) msg.respond(reportFor(msg, () => [-1e306, 1e306]));
+    });
+    await stranger.flush();
+    const startedAt = performance.timeOrigin + performance.now();
+    await using client = await quickClient(server.addr);
+    assert.deepEqual(await bounded(client.request("0 40"), "the answer"), {
+      kind: "value",
+      text: "40",
+    });
+    thief.stop();
+    await stranger.flush();
+    assert.ok(thief.count() >= 1, "the thief answered");
+    const stats = server.stats();
+    assert.ok((stats.fleet_malformed ?? 0) >= 1, "its report was counted as malformed");
+    // Every time shown (log, dashboard, trace) is one the server could check.
+    const endedAt = performance.timeOrigin + performance.now();
+    for (const e of recorder.of("task-done")) {
+      assert.ok(e.startedAt >= startedAt && e.endedAt <= endedAt, `${e.task} at ${e.startedAt}`);
     }
+    // Its lies moved no estimate: the next request's batches all make their deadlines.
+    const resent = stats.fleet_batches_resent ?? 0;
+    assert.deepEqual(await bounded(client.request("0 40"), "the next answer"), {
+      kind: "value",
+      text: "40",
+    });
+    assert.equal(server.stats().fleet_batches_resent, resent);
   },
 });
 
@@ -124,47 +138,41 @@ Deno.test({
   name: "fleet: a black hole announcing 64 Workers gets one lane and one batch per back-off",
   ignore,
   async fn() {
-    await using nats = await NatsServer.start();
-    const stranger = await natsConnection(nats.url);
-    const nc = await natsConnection(nats.url);
+    await using broker = await brokerWithStranger();
+    const { stranger, nc } = broker;
+    await using server = startServer({
+      ...FLEET_WORK,
+      workers: 1,
+      remoteWorkers: fleetWorkers(nc, { minDeadlineMs: 300 }),
+    });
+    const { recorder } = server;
+    const hole = listen(stranger, `${SUBJECT_PREFIX}.run.hole.*`);
+    await stranger.flush();
+    await nc.flush();
+    strangerHello(stranger, "hole", 64);
+    await bounded(recorder.waitForType("node-joined"), "the hole");
+    await using client = await quickClient(server.addr);
+    const beat = setInterval(() => strangerHello(stranger, "hole", 64), 100);
     try {
-      await using server = startServer({
-        ...FLEET_WORK,
-        workers: 1,
-        remoteWorkers: fleetWorkers(nc, { minDeadlineMs: 300 }),
+      assert.deepEqual(await bounded(client.request("0 200"), "the answer"), {
+        kind: "value",
+        text: "200",
       });
-      const { recorder } = server;
-      const hole = listen(stranger, `${SUBJECT_PREFIX}.run.hole.*`);
-      await stranger.flush();
-      await nc.flush();
-      strangerHello(stranger, "hole", 64);
-      await bounded(recorder.waitForType("node-joined"), "the hole");
-      await using client = await quickClient(server.addr);
-      const beat = setInterval(() => strangerHello(stranger, "hole", 64), 100);
-      try {
-        assert.deepEqual(await bounded(client.request("0 200"), "the answer"), {
-          kind: "value",
-          text: "200",
-        });
-      } finally {
-        clearInterval(beat);
-      }
-      await nc.flush();
-      await stranger.flush(); // every batch sent to it has reached it
-      hole.stop();
-      assert.deepEqual(server.laneNames().filter((n) => n.startsWith("hole/")), [
-        "hole/worker 0",
-      ]);
-      const stats = server.stats();
-      // Each batch it swallowed was sent again elsewhere; it swallowed one per back-off (the
-      // first at once, then after 1 s, 2 s, ...), not two for each of 64 lanes.
-      assert.ok(hole.count() >= 1 && hole.count() <= 3, `the hole got ${hole.count()} batches`);
-      assert.equal(stats.fleet_batches_resent, hole.count());
-      assert.ok(recorder.of("task-done").every((e) => server.laneNames()[e.worker] === "worker 0"));
     } finally {
-      await nc.close();
-      await stranger.close();
+      clearInterval(beat);
     }
+    await nc.flush();
+    await stranger.flush(); // every batch sent to it has reached it
+    hole.stop();
+    assert.deepEqual(server.laneNames().filter((n) => n.startsWith("hole/")), [
+      "hole/worker 0",
+    ]);
+    const stats = server.stats();
+    // Each batch it swallowed was sent again elsewhere; it swallowed one per back-off (the
+    // first at once, then after 1 s, 2 s, ...), not two for each of 64 lanes.
+    assert.ok(hole.count() >= 1 && hole.count() <= 3, `the hole got ${hole.count()} batches`);
+    assert.equal(stats.fleet_batches_resent, hole.count());
+    assert.ok(recorder.of("task-done").every((e) => server.laneNames()[e.worker] === "worker 0"));
   },
 });
 
@@ -172,43 +180,37 @@ Deno.test({
   name: "fleet: a reply after its batch's deadline is counted late and dropped",
   ignore,
   async fn() {
-    await using nats = await NatsServer.start();
-    const stranger = await natsConnection(nats.url);
-    const nc = await natsConnection(nats.url);
-    try {
-      await using server = startServer({
-        ...FLEET_WORK,
-        workers: 1,
-        remoteWorkers: fleetWorkers(nc, { minDeadlineMs: 200 }),
-      });
-      const { recorder } = server;
-      let held: Msg | undefined;
-      const slow = listen(stranger, runSubject("slow", 0), (msg) => held ??= msg);
-      await stranger.flush();
-      await nc.flush();
-      strangerHello(stranger, "slow", 1);
-      await bounded(recorder.waitForType("node-joined"), "the slow node");
-      await using client = await quickClient(server.addr);
-      assert.deepEqual(await bounded(client.request("0 50"), "the answer"), {
-        kind: "value",
-        text: "50",
-      });
-      // The batch it held was given up (the local Worker ran it): now it answers, truly.
-      await nc.flush();
-      await stranger.flush(); // every batch sent to it has reached it
-      assert.ok(held, "it got a batch");
-      assert.equal(server.stats().fleet_batches_resent, slow.count());
-      const now = performance.timeOrigin + performance.now();
-      held.respond(reportFor(held, (i) => [now + i, now + i + 0.5]));
-      await stranger.flush();
-      await nc.flush();
-      assert.equal(server.stats().fleet_late_replies, 1);
-      slow.stop();
-      assertEachOnce(recorder, 50);
-    } finally {
-      await nc.close();
-      await stranger.close();
-    }
+    await using broker = await brokerWithStranger();
+    const { stranger, nc } = broker;
+    await using server = startServer({
+      ...FLEET_WORK,
+      workers: 1,
+      remoteWorkers: fleetWorkers(nc, { minDeadlineMs: 200 }),
+    });
+    const { recorder } = server;
+    let held: Msg | undefined;
+    const slow = listen(stranger, runSubject("slow", 0), (msg) => held ??= msg);
+    await stranger.flush();
+    await nc.flush();
+    strangerHello(stranger, "slow", 1);
+    await bounded(recorder.waitForType("node-joined"), "the slow node");
+    await using client = await quickClient(server.addr);
+    assert.deepEqual(await bounded(client.request("0 50"), "the answer"), {
+      kind: "value",
+      text: "50",
+    });
+    // The batch it held was given up (the local Worker ran it): now it answers, truly.
+    await nc.flush();
+    await stranger.flush(); // every batch sent to it has reached it
+    assert.ok(held, "it got a batch");
+    assert.equal(server.stats().fleet_batches_resent, slow.count());
+    const now = performance.timeOrigin + performance.now();
+    held.respond(reportFor(held, (i) => [now + i, now + i + 0.5]));
+    await stranger.flush();
+    await nc.flush();
+    assert.equal(server.stats().fleet_late_replies, 1);
+    slow.stop();
+    assertEachOnce(recorder, 50);
   },
 });
 
@@ -267,38 +269,32 @@ Deno.test({
   name: "fleet: announcements alone take one lane each, at most MAX_UNPROVEN_NODES, and expire",
   ignore,
   async fn() {
-    await using nats = await NatsServer.start();
-    const stranger = await natsConnection(nats.url);
-    const nc = await natsConnection(nats.url);
-    try {
-      await using server = startServer({
-        ...FLEET_WORK,
-        remoteWorkers: fleetWorkers(nc, { nodeLostMs: 400 }),
-      });
-      const { recorder } = server;
-      await nc.flush();
-      const fakes = MAX_UNPROVEN_NODES + 6;
-      for (let i = 0; i < fakes; i++) strangerHello(stranger, `fake-${i}`, 1024);
-      await stranger.flush();
-      await bounded(recorder.waitForType("node-joined", MAX_UNPROVEN_NODES), "the fakes");
-      await nc.flush(); // every hello has been heard
-      assert.equal(server.laneNames().length, MAX_UNPROVEN_NODES, "one lane each");
-      assert.equal(server.stats().fleet_malformed, 6, "the rest were dropped and counted");
-      // The stranger leaves: its names fall silent, are taken for lost, and free their lanes.
-      await bounded(recorder.waitForType("node-lost", MAX_UNPROVEN_NODES), "the fakes' end");
-      await using _real = await inProcessNode(nats.url, { name: "real", workers: 2, ...NODE });
-      await bounded(recorder.waitFor((e) => e.type === "node-joined" && e.node === "real"), "real");
-      await using client = await quickClient(server.addr);
-      assert.deepEqual(await bounded(client.request("2 30"), "the answer"), {
-        kind: "value",
-        text: "32",
-      });
-      assert.equal(server.laneNames().length, MAX_UNPROVEN_NODES, "its lanes were freed ones");
-      assert.equal(server.stats().remote_workers, 2);
-    } finally {
-      await nc.close();
-      await stranger.close();
-    }
+    await using broker = await brokerWithStranger();
+    const { nats, stranger, nc } = broker;
+    await using server = startServer({
+      ...FLEET_WORK,
+      remoteWorkers: fleetWorkers(nc, { nodeLostMs: 400 }),
+    });
+    const { recorder } = server;
+    await nc.flush();
+    const fakes = MAX_UNPROVEN_NODES + 6;
+    for (let i = 0; i < fakes; i++) strangerHello(stranger, `fake-${i}`, 1024);
+    await stranger.flush();
+    await bounded(recorder.waitForType("node-joined", MAX_UNPROVEN_NODES), "the fakes");
+    await nc.flush(); // every hello has been heard
+    assert.equal(server.laneNames().length, MAX_UNPROVEN_NODES, "one lane each");
+    assert.equal(server.stats().fleet_malformed, 6, "the rest were dropped and counted");
+    // The stranger leaves: its names fall silent, are taken for lost, and free their lanes.
+    await bounded(recorder.waitForType("node-lost", MAX_UNPROVEN_NODES), "the fakes' end");
+    await using _real = await inProcessNode(nats.url, { name: "real", workers: 2, ...NODE });
+    await bounded(recorder.waitFor((e) => e.type === "node-joined" && e.node === "real"), "real");
+    await using client = await quickClient(server.addr);
+    assert.deepEqual(await bounded(client.request("2 30"), "the answer"), {
+      kind: "value",
+      text: "32",
+    });
+    assert.equal(server.laneNames().length, MAX_UNPROVEN_NODES, "its lanes were freed ones");
+    assert.equal(server.stats().remote_workers, 2);
   },
 });
 
@@ -340,54 +336,48 @@ Deno.test({
   name: "fleet: goodbyes and hellos that do not come from the node do not take it down",
   ignore,
   async fn() {
-    await using nats = await NatsServer.start();
-    const stranger = await natsConnection(nats.url);
-    const nc = await natsConnection(nats.url);
-    try {
-      await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
-      const { recorder } = server;
-      // The stranger reads the node's hellos, as anyone on the broker can.
-      const heard = Promise.withResolvers<ReturnType<typeof decodeHello>>();
-      const ear = listen(
-        stranger,
-        helloSubject("real"),
-        (msg) => heard.resolve(decodeHello(msg.data)),
-      );
-      await stranger.flush();
-      await using real = await inProcessNode(nats.url, { name: "real", workers: 1, ...NODE });
-      const hello = await bounded(heard.promise, "its hello");
-      ear.stop();
-      await bounded(recorder.waitForType("node-joined"), "the node");
-      const forged = [
-        encodeBye({ node: "real", session: hello.session, secret: randomToken() }),
-        encodeBye({ node: "real", session: randomToken(), secret: randomToken() }),
-      ];
-      for (const bytes of forged) stranger.publish(byeSubject("real"), bytes);
-      // Another run under its name, and its own run with another size.
-      strangerHello(stranger, "real", 8);
-      strangerHello(stranger, "real", 8, hello.session);
-      // Its goodbye on another node's subject.
-      stranger.publish(byeSubject("other"), forged[0]);
-      await stranger.flush();
-      await nc.flush();
-      await using client = await quickClient(server.addr);
-      assert.deepEqual(await bounded(client.request("3 60"), "the answer"), {
-        kind: "value",
-        text: "63",
-      });
-      const stats = server.stats();
-      assert.equal(stats.fleet_malformed, 5);
-      assert.equal(recorder.of("node-lost").length, 0);
-      assert.equal(stats.fleet_batches_resent, 0);
-      assert.deepEqual(server.laneNames(), ["real/worker 0"]);
-      // Its own goodbye counts at once.
-      await real.node.close();
-      await bounded(recorder.waitForType("node-lost"), "its goodbye");
-      assert.equal(recorder.of("node-lost")[0].reason, "the node stopped");
-    } finally {
-      await nc.close();
-      await stranger.close();
-    }
+    await using broker = await brokerWithStranger();
+    const { nats, stranger, nc } = broker;
+    await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
+    const { recorder } = server;
+    // The stranger reads the node's hellos, as anyone on the broker can.
+    const heard = Promise.withResolvers<ReturnType<typeof decodeHello>>();
+    const ear = listen(
+      stranger,
+      helloSubject("real"),
+      (msg) => heard.resolve(decodeHello(msg.data)),
+    );
+    await stranger.flush();
+    await using real = await inProcessNode(nats.url, { name: "real", workers: 1, ...NODE });
+    const hello = await bounded(heard.promise, "its hello");
+    ear.stop();
+    await bounded(recorder.waitForType("node-joined"), "the node");
+    const forged = [
+      encodeBye({ node: "real", session: hello.session, secret: randomToken() }),
+      encodeBye({ node: "real", session: randomToken(), secret: randomToken() }),
+    ];
+    for (const bytes of forged) stranger.publish(byeSubject("real"), bytes);
+    // Another run under its name, and its own run with another size.
+    strangerHello(stranger, "real", 8);
+    strangerHello(stranger, "real", 8, hello.session);
+    // Its goodbye on another node's subject.
+    stranger.publish(byeSubject("other"), forged[0]);
+    await stranger.flush();
+    await nc.flush();
+    await using client = await quickClient(server.addr);
+    assert.deepEqual(await bounded(client.request("3 60"), "the answer"), {
+      kind: "value",
+      text: "63",
+    });
+    const stats = server.stats();
+    assert.equal(stats.fleet_malformed, 5);
+    assert.equal(recorder.of("node-lost").length, 0);
+    assert.equal(stats.fleet_batches_resent, 0);
+    assert.deepEqual(server.laneNames(), ["real/worker 0"]);
+    // Its own goodbye counts at once.
+    await real.node.close();
+    await bounded(recorder.waitForType("node-lost"), "its goodbye");
+    assert.equal(recorder.of("node-lost")[0].reason, "the node stopped");
   },
 });
 
@@ -395,32 +385,26 @@ Deno.test({
   name: 'fleet: a forged "no responders" costs a batch, not the node',
   ignore,
   async fn() {
-    await using nats = await NatsServer.start();
+    await using broker = await brokerWithStranger();
+    const { nats, stranger, nc } = broker;
     await using _real = await inProcessNode(nats.url, { name: "real", workers: 1, ...NODE });
-    const stranger = await natsConnection(nats.url);
-    const nc = await natsConnection(nats.url);
-    try {
-      await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
-      const { recorder } = server;
-      await bounded(recorder.waitForType("node-joined"), "the node");
-      // What the broker says when nothing listens, said by a stranger who hears the batches.
-      const forger = listen(stranger, runSubject("real", 0), (msg) => {
-        if (forger.count() <= 2) msg.respond(Empty, { headers: headers(503, "No Responders") });
-      });
-      await stranger.flush();
-      await using client = await quickClient(server.addr);
-      assert.deepEqual(await bounded(client.request("5 40"), "the answer"), {
-        kind: "value",
-        text: "45",
-      });
-      forger.stop();
-      assert.ok((server.stats().fleet_batches_resent ?? 0) >= 1, "the forged batch went again");
-      assert.equal(recorder.of("node-lost").length, 0);
-      assert.deepEqual(server.laneNames(), ["real/worker 0"]);
-    } finally {
-      await nc.close();
-      await stranger.close();
-    }
+    await using server = startServer({ ...FLEET_WORK, remoteWorkers: fleetWorkers(nc) });
+    const { recorder } = server;
+    await bounded(recorder.waitForType("node-joined"), "the node");
+    // What the broker says when nothing listens, said by a stranger who hears the batches.
+    const forger = listen(stranger, runSubject("real", 0), (msg) => {
+      if (forger.count() <= 2) msg.respond(Empty, { headers: headers(503, "No Responders") });
+    });
+    await stranger.flush();
+    await using client = await quickClient(server.addr);
+    assert.deepEqual(await bounded(client.request("5 40"), "the answer"), {
+      kind: "value",
+      text: "45",
+    });
+    forger.stop();
+    assert.ok((server.stats().fleet_batches_resent ?? 0) >= 1, "the forged batch went again");
+    assert.equal(recorder.of("node-lost").length, 0);
+    assert.deepEqual(server.laneNames(), ["real/worker 0"]);
   },
 });
 
@@ -476,9 +460,8 @@ Deno.test({
     "fleet: a killed node's hello replayed by a stranger keeps it up only until its batches fail",
   ignore,
   async fn() {
-    await using nats = await NatsServer.start();
-    const stranger = await natsConnection(nats.url);
-    const nc = await natsConnection(nats.url);
+    await using broker = await brokerWithStranger();
+    const { nats, stranger, nc } = broker;
     let replay: ReturnType<typeof setInterval> | undefined;
     try {
       await using server = startServer({
@@ -510,8 +493,6 @@ Deno.test({
       assert.ok((server.stats().fleet_batches_resent ?? 0) >= 1, "a batch went to it and failed");
     } finally {
       clearInterval(replay);
-      await nc.close();
-      await stranger.close();
     }
   },
 });
