@@ -98,7 +98,7 @@ Deno.test("the demo, holding: prefers its ports, falls back when taken, prints c
  * Runs `deno task demo --hold` as its own process group (as a terminal runs
  * it), joins it with the commands it prints, then stops it with `stop`.
  */
-async function holdJoinAndStop(stop: (demo: Child) => void) {
+async function holdJoinAndStop(stop: (demo: Child) => void, codes: readonly number[] = [0]) {
   // A demo that holds without saying how to join, or never stops, is killed at its time
   // limit, and the test fails saying so. A passing run never comes near it.
   await using demo = new Child(Deno.execPath(), {
@@ -134,7 +134,7 @@ async function holdJoinAndStop(stop: (demo: Child) => void) {
       out += value;
     }
     const status = await demo.status;
-    assert.equal(status.code, 0, `${out}\n${await stderr}`);
+    assert.ok(codes.includes(status.code), `exit ${status.code}:\n${out}\n${await stderr}`);
     assert.match(out, /stopping the server and the dashboard\n[^]*\[demo\] {5}stopped\n$/);
     assert.doesNotMatch(programStderr(await stderr), /error|uncaught/i);
   } finally {
@@ -153,7 +153,10 @@ Deno.test("`deno task demo --hold` as a process: join it with the printed comman
   await t.step(
     "Ctrl-C at a terminal: SIGINT to the whole group, so the demo gets copies",
     async () => {
-      await holdJoinAndStop((demo) => demo.kill("SIGINT"));
+      // `deno task` gets the terminal's SIGINT too, and now and then (2 of about 30 runs
+      // here) reports it as its own status, 130, as a shell does, though the demo it forwarded
+      // the signal to stopped cleanly, which the output proves.
+      await holdJoinAndStop((demo) => demo.kill("SIGINT"), [0, 130]);
     },
   );
   await t.step("SIGTERM to the whole group, as a supervisor sends it", async () => {
