@@ -40,16 +40,41 @@ Deno.test({
         await page.locator("#summarised").textContent() ?? "",
         /^\d+ increments of the last minute are drawn as their density/,
       );
+      // Frozen, so the drawing and the screenshot are of one moment.
+      await page.locator("#pause").click();
       for (const lane of [0, 1]) {
-        const box = (await page.locator(`.lane[data-worker="${lane}"] .track`).boundingBox())!;
+        const track = page.locator(`.lane[data-worker="${lane}"] .track`);
+        const box = (await track.boundingBox())!;
         // The middle half of the window, between the bars' top and bottom margins.
-        const share = await inkedShare(page, {
+        const region = {
           x: box.x + box.width / 4,
           y: box.y + 6,
           width: box.width / 2,
           height: box.height - 12,
-        });
-        assert.ok(share > 0.5, `lane ${lane}: only ${(share * 100).toFixed(1)}% inked`);
+        };
+        // How busy the server measured this Worker over the region: its bars' spans, each
+        // block of density weighted by the busy share the server sent with it.
+        const busy = await page.evaluate(`((lane, from, to) => {
+          const track = document.querySelector('.lane[data-worker="' + lane + '"] .track');
+          let covered = 0;
+          for (const bar of track.querySelectorAll(".bar")) {
+            const r = bar.getBoundingClientRect();
+            const overlap = Math.max(0, Math.min(r.right, to) - Math.max(r.left, from));
+            const share = bar.dataset.busy === undefined ? 1 : Number(bar.dataset.busy) / 1000;
+            covered += overlap * share;
+          }
+          return covered / (to - from);
+        })(${lane}, ${region.x}, ${region.x + region.width})`) as number;
+        const inked = await inkedShare(page, region);
+        // On an idle machine both are near 1; on a loaded one the Workers wait on the main
+        // thread, and the lane must show exactly that much, no less.
+        assert.ok(busy > 0.1, `lane ${lane}: the server measured it busy ${busy}`);
+        assert.ok(
+          inked >= busy * 0.8,
+          `lane ${lane}: busy ${(busy * 100).toFixed(1)}% but only ${
+            (inked * 100).toFixed(1)
+          }% inked`,
+        );
       }
     } finally {
       for (const client of clients) await client[Symbol.asyncDispose]();
@@ -129,6 +154,17 @@ Deno.test({
     lanes[1] = FREE_LANE_NAME;
     await page.locator('.lane.gone[data-worker="1"]').waitFor();
     assert.equal(await nodeLane.locator(".name").textContent(), "gone");
+    // Bars sent for the gone lane after it left (here: the server's own Worker 1 goes on
+    // running, as a late report of the node's would) are not drawn on it either. The request's
+    // finished row comes after all its bars (drawn one by one or as their density).
+    const drawn = await page.locator('.lane[data-worker="0"] .bar').count();
+    await client.write("0 400\n");
+    assert.equal(await client.readLine(), "400");
+    await page.locator('[data-finished="R2"]').waitFor({ state: "attached" });
+    assert.ok(
+      await page.locator('.lane[data-worker="0"] .bar').count() > drawn,
+      "lane 0 draws the second request",
+    );
     assert.equal(await nodeLane.locator(".bar").count(), 0);
     assert.ok(
       await page.locator('.lane[data-worker="0"] .bar').count() > 0,

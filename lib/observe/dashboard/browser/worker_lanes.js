@@ -85,7 +85,7 @@ export function buildLanes(view) {
 export function renderRunning(bars, now) {
   const seen = new Set();
   for (const [task, worker, colour, start] of bars) {
-    if (worker >= state.lanes.length) continue;
+    if (worker >= state.lanes.length || goneLanes.has(worker)) continue;
     seen.add(worker);
     let bar = running.get(worker);
     if (!bar) {
@@ -191,7 +191,8 @@ function rebase(now) {
  * @param {number} now
  */
 export function addBar([task, worker, colour, start, end, units], now) {
-  if (state.bars.has(task)) return;
+  // A gone lane has no Worker: a bar sent for it ran on the node that left, so it is not drawn.
+  if (state.bars.has(task) || goneLanes.has(worker)) return;
   const node = el("div", "bar");
   node.dataset.task = task;
   node.title = task + " · " + (state.lanes[worker] || "worker " + worker) + " · " +
@@ -208,6 +209,7 @@ export function addBar([task, worker, colour, start, end, units], now) {
  * @param {number} now
  */
 export function addSummary([worker, count, from, to, busy, colours], now) {
+  if (goneLanes.has(worker)) return;
   const key = "S" + worker + "@" + (now + from) + "-" + (now + to);
   const node = el("div", "bar summary");
   node.dataset.summary = String(count);
