@@ -5,10 +5,9 @@
  * Usage: deno run --allow-net=127.0.0.1 --allow-read=bench bench/hop_line_server.ts PORT
  */
 import { HOP_DONE, HOP_SENT, hopBuffer, hopRing } from "./hop_ring.ts";
+import { serveLineFloor } from "./line_floor.ts";
 
 const CAPACITY = 1 << 16;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const ring = hopRing(hopBuffer(CAPACITY));
 const worker = new Worker(new URL("./hop_worker.ts", import.meta.url), { type: "module" });
 await new Promise((resolve) => {
@@ -48,35 +47,4 @@ async function listen(): Promise<void> {
   listening = false;
 }
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(Deno.args[0] ?? 0) });
-console.log(`listening on 127.0.0.1:${listener.addr.port}`);
-
-async function serve(conn: Deno.TcpConn): Promise<void> {
-  conn.setNoDelay(true);
-  const buffer = new Uint8Array(64 * 1024);
-  let pending = "";
-  try {
-    while (true) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      pending += decoder.decode(buffer.subarray(0, n));
-      const answers: Promise<number>[] = [];
-      let newline;
-      while ((newline = pending.indexOf("\n")) >= 0) {
-        const [start, increments] = pending.slice(0, newline).trim().split(/\s+/);
-        pending = pending.slice(newline + 1);
-        answers.push(hop(Number(start), Number(increments)));
-      }
-      let bytes = encoder.encode((await Promise.all(answers)).map((a) => `${a}\n`).join(""));
-      while (bytes.length > 0) bytes = bytes.subarray(await conn.write(bytes));
-    }
-  } catch {
-    /* the client went */
-  } finally {
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  }
-}
-
-for await (const conn of listener) serve(conn);
+await serveLineFloor((start, increments) => hop(Number(start), Number(increments)).then(String));

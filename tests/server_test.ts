@@ -219,3 +219,24 @@ Deno.test("the server itself asks for no task events: with only listeners that d
   assert.ok(!seen.includes("task-queued") && !seen.includes("task-done"), seen.join());
   assert.equal(server.stats().tasks_done, 50);
 });
+
+Deno.test("a client the teacher stops mid-count: told ERR stopped-by-teacher, its count logged as stopped, not a hang-up", async () => {
+  // Increments of about a second: the count is still running when the stop comes.
+  await using server = startServer({
+    workers: 1,
+    minUnits: 10,
+    maxUnits: 10,
+    iterationsPerUnit: 100_000_000,
+  });
+  await using client = await RawClient.connect(server);
+  await client.write("0 3\n");
+  await server.recorder.waitForType("counting");
+  assert.equal(server.stopClient(server.recorder.of("counting")[0].conn), true);
+  assert.match(String(await client.readLine()), /^ERR stopped-by-teacher /);
+  assert.equal(await client.readLine(), null);
+  await server.recorder.waitForType("request-failed");
+  await server.recorder.waitForType("closed");
+  const reason = "stopped by the teacher from the dashboard";
+  assert.deepEqual(server.recorder.of("request-failed").map((f) => f.reason), [reason]);
+  assert.deepEqual(server.recorder.of("closed").map((c) => c.reason), [reason]);
+});

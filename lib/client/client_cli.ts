@@ -20,6 +20,7 @@ import { type ByteSource, LineReader } from "../wire/line_reader.ts";
 import { serverStopped } from "./server_stopped.ts";
 import {
   closesConnection,
+  closingErrorCodes,
   type Command,
   isReplyTo,
   parseCommand,
@@ -102,7 +103,7 @@ shows it again); STOP or Ctrl-D ends.`,
   0  done: every request answered; at the prompt, the session ended with STOP or Ctrl-D
      (typos and refused requests on the way are explained, and do not change it)
   1  the server answered an error (one-shot; piped: to any line), or ended the session
-     with one (busy, idle-timeout, shutting-down)
+     with one of ${closingErrorCodes().join(", ")}
   2  bad usage or input (piped: any line that is not a request), a host the command may
      not reach, or output that cannot be written
   3  cannot connect, the connection was lost, or the server is not a threadcount server

@@ -35,6 +35,9 @@ export interface ConnectionsOptions {
  */
 export const STOP_NOTICE_MS = 1000;
 
+/** Why a client the teacher stopped left, in the log. */
+const STOPPED_REASON = "stopped by the teacher from the dashboard";
+
 /** What a client stopped from the dashboard is told: it may reconnect when the teacher says. */
 export const STOPPED_MESSAGE =
   "the teacher stopped this client from the dashboard; reconnect when the teacher says so";
@@ -198,6 +201,7 @@ export class Connections {
       connection.leaveLine(refusal); // in line: turned away with it (#turnAway)
       return true;
     }
+    connection.session.stop(STOPPED_REASON);
     const closing = setTimeout(() => connection.close(), STOP_NOTICE_MS);
     writeAll(connection.conn, formatError(refusal.code, refusal.message)).catch(() => {})
       .finally(() => {
@@ -329,7 +333,7 @@ export class Connections {
    */
   #close(connection: Connection, outcome: unknown): void {
     const reason = this.#stopped.has(connection)
-      ? "stopped by the teacher from the dashboard"
+      ? STOPPED_REASON
       : typeof outcome === "string"
       ? outcome
       : outcome instanceof Error

@@ -64,7 +64,7 @@ export function counterRefusal(model: CounterModel, sharedCounters: boolean): st
  * error's own message.
  *
  * @param error What the count threw.
- * @param why Whether its client has gone, and whether the server stopped.
+ * @param why Why its client has gone, if it has, and whether the server stopped.
  * @returns The reason.
  *
  * @example
@@ -72,16 +72,17 @@ export function counterRefusal(model: CounterModel, sharedCounters: boolean): st
  * import { failureReason } from "./count_refusals.ts";
  * import assert from "node:assert/strict";
  *
- * const why = { disconnected: false, stopped: false };
+ * const why = { stopped: false };
  * assert.equal(failureReason(new Error("worker died"), why), "worker died");
+ * assert.equal(failureReason("x", { gone: "client disconnected", stopped: false }), "client disconnected");
  * assert.equal(failureReason("x", { ...why, stopped: true }), "server shut down before it finished");
  * ```
  */
 export function failureReason(
   error: unknown,
-  why: { disconnected: boolean; stopped: boolean },
+  why: { gone?: string; stopped: boolean },
 ): string {
-  if (why.disconnected) return "client disconnected";
+  if (why.gone !== undefined) return why.gone;
   if (why.stopped) return "server shut down before it finished";
   return error instanceof Error ? error.message : String(error);
 }

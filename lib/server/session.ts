@@ -38,13 +38,11 @@ const INTERRUPTED: LineEvent = { kind: "interrupted" };
 /** What a command's handler returns: why the session ends, or nothing to go on. */
 type Outcome = string | undefined;
 
+/** What runs one kind of command. */
+type Handler<C = Command> = (session: Session, command: C) => Promise<Outcome> | Outcome;
+
 /** The handler of each kind of command: one table, read once per request. */
-type CommandTable = {
-  [K in Command["kind"]]: (
-    session: Session,
-    command: Extract<Command, { kind: K }>,
-  ) => Promise<Outcome> | Outcome;
-};
+type CommandTable = { [K in Command["kind"]]: Handler<Extract<Command, { kind: K }>> };
 
 /**
  * Serves one connection until `STOP`, end of input, a fatal error or shutdown.
@@ -100,6 +98,8 @@ export class Session implements CountClient {
   #inHand: CountRequest | undefined;
   /** Whether a write to the client failed: it is gone, even if its input has not ended. */
   #writeFailed = false;
+  /** Why, once it is gone: a hang-up, unless the teacher stopped it ({@linkcode Session.stop}). */
+  #goneReason = "client disconnected";
   /** Back to the end of the line (`SessionConnection.requeue`). */
   #requeue?: () => Promise<void>;
   #stepping: Stepping; // SCHEDULE and STEP: its stepped counts
@@ -121,7 +121,7 @@ export class Session implements CountClient {
       onWriteFailed: () => {
         // Reset, or closed by the server's write timeout: nothing more can reach this client.
         this.#writeFailed = true;
-        this.#inHand?.cancel(new Error("client disconnected"));
+        this.#inHand?.cancel(new Error(this.#goneReason));
       },
     });
     this.#stepping = new Stepping(connection, context, (text) => this.#replies.send(text));
@@ -166,6 +166,11 @@ export class Session implements CountClient {
     this.#inHand?.cancel(reason);
   }
 
+  /** The teacher stopped this client: its socket is closing; the log says why, not "hang-up". */
+  stop(reason: string): void {
+    this.#goneReason = reason;
+  }
+
   /** For the count in hand: whether its client and the server still hear it. */
   listening(): boolean {
     return !this.#clientGone() && !this.#context.stopping.aborted;
@@ -204,7 +209,7 @@ export class Session implements CountClient {
     } finally {
       // Every way out: held replies still go to a half-closed client; their waiters hear.
       if (replies.holding) {
-        if (this.#writeFailed) replies.abandon(new Error("client disconnected"));
+        if (this.#writeFailed) replies.abandon(new Error(this.#goneReason));
         else await replies.flush().catch(() => {});
       }
     }
@@ -250,7 +255,7 @@ export class Session implements CountClient {
       await this.#requeue?.();
       this.#clock.turnStarted();
     } catch (error) {
-      if (this.#clientGone()) return "client disconnected";
+      if (this.#clientGone()) return this.#goneReason;
       if (!(error instanceof TurnedAway)) return undefined; // shutting down: checked next
       return this.#sendError(error.code, error.message, `turned away: ${error.code}`);
     }
@@ -266,11 +271,7 @@ export class Session implements CountClient {
       return this.#sendError(error.code, error.message);
     }
     // The table's handler for this kind: TypeScript cannot pair the two by itself.
-    const handler = Session.#commands[command.kind] as (
-      session: Session,
-      command: Command,
-    ) => Promise<Outcome> | Outcome;
-    return handler(this, command);
+    return (Session.#commands[command.kind] as Handler)(this, command);
   }
 
   static #commands: CommandTable = {
@@ -302,8 +303,7 @@ export class Session implements CountClient {
 
   /** A count: refused at once when it is too much work. */
   #count(command: CountCommand): Promise<Outcome> {
-    const { limits } = this.#context;
-    const ms = this.#context.estimateMs(command.increments);
+    const { limits, estimateMs } = this.#context, ms = estimateMs(command.increments);
     if (ms > limits.maxRequestMs) {
       return this.#sendError("too-much-work", tooMuchWork(command.increments, ms, limits));
     }
@@ -329,7 +329,7 @@ export class Session implements CountClient {
     let failure = "unknown";
     let endsWithReply = false;
     try {
-      if (this.#clientGone()) throw new Error("client disconnected");
+      if (this.#clientGone()) throw new Error(this.#goneReason);
       if (context.stopping.aborted) throw context.stopping.reason;
       this.#inHand = count;
       try {
@@ -343,13 +343,14 @@ export class Session implements CountClient {
       endsWithReply = true;
       await this.#reply(
         formatValue(count.value, lost),
-        (error) => count.end(error === undefined ? undefined : "client disconnected"),
+        (error) => count.end(error === undefined ? undefined : this.#goneReason),
       );
       return undefined;
     } catch (error) {
       const disconnected = this.#clientGone();
-      failure = failureReason(error, { disconnected, stopped: context.stopping.aborted });
-      if (disconnected) return "client disconnected";
+      const gone = disconnected ? this.#goneReason : undefined;
+      failure = failureReason(error, { gone, stopped: context.stopping.aborted });
+      if (disconnected) return this.#goneReason;
       const [code, message] = countFailure(count.request, failure, {
         stopped: context.stopping.aborted,
         noWorkers: error instanceof NoWorkersError,
@@ -357,7 +358,7 @@ export class Session implements CountClient {
       try {
         return await this.#sendError(code, message, "server shutting down");
       } catch {
-        return "client disconnected";
+        return this.#goneReason;
       }
     } finally {
       if (!endsWithReply) count.end(failure);

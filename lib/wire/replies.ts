@@ -268,6 +268,24 @@ export function closesConnection(code: string): boolean {
   return Object.hasOwn(CLOSES_CONNECTION, code) && CLOSES_CONNECTION[code as ErrorCode];
 }
 
+/**
+ * The error codes after which the server closes the connection, in the protocol's order.
+ *
+ * @returns The codes {@linkcode closesConnection} is true for.
+ *
+ * @example
+ * ```ts
+ * import { closingErrorCodes } from "./replies.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(closingErrorCodes().includes("idle-timeout"));
+ * assert.ok(!closingErrorCodes().includes("bad-request"));
+ * ```
+ */
+export function closingErrorCodes(): ErrorCode[] {
+  return (Object.keys(CLOSES_CONNECTION) as ErrorCode[]).filter((code) => CLOSES_CONNECTION[code]);
+}
+
 /** The largest count a reply carries (15 digits): a safe integer, whatever its digits. */
 const MAX_COUNT = 999_999_999_999_999;
 
