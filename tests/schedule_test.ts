@@ -15,6 +15,7 @@ import {
 } from "../lib/wire/protocol.ts";
 import { WorkerPool } from "../lib/pool/worker_pool.ts";
 import { ScheduleModel } from "../lib/counter/schedule_model.ts";
+import { StepGate, turnOf } from "../lib/counter/step_gate.ts";
 
 /** Sends lines, one at a time, and returns every reply line up to `replies` of them. */
 async function talk(client: RawClient, lines: string[], replies = lines.length): Promise<string[]> {
@@ -112,6 +113,49 @@ Deno.test("schedules that cannot run are refused before any Worker waits", async
   assert.match(replies[6], /^ERR too-many-increments a stepped count may have at most 16/);
   assert.match(replies[7], /^ERR bad-request no stepped count is running/);
   assert.match(replies[8], /^2 \(\d updates? lost\)$|^1 \(1 update lost\)$/); // free again
+});
+
+Deno.test("SCHEDULE with STEP ON: the schedule's steps first, then the client's, from where it left", async () => {
+  await using server = startServer({ workers: 2 });
+  await using client = await RawClient.connect(server);
+  await talk(client, ["COUNTER racy", "STEP ON", "SCHEDULE 0 1"]);
+  await client.write("0 2\n");
+  // Both Workers read 0 on the schedule: worker 0's next step is its write, its last.
+  assert.deepEqual(await talk(client, ["STEP 0"]), ["worker 0 wrote 1"]);
+  assert.deepEqual(await talk(client, ["STEP 0"]), [
+    "ERR bad-request worker 0 has no step left: step one of 1",
+  ]);
+  assert.deepEqual(await talk(client, ["STEP 1"], 2), [
+    "worker 1 wrote 1, erasing 1 update",
+    "1 (1 update lost)",
+  ]);
+  assert.deepEqual(server.recorder.of("step").map((e) => e.text), [
+    "worker 0 read 0",
+    "worker 1 read 0",
+    "worker 0 wrote 1",
+    "worker 1 wrote 1, erasing 1 update",
+  ]);
+});
+
+Deno.test("mid-step, a Worker the server lacks and a line that is not UTF-8 are answered", async () => {
+  await using server = startServer({ workers: 2 });
+  await using client = await RawClient.connect(server);
+  await talk(client, ["COUNTER racy", "STEP ON"]);
+  await client.write("0 2\n");
+  assert.deepEqual(await talk(client, ["STEP 2"]), [
+    "ERR bad-request this server has 2 Workers, numbered 0 to 1: no worker 2",
+  ]);
+  await client.writeBytes(new Uint8Array([0xff, 0x0a]));
+  assert.deepEqual(await talk(client, ["STEP 0"], 2), [
+    "ERR bad-encoding the line (1 bytes) is not valid UTF-8",
+    "worker 0 read 0",
+  ]);
+  assert.deepEqual(await talk(client, ["STEP 1", "STEP 0", "STEP 1"], 4), [
+    "worker 1 read 0",
+    "worker 0 wrote 1",
+    "worker 1 wrote 1, erasing 1 update",
+    "1 (1 update lost)",
+  ]);
 });
 
 Deno.test("a client that leaves mid-step frees the Workers: another client's count runs", async () => {
@@ -236,6 +280,16 @@ Deno.test("the schedule on paper: which step each entry lets its Worker take", (
     ["read", "waits", "waits", "wrote", "read", "wrote"],
   );
   assert.equal(locked.finished, true);
+});
+
+Deno.test("a gate run freely drops the entries not taken: no Worker waits behind one", () => {
+  const gate = StepGate.create({ mode: "interactive", workers: 2, capacity: 4, steps: [0] });
+  const memory = new Int32Array(gate.buffer); // as a Worker sees it
+  assert.equal(turnOf(memory, 1, () => false), undefined, "worker 1 waits behind worker 0's turn");
+  gate.runFreely(); // worker 0 never takes its turn (say it has no step left)
+  assert.equal(turnOf(memory, 1, () => false), -1, "worker 1 runs freely");
+  assert.equal(turnOf(memory, 0, () => false), -1, "and so does worker 0");
+  assert.deepEqual(gate.log(), []);
 });
 
 Deno.test("a server with a Worker per increment refuses to step: no Worker there steps twice", async () => {

@@ -216,10 +216,15 @@ export class StepGate {
     wakeGate(view);
   }
 
-  /** Lets every step after the entries so far run freely (an interactive gate becomes scheduled). */
+  /**
+   * Lets every step after the ones taken run freely: an entry not taken yet is dropped
+   * (its Worker may have no step left to take it, and would hold the others up for ever).
+   */
   runFreely(): void {
-    Atomics.store(this.#view, MODE, MODES.scheduled);
-    wakeGate(this.#view);
+    const view = this.#view;
+    Atomics.store(view, MODE, MODES.scheduled);
+    Atomics.store(view, LENGTH, Math.min(Atomics.load(view, LENGTH), Atomics.load(view, POSITION)));
+    wakeGate(view);
   }
 
   /** Wakes every Worker (and {@linkcode StepGate.taken}) waiting on the gate: they check why. */

@@ -67,6 +67,11 @@ interface SteppingSession {
 /** One lock per pool: a stepped count holds it from its start to its end. */
 const STEPPERS = new WeakMap<object, Mutex>();
 
+/** The refusal of a Worker number that names none of the server's `workers`. */
+function noSuchWorker(workers: number, worker: number): string {
+  return `this server has ${workers} Workers, numbered 0 to ${workers - 1}: no worker ${worker}`;
+}
+
 /** A stepped count in the making: its schedule, and its rules on paper. */
 interface Stepped {
   gate: StepGate;
@@ -148,12 +153,7 @@ export class Stepping {
     if (command.kind === "schedule") {
       const workers = this.#workers();
       const wrong = command.steps.find((worker) => worker >= workers);
-      if (wrong !== undefined) {
-        return this.#error(
-          "bad-request",
-          `this server has ${workers} Workers, numbered 0 to ${workers - 1}: no worker ${wrong}`,
-        );
-      }
+      if (wrong !== undefined) return this.#error("bad-request", noSuchWorker(workers, wrong));
       this.#schedule = on ? command.steps : undefined;
     } else this.#interactive = command.on;
     return this.#ok(formatOk(command));
@@ -202,8 +202,8 @@ export class Stepping {
       capacity: limits.maxScheduleSteps ?? MAX_SCHEDULE_STEPS,
       steps: steps ?? [],
     });
-    const paper = new ScheduleModel(counter, command.increments, workers);
-    this.#next = { gate, model: paper, interactive: this.#interactive };
+    // The model goes on from the schedule's steps: with STEP ON, the client steps after them.
+    this.#next = { gate, model, interactive: this.#interactive };
     return undefined;
   }
 
@@ -230,11 +230,9 @@ export class Stepping {
     const release = await stepper.acquire();
     try {
       const done = count.run();
-      if (stepped.interactive) await this.#interact(stepped, count, done);
-      else await done;
-      if (!stepped.interactive) {
-        for (const record of stepped.gate.log()) this.#tell(record, count);
-      }
+      if (stepped.interactive) return await this.#interact(stepped, count, done);
+      await done;
+      for (const record of stepped.gate.log()) this.#tell(record, count);
     } finally {
       release();
     }
@@ -252,7 +250,16 @@ export class Stepping {
       reader.interrupt();
       gate.wake();
     });
-    while (!model.finished && !settled) {
+    // A SCHEDULE sent with STEP ON takes its steps first; the client steps after them.
+    const scheduled = gate.length;
+    const stepping = scheduled === 0 || await gate.taken(scheduled - 1, idleMs, () => settled);
+    if (stepping) {
+      for (const record of gate.log().slice(0, scheduled)) this.#tell(record, count);
+    } else if (!settled) {
+      gate.runFreely();
+      this.#notice(count, `its schedule's steps were not taken in ${idleMs / 1000} s`);
+    }
+    while (stepping && !model.finished && !settled) {
       const event = await this.#nextLine(reader, idleMs);
       if (event === "idle" || context.draining.aborted) {
         gate.runFreely();
@@ -262,6 +269,10 @@ export class Stepping {
       if (event.kind === "end") {
         count.cancel(new Error("client disconnected")); // its end lets the Workers go
         break;
+      }
+      if (event.kind === "bad-encoding") {
+        await this.#error("bad-encoding", `the line (${event.bytes} bytes) is not valid UTF-8`);
+        continue;
       }
       if (event.kind !== "line") continue;
       const parsed = this.#parse(event.text);
@@ -278,15 +289,9 @@ export class Stepping {
         gate.runFreely();
         break;
       }
-      if (!model.canStep(command.worker) || gate.length >= gate.capacity) {
-        await this.#error(
-          "bad-request",
-          gate.length >= gate.capacity
-            ? `${count.request} took its ${gate.capacity} steps: send STEP RUN`
-            : `worker ${command.worker} has no step left: step one of ${
-              model.stepping().join(", ")
-            }`,
-        );
+      const refusal = this.#cannotStep(command.worker, stepped, count);
+      if (refusal) {
+        await this.#error("bad-request", refusal);
         continue;
       }
       model.step(command.worker);
@@ -303,6 +308,17 @@ export class Stepping {
       this.#tell(record, count);
     }
     await done;
+  }
+
+  /** Why `worker` may not take a step of the count now, or undefined: it may. */
+  #cannotStep(worker: number, { gate, model }: Stepped, count: CountRequest): string | undefined {
+    if (worker >= this.#workers()) return noSuchWorker(this.#workers(), worker);
+    const { capacity } = gate;
+    if (gate.length >= capacity) {
+      return `${count.request} took its ${capacity} steps: send STEP RUN`;
+    }
+    if (model.canStep(worker)) return undefined;
+    return `worker ${worker} has no step left: step one of ${model.stepping().join(", ")}`;
   }
 
   /** The next event of the reader, or `idle` after `ms` without one. */
@@ -362,11 +378,8 @@ export class Stepping {
   }
 
   #notice(count: CountRequest, why: string): void {
-    this.#session.context.events.emit({
-      type: "notice",
-      at: Date.now(),
-      message: `${this.#session.peer} ${count.request}: ${why}; its other steps run freely`,
-    });
+    const message = `${this.#session.peer} ${count.request}: ${why}; its other steps run freely`;
+    this.#session.context.events.emit({ type: "notice", at: Date.now(), message });
   }
 
   #workers(): number {
@@ -379,13 +392,8 @@ export class Stepping {
   }
 
   async #error(code: ErrorCode, message: string): Promise<Outcome> {
-    this.#session.context.events.emit({
-      type: "client-error",
-      at: Date.now(),
-      conn: this.#session.peer,
-      code,
-      message,
-    });
+    const { context, peer: conn } = this.#session;
+    context.events.emit({ type: "client-error", at: Date.now(), conn, code, message });
     await this.#session.send(formatError(code, message));
     return undefined;
   }
