@@ -183,6 +183,56 @@ Deno.test("a client that stops stepping: after the step idle time the rest runs 
   assert.ok(notices.some((m) => /no STEP for 0.05 s; its other steps run freely/.test(m)));
 });
 
+Deno.test("a client that steps slowly: after the step hold the rest runs freely, however long the idle time", async () => {
+  await using server = startServer({ workers: 2, stepIdleMs: 600_000, stepHoldMs: 100 });
+  await using client = await RawClient.connect(server);
+  await talk(client, ["COUNTER racy", "STEP ON"]);
+  // No STEP within the hold (the idle time is ten minutes): the Workers go, and it is answered.
+  await client.write("0 2\n");
+  assert.match((await bounded(client.readLine(), "the answer"))!, /^[12] \(\d updates? lost\)$/);
+  const notices = server.recorder.of("notice").map((e) => e.message);
+  assert.ok(
+    notices.some((m) => /R1: it held the Workers for 0.1 s; its other steps run freely$/.test(m)),
+    notices.join("\n"),
+  );
+});
+
+Deno.test("a line over the limit mid-step: ERR line-too-long, the rest runs freely and is answered, then the connection closes", async () => {
+  await using server = startServer({ workers: 2, maxLineBytes: 64 });
+  await using client = await RawClient.connect(server);
+  await talk(client, ["COUNTER racy", "STEP ON"]);
+  await client.write("0 2\n");
+  assert.deepEqual(await talk(client, ["STEP 0"]), ["worker 0 read 0"]);
+  await client.write("x".repeat(200) + "\n");
+  assert.match(
+    (await bounded(client.readLine(), "the refusal"))!,
+    /^ERR line-too-long a request line may be at most 64 bytes: the rest of R1 runs freely/,
+  );
+  assert.match((await bounded(client.readLine(), "the answer"))!, /^[12] \(\d updates? lost\)$/);
+  assert.equal(await bounded(client.readLine(), "the close"), null);
+  assert.deepEqual(server.recorder.of("request-failed"), []);
+});
+
+Deno.test("a stepped count that waits for another's: the log says why its client hears nothing", async () => {
+  await using server = startServer({ workers: 2 });
+  await using first = await RawClient.connect(server);
+  await talk(first, ["COUNTER racy", "STEP ON"]);
+  await first.write("0 2\n");
+  assert.deepEqual(await talk(first, ["STEP 0"]), ["worker 0 read 0"]);
+  await using second = await RawClient.connect(server);
+  await talk(second, ["COUNTER racy", "SCHEDULE 0 0 1 1"]);
+  await second.write("0 2\n");
+  await bounded(server.recorder.waitForType("notice"), "the notice");
+  assert.match(
+    server.recorder.of("notice")[0].message,
+    /R2: waits for another client's stepped count to let the Workers go/,
+  );
+  // The first lets its Workers go: both are answered.
+  await first.write("STEP RUN\n");
+  assert.match((await bounded(first.readLine(), "the first answer"))!, /^[12] \(/);
+  assert.equal(await bounded(second.readLine(), "the second answer"), "2 (0 updates lost)");
+});
+
 Deno.test("a server shuts down while a Worker waits for a step", async () => {
   const server = startServer({ workers: 2, graceMs: 0 });
   await using client = await RawClient.connect(server);

@@ -43,7 +43,7 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     ...["--idle-timeout", "0.25", "--grace", "2", "--max-request-seconds", "1.5"],
     ...["--slot-hold", "0.5", "--max-clients-per-address", "4"],
     ...["--proxy-protocol-from", "127.0.0.1, ::1"],
-    ...["--step-idle", "0.5"],
+    ...["--step-idle", "0.5", "--step-hold", "30"],
     ...["--counter", "locked", "--model", "per-increment", "--open-file-limit", "unlimited"],
     ...["--dashboard", "--trace", "traces/t.json", "--trace-max-mb", "1", "--quiet"],
   );
@@ -64,6 +64,7 @@ Deno.test("server flags: each sets its option, in the unit the code uses", () =>
     maxClientsPerAddress: 4,
     proxyProtocolFrom: ["127.0.0.1", "::1"],
     stepIdleMs: 500,
+    stepHoldMs: 30_000,
     graceMs: 2000,
     maxRequestMs: 1500,
     openFileLimit: Infinity,

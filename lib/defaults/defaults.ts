@@ -154,6 +154,12 @@ export const MAX_STEPPED_INCREMENTS = 16;
  * holds no Worker for longer.
  */
 export const STEP_IDLE_SECONDS = 60;
+/**
+ * Seconds a `STEP ON` request may hold the pool's Workers in all, however often its client
+ * steps: the other clients' counts wait for the Workers meanwhile, so one student stepping
+ * holds the class up at most this long; then the rest of its steps run freely.
+ */
+export const STEP_HOLD_SECONDS = 120;
 
 /** A server's options, unless told otherwise: the constants above, times in ms. */
 export const DEFAULT_SERVER_OPTIONS = {
@@ -173,6 +179,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   maxClientsPerAddress: MAX_CLIENTS_PER_ADDRESS,
   proxyProtocolFrom: [],
   stepIdleMs: STEP_IDLE_SECONDS * 1000,
+  stepHoldMs: STEP_HOLD_SECONDS * 1000,
   maxRequestMs: MAX_REQUEST_SECONDS * 1000,
   graceMs: GRACE_SECONDS * 1000,
   silenceMs: CLASSIC_SILENCE_MS,

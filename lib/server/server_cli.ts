@@ -141,6 +141,12 @@ export const SERVER_OPTION_FLAGS = {
       "other steps run freely and its Workers go",
     default: defaults.stepIdleMs,
   }),
+  "step-hold": secondsFlag({
+    description: "longest a `STEP ON` count may hold the Workers in all, however often its " +
+      "client steps (other clients' counts wait for them meanwhile); then its other steps run " +
+      "freely",
+    default: defaults.stepHoldMs,
+  }),
   "max-request-seconds": secondsFlag({
     description: "most work one request may ask for, in seconds of the whole pool's time, " +
       "estimated before it starts; more is answered `ERR too-much-work`",
@@ -320,6 +326,7 @@ export function serverOptions(flags: ServerOptionFlags): Partial<ServerOptions> 
     maxClientsPerAddress: flags["max-clients-per-address"],
     proxyProtocolFrom: addressList(flags["proxy-protocol-from"]),
     stepIdleMs: flags["step-idle"],
+    stepHoldMs: flags["step-hold"],
     graceMs: flags.grace,
     maxRequestMs: flags["max-request-seconds"],
     seed: flags.seed,

@@ -54,6 +54,8 @@ export interface ServerOptions {
   proxyProtocolFrom: readonly string[];
   /** How long a `STEP ON` count waits for the client's next `STEP`, in ms; then it runs freely. */
   stepIdleMs: number;
+  /** Longest a `STEP ON` count may hold the pool's Workers in all, in ms; then it runs freely. */
+  stepHoldMs: number;
   /** Most work one request may ask for, in ms of the whole pool's time (estimated). */
   maxRequestMs: number;
   /**
@@ -156,6 +158,7 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Serv
       "idleTimeoutMs",
       "slotHoldMs",
       "stepIdleMs",
+      "stepHoldMs",
       "graceMs",
       "silenceMs",
       "progressIntervalMs",

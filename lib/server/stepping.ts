@@ -23,19 +23,20 @@ import {
   parseCommand,
   ProtocolError,
   type SteppingCommand,
-  type StepReply,
 } from "../wire/protocol.ts";
 import type { LineReader } from "../wire/line_reader.ts";
 import type { CounterModel, WorkerModel } from "../counter/counter_model.ts";
-import { StepGate, type StepRecord } from "../counter/step_gate.ts";
+import { StepGate } from "../counter/step_gate.ts";
 import { ScheduleModel } from "../counter/schedule_model.ts";
 import {
   MAX_SCHEDULE_STEPS,
   MAX_STEPPED_INCREMENTS,
+  STEP_HOLD_SECONDS,
   STEP_IDLE_SECONDS,
 } from "../defaults/defaults.ts";
 import type { SessionContext } from "./session_context.ts";
 import type { CountRequest } from "./count_request.ts";
+import { StepTeller } from "./step_telling.ts";
 
 /** What a command's handler returns: why the session ends, or nothing to go on. */
 type Outcome = string | undefined;
@@ -48,6 +49,8 @@ export interface SteppingLimits {
   maxSteppedIncrements?: number;
   /** How long a `STEP ON` count waits for the next `STEP`, in ms (`STEP_IDLE_SECONDS`). */
   stepIdleMs?: number;
+  /** Longest a `STEP ON` count may hold the pool, in ms (`STEP_HOLD_SECONDS`). */
+  stepHoldMs?: number;
   /** The server's Worker model: a Worker per increment has no Worker to step twice. */
   workerModel?: WorkerModel;
 }
@@ -106,6 +109,7 @@ export class Stepping {
   #interactive = false;
   /** The next count's schedule, once checked. */
   #next: Stepped | undefined;
+  #teller: StepTeller;
 
   /**
    * @param connection The session's connection: its reader and its client's address.
@@ -118,6 +122,7 @@ export class Stepping {
     send: (text: string) => Promise<void>,
   ) {
     this.#session = { reader: connection.reader, peer: connection.peer, context, send };
+    this.#teller = new StepTeller(context.events, connection.peer, () => this.#workers());
   }
 
   /**
@@ -227,12 +232,13 @@ export class Stepping {
     const pool = this.#session.context.pool;
     let stepper = STEPPERS.get(pool);
     if (!stepper) STEPPERS.set(pool, stepper = new Mutex());
+    if (stepper.isLocked()) this.#teller.waitsForStepper(count.request);
     const release = await stepper.acquire();
     try {
       const done = count.run();
       if (stepped.interactive) return await this.#interact(stepped, count, done);
       await done;
-      for (const record of stepped.gate.log()) this.#tell(record, count);
+      for (const record of stepped.gate.log()) this.#teller.tell(record, count);
     } finally {
       release();
     }
@@ -243,6 +249,12 @@ export class Stepping {
     const { reader, context } = this.#session;
     const { gate, model } = stepped;
     const idleMs = context.limits.stepIdleMs ?? STEP_IDLE_SECONDS * 1000;
+    const holdMs = context.limits.stepHoldMs ?? STEP_HOLD_SECONDS * 1000;
+    // Every wait ends by the hold's end: one student's count holds the class's Workers so long.
+    const holdEnds = performance.now() + holdMs;
+    const waitMs = () => Math.max(0, Math.min(idleMs, holdEnds - performance.now()));
+    const held = (otherwise: string) =>
+      performance.now() >= holdEnds ? `it held the Workers for ${holdMs / 1000} s` : otherwise;
     let settled = false;
     // A count that fails (its client went, the server stops) ends the wait for a line.
     done.then(() => {}, () => {}).finally(() => {
@@ -252,22 +264,39 @@ export class Stepping {
     });
     // A SCHEDULE sent with STEP ON takes its steps first; the client steps after them.
     const scheduled = gate.length;
-    const stepping = scheduled === 0 || await gate.taken(scheduled - 1, idleMs, () => settled);
+    const stepping = scheduled === 0 || await gate.taken(scheduled - 1, waitMs(), () => settled);
     if (stepping) {
-      for (const record of gate.log().slice(0, scheduled)) this.#tell(record, count);
+      for (const record of gate.log().slice(0, scheduled)) this.#teller.tell(record, count);
     } else if (!settled) {
       gate.runFreely();
-      this.#notice(count, `its schedule's steps were not taken in ${idleMs / 1000} s`);
+      this.#teller.notice(
+        count.request,
+        held(`its schedule's steps were not taken in ${idleMs / 1000} s`),
+      );
     }
     while (stepping && !model.finished && !settled) {
-      const event = await this.#nextLine(reader, idleMs);
+      const event = await this.#nextLine(reader, waitMs());
       if (event === "idle" || context.draining.aborted) {
         gate.runFreely();
-        this.#notice(count, event === "idle" ? `no STEP for ${idleMs / 1000} s` : "draining");
+        this.#teller.notice(
+          count.request,
+          event === "idle" ? held(`no STEP for ${idleMs / 1000} s`) : "draining",
+        );
         break;
       }
       if (event.kind === "end") {
         count.cancel(new Error("client disconnected")); // its end lets the Workers go
+        break;
+      }
+      if (event.kind === "too-long") {
+        // The reader can find no more lines: the count ends freely, is answered, and the
+        // session then reads the end of input, as after any line over the limit.
+        gate.runFreely();
+        await this.#error(
+          "line-too-long",
+          `a request line may be at most ${event.limit} bytes: the rest of ${count.request} ` +
+            "runs freely and is answered, then the connection closes",
+        );
         break;
       }
       if (event.kind === "bad-encoding") {
@@ -297,15 +326,18 @@ export class Stepping {
       model.step(command.worker);
       const step = gate.length;
       gate.append(command.worker);
-      if (!await gate.taken(step, idleMs, () => settled)) {
+      if (!await gate.taken(step, waitMs(), () => settled)) {
         if (settled) break;
         gate.runFreely();
-        this.#notice(count, `worker ${command.worker} did not take its step in ${idleMs / 1000} s`);
+        this.#teller.notice(
+          count.request,
+          held(`worker ${command.worker} did not take its step in ${idleMs / 1000} s`),
+        );
         break;
       }
       const record = gate.log()[step];
-      await this.#session.send(formatStep(this.#words(record, count)));
-      this.#tell(record, count);
+      await this.#session.send(formatStep(this.#teller.words(record, count)));
+      this.#teller.tell(record, count);
     }
     await done;
   }
@@ -343,43 +375,6 @@ export class Stepping {
       if (error instanceof ProtocolError) return undefined;
       throw error;
     }
-  }
-
-  /** A step as the client is told it: values from the request's start. */
-  #words(record: StepRecord, count: CountRequest): StepReply {
-    const { worker, action, value } = record;
-    const workers = this.#workers();
-    if (action === "waits") {
-      return value < 0 ? { worker, action } : { worker, action, holder: value % workers };
-    }
-    const absolute = count.start + BigInt(value);
-    if (action === "read") return { worker, action, value: absolute };
-    return { worker, action, value: absolute, erased: (record.before ?? 0) - (value - 1) };
-  }
-
-  /** Tells the server's listeners of a step. */
-  #tell(record: StepRecord, count: CountRequest): void {
-    const words = this.#words(record, count);
-    this.#session.context.events.emit({
-      type: "step",
-      at: Date.now(),
-      conn: this.#session.peer,
-      request: count.request,
-      step: record.step,
-      task: `${count.request}#${record.slot + 1}`,
-      worker: record.worker,
-      action: record.action,
-      ...(words.value === undefined ? {} : { value: words.value }),
-      ...(record.before === undefined ? {} : { before: count.start + BigInt(record.before) }),
-      ...(words.erased === undefined ? {} : { erased: words.erased }),
-      ...(words.holder === undefined ? {} : { holder: words.holder }),
-      text: formatStep(words).trimEnd(),
-    });
-  }
-
-  #notice(count: CountRequest, why: string): void {
-    const message = `${this.#session.peer} ${count.request}: ${why}; its other steps run freely`;
-    this.#session.context.events.emit({ type: "notice", at: Date.now(), message });
   }
 
   #workers(): number {
