@@ -39,10 +39,10 @@ Deno.test("SteppingControl: a racy 0 2 stepped 0 1 0 1 loses an update; undo rep
   assert.equal(view?.phase, "stepping");
   assert.deepEqual(workers(view), [["read", "", true], ["read", "", true]]);
   ({ view } = await ask(control, { action: "step", worker: 0 }));
-  assert.deepEqual(workers(view), [["write", "0", true], ["read", "", true]]);
+  assert.deepEqual(workers(view), [["write 1", "0", true], ["read", "", true]]);
   assert.equal(view?.value, "0");
   ({ view } = await ask(control, { action: "step", worker: 1 }));
-  assert.deepEqual(workers(view), [["write", "0", true], ["write", "0", true]]);
+  assert.deepEqual(workers(view), [["write 1", "0", true], ["write 1", "0", true]]);
   ({ view } = await ask(control, { action: "step", worker: 0 }));
   assert.equal(view?.value, "1");
   ({ view } = await ask(control, { action: "step", worker: 1 }));
@@ -60,7 +60,7 @@ Deno.test("SteppingControl: a racy 0 2 stepped 0 1 0 1 loses an update; undo rep
   ({ view } = await ask(control, { action: "undo" }));
   assert.equal(view?.phase, "stepping");
   assert.deepEqual(view?.said, ["worker 0 read 0", "worker 1 read 0", "worker 0 wrote 1"]);
-  assert.deepEqual(workers(view), [["done", "", false], ["write", "0", true]]);
+  assert.deepEqual(workers(view), [["done", "", false], ["write 1", "0", true]]);
   assert.equal(view?.value, "1");
   const steps = server.recorder.of("step").map((e) => `${e.conn} ${e.text}`);
   assert.equal(steps.length, 7, "four steps, then three replayed");
@@ -79,7 +79,7 @@ Deno.test("SteppingControl: with the lock, worker 1's read waits for worker 0", 
   await using control = controlOf(server);
   await ask(control, { action: "start", counter: "locked", request: "5 2" });
   let { view } = await ask(control, { action: "step", worker: 0 });
-  assert.deepEqual(workers(view), [["write, release the lock", "5", true], [
+  assert.deepEqual(workers(view), [["write 6, release the lock", "5", true], [
     "take the lock, read",
     "",
     true,
@@ -93,7 +93,7 @@ Deno.test("SteppingControl: with the lock, worker 1's read waits for worker 0", 
   ({ view } = await ask(control, { action: "step", worker: 0 }));
   assert.deepEqual(workers(view)?.[1], ["take the lock, read", "", true]);
   ({ view } = await ask(control, { action: "step", worker: 1 }));
-  assert.deepEqual(workers(view)?.[1], ["write, release the lock", "6", true]);
+  assert.deepEqual(workers(view)?.[1], ["write 7, release the lock", "6", true]);
   ({ view } = await ask(control, { action: "step", worker: 1 }));
   assert.equal(view?.result, "7 (0 updates lost)");
   assert.deepEqual(view?.steps, [0, 1, 0, 1, 1]);

@@ -12,8 +12,12 @@ import { MAX_STEPPED_INCREMENTS } from "../../defaults/defaults.ts";
 import { LineReader } from "../../wire/line_reader.ts";
 import { closeQuietly, writeAll } from "../../wire/write_all.ts";
 import { parseCommand, parseReply, ProtocolError, type Reply } from "../../wire/protocol.ts";
+import type { ServerEvent } from "../../server/server_events.ts";
 import type { StepPanelView } from "./dashboard_views.ts";
 import { idleStepView, StepPanelState } from "./step_panel_state.ts";
+
+/** The name the control's connection gives itself (`NAME step-panel`). */
+const STEP_PANEL_NAME = "step-panel";
 
 /** The connection of one count, and the answer it waits for. */
 interface Line {
@@ -68,6 +72,10 @@ export class SteppingControl {
   #line: Line | undefined;
   /** The actions, one after another. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Other clients' stepped counts seen stepping, by client: one holds the Workers. */
+  #others = new Map<string, string>();
+  /** The control's own address, as the server names it in its events. */
+  #peer = "";
   /** Actions asked and not finished. */
   #pending = 0;
   #closed = false;
@@ -79,7 +87,32 @@ export class SteppingControl {
 
   /** The panel now; its `version` grows with each change. */
   view(): StepPanelView {
-    return this.#state?.view(this.#version) ?? idleStepView(this.#version);
+    if (!this.#state) return idleStepView(this.#version);
+    const view = this.#state.view(this.#version);
+    const [other] = this.#others;
+    if (view.waiting && other) {
+      // One stepped count at a time on the pool: ours waits for theirs.
+      view.waiting += `; the Workers are stepping another client's count (${other[0]}, ` +
+        `${other[1]}): yours runs when it ends`;
+    }
+    return view;
+  }
+
+  /**
+   * Hears the server's events: which other clients step a count now.
+   *
+   * @param event One event.
+   */
+  hear(event: ServerEvent): void {
+    if (event.type === "step") {
+      if (event.conn === this.#peer || this.#others.has(event.conn)) return;
+      this.#others.set(event.conn, event.request);
+    } else if (
+      event.type === "result" || event.type === "request-failed" || event.type === "closed"
+    ) {
+      if (!this.#others.delete(event.conn)) return;
+    } else return;
+    this.#version++;
   }
 
   /**
@@ -159,11 +192,13 @@ export class SteppingControl {
       return;
     }
     if (this.#closed || this.#state !== state) return closeQuietly(conn);
+    this.#peer = `${conn.localAddr.hostname}:${conn.localAddr.port}`;
     const reader = new LineReader(conn, { maxLineBytes: 64 * 1024 });
     const line: Line = { conn, reader, reading: Promise.resolve(), hungUp: false };
     line.reading = this.#readAll(line, state);
     this.#line = line;
-    for (const send of [`COUNTER ${count.counter}`, "STEP ON"]) {
+    // Named, so the page's other panels call its requests the step panel's.
+    for (const send of [`NAME ${STEP_PANEL_NAME}`, `COUNTER ${count.counter}`, "STEP ON"]) {
       const reply = await this.#ask(line, state, send, (r) => r.kind === "ok" || r.kind === "error");
       if (reply?.kind === "ok") continue;
       // Its error, or the connection's end, is on the panel already.

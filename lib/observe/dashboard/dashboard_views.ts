@@ -156,6 +156,8 @@ interface Panels {
   /** Requests in flight that are not listed. */
   requestsMore: number;
   stats: DashboardStats;
+  /** The step panel: the count the teacher steps from the page (whole, when it changed). */
+  stepping?: StepPanelView;
 }
 
 /** The whole picture, sent to a page when it connects. */
@@ -198,7 +200,10 @@ export interface DashboardUpdate extends Partial<Panels> {
 /** One Worker of the teacher's stepped count, as the step panel shows it. */
 export interface StepWorkerView {
   worker: number;
-  /** Its next step in words: `read`, `write`, `waits for the lock (held by worker 0)`, `done`. */
+  /**
+   * Its next step in words: `read`, `write 1` (what it read, plus one), `waits for the lock
+   * (held by worker 0)`, `done`; with the lock, `take the lock, read` and `write 1, release the lock`.
+   */
   next: string;
   /** The value it read for the increment under way, as text; empty before its read. */
   read: string;

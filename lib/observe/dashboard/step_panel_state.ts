@@ -36,7 +36,7 @@ interface WorkerStand {
  * state.step({ worker: 0, action: "read", value: 0n });
  * state.step({ worker: 1, action: "read", value: 0n });
  * const view = state.view(1);
- * assert.deepEqual(view.workers.map((w) => [w.next, w.read]), [["write", "0"], ["write", "0"]]);
+ * assert.deepEqual(view.workers.map((w) => [w.next, w.read]), [["write 1", "0"], ["write 1", "0"]]);
  * assert.deepEqual(view.steps, [0, 1]);
  * ```
  */
@@ -217,9 +217,7 @@ export class StepPanelState {
       ? `waits for the lock (held by worker ${this.#holder})`
       : stand.stage === "read"
       ? locked ? "take the lock, read" : "read"
-      : locked
-      ? "write, release the lock"
-      : "write";
+      : `write ${shortNumber((stand.read ?? 0n) + 1n)}${locked ? ", release the lock" : ""}`;
     return {
       worker,
       next,
