@@ -70,6 +70,13 @@ Deno.test({
     await shows(row(watcher, 1).locator(".step-read"), "0");
     await shows(watcher.locator("#step-value"), "1");
     assert.equal(await row(watcher, 1).locator("button").isDisabled(), true, "it only watches");
+    // Projected: it fits at 1024 px, in type of 16 px and up.
+    const fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth";
+    assert.equal(await watcher.evaluate(fits), true, "the page scrolls sideways at 1024 px");
+    const smallest = `Math.min(...[...document.querySelectorAll(
+      "#step-panel :is(h2, p, span, b, code, li, button, select, input)")]
+      .map((node) => parseFloat(getComputedStyle(node).fontSize)))`;
+    assert.ok(Number(await watcher.evaluate(smallest)) >= 16, "type smaller than 16 px");
     await step(teacher, 1, 4);
     await shows(teacher.locator("#step-value"), "1");
     await shows(teacher.locator("#step-result"), "answer: 1 (1 update lost)");

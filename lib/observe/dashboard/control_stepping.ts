@@ -131,7 +131,7 @@ export class SteppingControl {
     const state = this.#state;
     if (ask.action === "step" || ask.action === "run") {
       const why = this.#pending > 0
-        ? "the last step is not answered yet: wait for it"
+        ? "the last step (or start, or reset) is not answered yet: wait for it"
         : !state || state.over
         ? "no stepped count is running: start one"
         : ask.action === "step" && !state.steppable(ask.worker)

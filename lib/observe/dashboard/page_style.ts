@@ -132,7 +132,8 @@ h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .id { font-family: ui-monospace, monospace; color: var(--muted); }
 /* The step panel: projected, so large type (16 px and up). */
 .step-panel { grid-column: 1 / -1; font-size: 16px; }
-.step-panel .hint { font-size: 15px; }
+.step-panel h2 { font-size: 16px; }
+.step-panel .hint { font-size: 16px; }
 .step-form { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; margin-bottom: 10px; }
 .step-panel select, .step-panel input, .step-panel button { font-size: 16px; background: #0b1015;
   color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 4px 10px; }
@@ -141,7 +142,7 @@ h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .step-workers { display: flex; flex-direction: column; }
 .step-worker { display: grid; grid-template-columns: 110px minmax(0, 380px) 140px 110px; gap: 12px;
   align-items: center; padding: 6px 0; border-bottom: 1px solid var(--line); }
-.step-worker.step-head { color: var(--muted); font-size: 14px; padding-top: 0; }
+.step-worker.step-head { color: var(--muted); padding-top: 0; }
 .step-name { font-family: ui-monospace, monospace; }
 .step-next { font-size: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .step-worker.waits .step-next { color: var(--warn); }
@@ -155,7 +156,7 @@ h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .step-schedule { margin: 6px 0; display: flex; flex-wrap: wrap; align-items: center; gap: 10px; }
 .step-schedule code { font-size: 18px; background: #0b1015; border: 1px solid var(--line); border-radius: 6px;
   padding: 3px 8px; user-select: all; }
-#step-replay { color: var(--muted); font-size: 15px; font-family: ui-monospace, monospace; }
+#step-replay { color: var(--muted); font-size: 16px; font-family: ui-monospace, monospace; }
 .step-said { margin: 6px 0; padding-left: 28px; columns: 2 300px; font-family: ui-monospace, monospace; }
 .step-said li { padding: 1px 0; break-inside: avoid; }
 .step-note { margin: 6px 0 0; color: var(--muted); }

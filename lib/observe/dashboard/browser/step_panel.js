@@ -133,6 +133,7 @@ async function ask(body) {
   $("step-note").classList.add("bad");
 }
 
+/** Wires the panel's buttons to `POST /control/step`, when the page has the token. */
 export function setUpStepPanel() {
   stepPanel.token = new URLSearchParams(location.search).get("token");
   $("step-panel").hidden = !stepPanel.token;
