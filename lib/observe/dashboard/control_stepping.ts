@@ -199,7 +199,12 @@ export class SteppingControl {
     this.#line = line;
     // Named, so the page's other panels call its requests the step panel's.
     for (const send of [`NAME ${STEP_PANEL_NAME}`, `COUNTER ${count.counter}`, "STEP ON"]) {
-      const reply = await this.#ask(line, state, send, (r) => r.kind === "ok" || r.kind === "error");
+      const reply = await this.#ask(
+        line,
+        state,
+        send,
+        (r) => r.kind === "ok" || r.kind === "error",
+      );
       if (reply?.kind === "ok") continue;
       // Its error, or the connection's end, is on the panel already.
       this.#changed(() => state.fail(undefined, true));
@@ -218,8 +223,12 @@ export class SteppingControl {
   async #take(state: StepPanelState, send: string): Promise<boolean> {
     const line = this.#line;
     if (!line || line.hungUp) return false;
-    const reply = await this.#ask(line, state, send, (r) =>
-      r.kind === "error" || r.kind === "value" || (r.kind === "step" && !state.stepped));
+    const reply = await this.#ask(
+      line,
+      state,
+      send,
+      (r) => r.kind === "error" || r.kind === "value" || (r.kind === "step" && !state.stepped),
+    );
     return reply !== undefined && reply.kind !== "error";
   }
 
@@ -252,7 +261,11 @@ export class SteppingControl {
 
   /** Reads the server's lines until the connection ends: each changes the panel. */
   async #readAll(line: Line, state: StepPanelState): Promise<void> {
-    for (let event = await line.reader.next(); event.kind !== "end"; event = await line.reader.next()) {
+    for (
+      let event = await line.reader.next();
+      event.kind !== "end";
+      event = await line.reader.next()
+    ) {
       if (event.kind !== "line") continue;
       const reply = parseReply(event.text);
       this.#changed(() => {

@@ -15,12 +15,7 @@ import type { ServerStats } from "../../server/server_options.ts";
 import { BarHistory } from "./bar_history.ts";
 import { ClientBoard } from "./client_board.ts";
 import { encodeMessage, type Message, type MessageOptions } from "./dashboard_message.ts";
-import type {
-  DashboardStats,
-  LanesView,
-  RunningBar,
-  StepPanelView,
-} from "./dashboard_views.ts";
+import type { DashboardStats, LanesView, RunningBar, StepPanelView } from "./dashboard_views.ts";
 import { RequestBoard, type RequestSection } from "./request_board.ts";
 import { TaskRates } from "./task_rates.ts";
 
