@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { SteppingControl } from "../lib/observe/dashboard/control_stepping.ts";
 import type { StepPanelView } from "../lib/observe/dashboard/dashboard_views.ts";
-import { RawClient, startServer } from "./_helpers.ts";
+import { bounded, RawClient, startServer } from "./_helpers.ts";
 
 /** A control on a server, closed with `await using`. */
 function controlOf(server: ReturnType<typeof startServer>) {
@@ -137,7 +137,18 @@ Deno.test("SteppingControl: a new start hangs up the count being stepped; its Wo
   await using control = controlOf(server);
   await ask(control, { action: "start", counter: "racy", request: "0 2" });
   await ask(control, { action: "step", worker: 0 });
-  let { view } = await ask(control, { action: "start", counter: "racy", request: "10 3" });
+  // Two starts at once: the later one is the count stepped.
+  const [first, second] = await bounded(
+    Promise.all([
+      ask(control, { action: "start", counter: "locked", request: "0 2" }),
+      ask(control, { action: "start", counter: "racy", request: "10 3" }),
+    ]),
+    "two starts at once",
+  );
+  assert.equal(first.status, 200);
+  let { view } = second;
+  assert.equal(view?.request, "10 3");
+  assert.equal(control.view().request, "10 3");
   assert.deepEqual(view?.steps, []);
   assert.equal(view?.workers.length, 2);
   ({ view } = await ask(control, { action: "run" }));

@@ -177,6 +177,8 @@ export class SteppingControl {
 
   /** Opens a connection, starts the count, and replays `steps`. */
   async #begin(count: StepPanelState["count"], steps: number[]): Promise<void> {
+    // The count before, if any, ends first (one asked while this one waited its turn, too).
+    this.#hangUp();
     await this.#line?.reading;
     const state = new StepPanelState({ ...count, workers: this.#options.workers() });
     this.#state = state;
@@ -269,6 +271,12 @@ export class SteppingControl {
       if (event.kind !== "line") continue;
       const reply = parseReply(event.text);
       this.#changed(() => {
+        if (reply.kind === "value" && line.awaited === undefined) {
+          state.fail(
+            "no step came within the server's step idle time: it let the rest run freely",
+            false,
+          );
+        }
         if (reply.kind === "step") state.step(reply.step, event.text);
         else if (reply.kind === "value") state.finish(reply.value, event.text);
         // An error that answers a step leaves the count running; any other ends it (the
