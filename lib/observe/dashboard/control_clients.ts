@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { DASHBOARD_CONTROL_OPEN } from "../../defaults/defaults.ts";
+import { DASHBOARD_CONTROL_CLIENTS, DASHBOARD_CONTROL_OPEN } from "../../defaults/defaults.ts";
 import type { CounterModel } from "./dashboard_views.ts";
+import { parseCommand, ProtocolError } from "../../wire/protocol.ts";
 import { LineReader } from "../../wire/line_reader.ts";
 import { closeQuietly, writeAll } from "../../wire/write_all.ts";
 
@@ -60,6 +61,55 @@ export class ControlClients {
     return room;
   }
 
+  /**
+   * Answers `POST /control/clients`: `{"count": 3, "request": "0 200"}`, optionally with
+   * `"counter": "racy"`, opens that many clients (`202 {"opened": 3}`); `400` for a bad
+   * body, `429` when {@linkcode DASHBOARD_CONTROL_OPEN} are open already.
+   *
+   * @param text The request's body.
+   * @returns The answer.
+   */
+  answer(text: string): Response {
+    let body: { count?: unknown; request?: unknown; counter?: unknown };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = {};
+    }
+    const { count, request: line, counter } = body ?? {};
+    if (
+      !Number.isSafeInteger(count) || (count as number) < 1 ||
+      (count as number) > DASHBOARD_CONTROL_CLIENTS || typeof line !== "string" ||
+      (counter !== undefined && counterModel(counter) === undefined)
+    ) {
+      return plain(
+        400,
+        `bad request: send {"count": 1 to ${DASHBOARD_CONTROL_CLIENTS}, "request": "0 200"` +
+          `, optionally "counter": "racy", "locked" or "parallel"}\n`,
+      );
+    }
+    try {
+      if (parseCommand(line, { maxIncrements: Number.MAX_SAFE_INTEGER }).kind !== "count") {
+        throw new ProtocolError("bad-request", "not a count");
+      }
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      return plain(400, `bad request: "request" must be a count, e.g. "0 200"\n`);
+    }
+    const opened = this.start(
+      count as number,
+      line.trim(),
+      counter === undefined ? undefined : counterModel(counter),
+    );
+    if (opened === 0) {
+      return plain(429, "too many control clients open: wait for some to finish\n");
+    }
+    return new Response(JSON.stringify({ opened }) + "\n", {
+      status: 202,
+      headers: { "content-type": "application/json" },
+    });
+  }
+
   /** Hangs up every client, and waits for them. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -95,4 +145,20 @@ export class ControlClients {
       while ((await lines.next()).kind !== "end") { /* drain */ }
     }
   }
+}
+
+/** The counter model a control names, read as the wire reads `COUNTER <model>`; else undefined. */
+function counterModel(given: unknown): CounterModel | undefined {
+  if (typeof given !== "string" || !/^[a-z]{1,16}$/.test(given)) return undefined;
+  try {
+    const command = parseCommand(`COUNTER ${given}`, { maxIncrements: 1 });
+    return command.kind === "counter" ? command.model : undefined;
+  } catch (error) {
+    if (error instanceof ProtocolError) return undefined;
+    throw error;
+  }
+}
+
+function plain(status: number, text: string): Response {
+  return new Response(text, { status, headers: { "content-type": "text/plain" } });
 }

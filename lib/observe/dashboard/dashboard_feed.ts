@@ -15,7 +15,7 @@ import type { ServerStats } from "../../server/server_options.ts";
 import { BarHistory } from "./bar_history.ts";
 import { ClientBoard } from "./client_board.ts";
 import { encodeMessage, type Message, type MessageOptions } from "./dashboard_message.ts";
-import type { DashboardStats, LanesView, RunningBar } from "./dashboard_views.ts";
+import type { DashboardStats, LanesView, RunningBar, StepPanelView } from "./dashboard_views.ts";
 import { RequestBoard, type RequestSection } from "./request_board.ts";
 import { TaskRates } from "./task_rates.ts";
 
@@ -47,6 +47,8 @@ export interface DashboardFeedOptions {
   requestsInFlight?: () => readonly RequestSection[];
   /** What the Workers run now, sampled once a message. */
   running?: () => readonly RunningTaskSample[];
+  /** The step panel now: sent whole in a snapshot, and in an update when its version grew. */
+  stepping?: () => StepPanelView;
 }
 
 /**
@@ -86,13 +88,16 @@ export class DashboardFeed {
   #bars = new BarHistory();
   #rates = new TaskRates();
   #running?: () => readonly RunningTaskSample[];
+  #stepping?: () => StepPanelView;
+  /** The step panel's version last sent in an update. */
+  #steppingSent = -1;
 
   /**
    * @param options The server's shape and its figures.
    * @throws {RangeError} When `maxClients` is not a positive integer.
    */
   constructor(options: DashboardFeedOptions) {
-    const { address, maxClients, lanes, stats, requestsInFlight, running } = options;
+    const { address, maxClients, lanes, stats, requestsInFlight, running, stepping } = options;
     if (!Number.isSafeInteger(maxClients) || maxClients < 1) {
       throw new RangeError(`'maxClients' must be a positive integer: received ${maxClients}`);
     }
@@ -100,6 +105,7 @@ export class DashboardFeed {
     this.#lanesNow = lanes;
     this.#serverStats = stats;
     this.#running = running;
+    this.#stepping = stepping;
     this.#lanes = [...lanes()];
     this.#clients = new ClientBoard(maxClients);
     this.#requests = new RequestBoard({ workers: this.#lanes.length, requestsInFlight });
@@ -168,6 +174,7 @@ export class DashboardFeed {
     const bars = this.#bars.recent(now);
     const mutex = this.#requests.mutex();
     const queued = this.#requests.queued().slice(0, DASHBOARD_LANES_SHOWN);
+    const stepping = this.#stepping?.();
     const panels = {
       now,
       address: this.#address,
@@ -180,6 +187,7 @@ export class DashboardFeed {
       ...(mutex ? { mutex } : {}),
       finished: this.#requests.finished(),
       stats: this.#stats(),
+      ...(stepping ? { stepping } : {}),
     };
     return encodeMessage("snapshot", panels, bars, options);
   }
@@ -201,6 +209,9 @@ export class DashboardFeed {
     const { requests, ended, finished } = this.#requests.takeChanges();
     const queued = this.#requests.queued().slice(0, DASHBOARD_LANES_SHOWN);
     const { bars, tally } = this.#bars.take(now);
+    const stepping = this.#stepping?.();
+    const steppingChanged = stepping !== undefined && stepping.version !== this.#steppingSent;
+    if (steppingChanged) this.#steppingSent = stepping.version;
     const panels = {
       now,
       ...(lanesChanged ? { lanes: lanesView(lanes) } : {}),
@@ -213,6 +224,7 @@ export class DashboardFeed {
       ...(mutex ? { mutex } : {}),
       ...(finished ? { finished } : {}),
       stats: this.#stats(),
+      ...(steppingChanged ? { stepping } : {}),
     };
     return encodeMessage("update", panels, bars, { ...options, tally });
   }

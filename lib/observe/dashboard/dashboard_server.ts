@@ -12,15 +12,13 @@
  */
 import {
   DASHBOARD_CONTROL_BODY_BYTES,
-  DASHBOARD_CONTROL_CLIENTS,
   DASHBOARD_INTERVAL_MS,
   DASHBOARD_PORT,
   HOST,
 } from "../../defaults/defaults.ts";
-import { parseCommand, ProtocolError } from "../../wire/protocol.ts";
 import { ControlClients } from "./control_clients.ts";
 import { StopControl } from "./control_stop.ts";
-import type { CounterModel } from "./dashboard_views.ts";
+import { SteppingControl } from "./control_stepping.ts";
 import { RecentTrace } from "./recent_trace.ts";
 import type { ServerEvents } from "../../server/server_events.ts";
 import type { ServerOptions, ServerStats } from "../../server/server_options.ts";
@@ -125,6 +123,10 @@ export function serveDashboard(
 
   const defaultLanes = Array.from({ length: server.options.workers }, (_, i) => `worker ${i}`);
   const feedLanes = () => server.laneNames?.() ?? defaultLanes;
+  const stepper = new SteppingControl({
+    address: tcpAddress(server.address),
+    workers: () => server.stats().workers,
+  });
   const feed = new DashboardFeed({
     address: server.address,
     maxClients: server.options.maxClients,
@@ -132,6 +134,7 @@ export function serveDashboard(
     stats: () => server.stats(),
     requestsInFlight: server.requestsInFlight ? () => server.requestsInFlight!() : undefined,
     running: server.runningTasks ? () => server.runningTasks!() : undefined,
+    stepping: () => stepper.view(),
   });
   const token = Array.from(
     crypto.getRandomValues(new Uint8Array(16)),
@@ -140,9 +143,16 @@ export function serveDashboard(
   const recent = new RecentTrace();
   const control = new ControlClients(tcpAddress(server.address));
   const stopper = new StopControl((peer) => server.stopClient?.(peer) ?? false);
+  /** The classroom controls, by path: each answers a body it is given within its bound. */
+  const controls: Record<string, (text: string) => Response | Promise<Response>> = {
+    "/control/clients": (text) => control.answer(text),
+    "/control/stop": (text) => stopper.answer(text),
+    "/control/step": (text) => stepper.answer(text),
+  };
   const subscription = server.events.subscribe((event) => {
     feed.hear(event);
     stopper.hear(event);
+    stepper.hear(event);
     if (event.type === "task-done") recent.add(event);
   });
   /** The snapshot of this interval, shared by the pages that open in it. */
@@ -169,10 +179,7 @@ export function serveDashboard(
     }
     const own = `http://${request.headers.get("host")!.toLowerCase()}`;
     const controlPath = pathOf(request.url);
-    if (
-      request.method === "POST" &&
-      (controlPath === "/control/clients" || controlPath === "/control/stop")
-    ) {
+    if (request.method === "POST" && Object.hasOwn(controls, controlPath)) {
       // The token, and the page's own Origin: a page on another site has neither.
       if (
         !sameToken(request.headers.get("x-threadcount-token"), token) ||
@@ -180,7 +187,7 @@ export function serveDashboard(
       ) {
         return plain(403, "forbidden: controls need the dashboard's token and its own page\n");
       }
-      return controlPath === "/control/clients" ? openClients(request) : stopClient(request);
+      return answerControl(request, controls[controlPath]);
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return plain(405, "method not allowed: the dashboard only reads (GET, HEAD)\n", {
@@ -233,59 +240,16 @@ export function serveDashboard(
     return plain(404, "not found: the dashboard is at /\n");
   }
 
-  /** `POST /control/stop`: `{"conn": "alice"}` stops that client. */
-  async function stopClient(request: Request): Promise<Response> {
+  /** A control's answer to a `POST`, its body read within its bound. */
+  async function answerControl(
+    request: Request,
+    control: (text: string) => Response | Promise<Response>,
+  ): Promise<Response> {
     const text = await boundedText(request, DASHBOARD_CONTROL_BODY_BYTES);
     if (text === undefined) {
       return plain(413, `too large: a control is at most ${DASHBOARD_CONTROL_BODY_BYTES} bytes\n`);
     }
-    return stopper.answer(text);
-  }
-
-  /** `POST /control/clients`: `{"count": 3, "request": "0 200"}` opens that many clients. */
-  async function openClients(request: Request): Promise<Response> {
-    const text = await boundedText(request, DASHBOARD_CONTROL_BODY_BYTES);
-    if (text === undefined) {
-      return plain(413, `too large: a control is at most ${DASHBOARD_CONTROL_BODY_BYTES} bytes\n`);
-    }
-    let body: { count?: unknown; request?: unknown; counter?: unknown };
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = {};
-    }
-    const { count, request: line, counter } = body ?? {};
-    if (
-      !Number.isSafeInteger(count) || (count as number) < 1 ||
-      (count as number) > DASHBOARD_CONTROL_CLIENTS || typeof line !== "string" ||
-      (counter !== undefined && counterModel(counter) === undefined)
-    ) {
-      return plain(
-        400,
-        `bad request: send {"count": 1 to ${DASHBOARD_CONTROL_CLIENTS}, "request": "0 200"` +
-          `, optionally "counter": "racy", "locked" or "parallel"}\n`,
-      );
-    }
-    try {
-      if (parseCommand(line, { maxIncrements: Number.MAX_SAFE_INTEGER }).kind !== "count") {
-        throw new ProtocolError("bad-request", "not a count");
-      }
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      return plain(400, `bad request: "request" must be a count, e.g. "0 200"\n`);
-    }
-    const opened = control.start(
-      count as number,
-      line.trim(),
-      counter === undefined ? undefined : counterModel(counter),
-    );
-    if (opened === 0) {
-      return plain(429, "too many control clients open: wait for some to finish\n");
-    }
-    return new Response(JSON.stringify({ opened }) + "\n", {
-      status: 202,
-      headers: { "content-type": "application/json" },
-    });
+    return control(text);
   }
 
   let closing: Promise<void> | undefined;
@@ -295,6 +259,7 @@ export function serveDashboard(
       subscription[Symbol.dispose]();
       pages.close();
       await control.close();
+      await stepper.close();
       await http.shutdown();
     })();
     return closing;
@@ -319,18 +284,6 @@ function sameOrigin(headers: Headers, own: string): boolean {
   if (origin !== null && origin.toLowerCase() !== own) return false;
   const site = headers.get("sec-fetch-site");
   return site === null || site === "same-origin" || site === "none";
-}
-
-/** The counter model a control names, read as the wire reads `COUNTER <model>`; else undefined. */
-function counterModel(given: unknown): CounterModel | undefined {
-  if (typeof given !== "string" || !/^[a-z]{1,16}$/.test(given)) return undefined;
-  try {
-    const command = parseCommand(`COUNTER ${given}`, { maxIncrements: 1 });
-    return command.kind === "counter" ? command.model : undefined;
-  } catch (error) {
-    if (error instanceof ProtocolError) return undefined;
-    throw error;
-  }
 }
 
 /** Whether `given` is the token, compared in constant time. */

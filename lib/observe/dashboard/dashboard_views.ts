@@ -156,6 +156,8 @@ interface Panels {
   /** Requests in flight that are not listed. */
   requestsMore: number;
   stats: DashboardStats;
+  /** The step panel: the count the teacher steps from the page (whole, when it changed). */
+  stepping?: StepPanelView;
 }
 
 /** The whole picture, sent to a page when it connects. */
@@ -193,4 +195,48 @@ export interface DashboardUpdate extends Partial<Panels> {
   ended: string[];
   requestsMore: number;
   stats: DashboardStats;
+}
+
+/** One Worker of the teacher's stepped count, as the step panel shows it. */
+export interface StepWorkerView {
+  worker: number;
+  /**
+   * Its next step in words: `read`, `write 1` (what it read, plus one), `waits for the lock
+   * (held by worker 0)`, `done`; with the lock, `take the lock, read` and `write 1, release the lock`.
+   */
+  next: string;
+  /** The value it read for the increment under way, as text; empty before its read. */
+  read: string;
+  /** Whether a step of it would do something now: not done, not waiting for the lock. */
+  steppable: boolean;
+}
+
+/**
+ * The step panel: the count the teacher steps from the dashboard (`POST /control/step`),
+ * built from the server's answers on the control's own connection. Sent whole when it changes.
+ */
+export interface StepPanelView {
+  /** Grows with each change: a page draws a view only if newer than the one it shows. */
+  version: number;
+  /**
+   * `off` (nothing started), `starting` (connecting, `COUNTER`, `STEP ON`), `stepping`,
+   * `done` (the count answered), `ended` (it stopped without an answer: see `error`).
+   */
+  phase: "off" | "starting" | "stepping" | "done" | "ended";
+  counter: "racy" | "locked";
+  /** The count, as sent: `0 2`. */
+  request: string;
+  workers: StepWorkerView[];
+  /** The shared counter now, as text. */
+  value: string;
+  /** The Workers stepped so far, in order: the schedule a student can replay. */
+  steps: number[];
+  /** What the server answered to each step, in order (`worker 1 read 0`). */
+  said: string[];
+  /** The count's answer, as the server sent it: `1 (1 update lost)`. */
+  result?: string;
+  /** What went wrong, in words: the server's own error, or why the connection ended. */
+  error?: string;
+  /** What the control waits for now: `STEP 1 sent: waiting for the server's answer`. */
+  waiting?: string;
 }

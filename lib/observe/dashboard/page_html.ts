@@ -12,8 +12,13 @@ import PAGE_STATE from "./browser/page_state.js" with { type: "text" };
 import PANELS from "./browser/panels.js" with { type: "text" };
 import CONTROLS from "./browser/controls.js" with { type: "text" };
 import WORKER_LANES from "./browser/worker_lanes.js" with { type: "text" };
+import STEP_PANEL from "./browser/step_panel.js" with { type: "text" };
 import { DASHBOARD_CSS, DASHBOARD_PALETTE } from "./page_style.ts";
-import { DASHBOARD_CONTROL_CLIENTS, DASHBOARD_FINISHED_KEPT } from "../../defaults/defaults.ts";
+import {
+  DASHBOARD_CONTROL_CLIENTS,
+  DASHBOARD_FINISHED_KEPT,
+  MAX_STEPPED_INCREMENTS,
+} from "../../defaults/defaults.ts";
 
 const BODY = `
 <header>
@@ -66,6 +71,26 @@ const BODY = `
     </form>
     <p class="note" id="control-note"></p>
   </section>
+  <section class="step-panel" id="step-panel" hidden>
+    <h2><span class="part">Be the scheduler</span> · <span id="step-title">no count stepped yet</span></h2>
+    <p class="hint">Each increment is two steps on its Worker: it reads the shared counter, then
+      writes what it read plus one (with the lock: it takes the lock and reads, then writes and
+      releases it). Increment k runs on worker (k − 1) mod the Workers. You choose which Worker
+      moves next; the Workers really wait between steps.</p>
+    <form class="step-form" id="step-form">
+      <label>a <select id="step-counter"><option value="racy">racy</option><option value="locked">locked</option></select> counter,</label>
+      <label>count <input id="step-request" value="0 2" size="8" title="start and increments, at most ${MAX_STEPPED_INCREMENTS} increments"></label>
+      <button id="step-start" type="submit">start</button>
+      <button id="step-run" type="button" title="STEP RUN: the remaining steps run freely">run the rest</button>
+      <button id="step-undo" type="button" title="replays the steps so far but the last, on the real Workers">reset: undo a step</button>
+    </form>
+    <div class="step-workers" id="step-workers"></div>
+    <p class="step-value">shared counter <b id="step-value">–</b> <span class="step-result" id="step-result"></span></p>
+    <p class="step-schedule">schedule <code id="step-schedule">–</code>
+      <button id="step-copy" type="button">copy</button> <span id="step-replay"></span></p>
+    <ol class="step-said" id="step-said"></ol>
+    <p class="step-note" id="step-note"></p>
+  </section>
   <section>
     <h2>Requests in flight · start → counter / target</h2>
     <p class="hint">Each request's counter rising from its start; the fraction is increments applied.</p>
@@ -114,7 +139,14 @@ function inlineModules(modules: string[]): string {
 }
 
 /** The page's script. */
-const PAGE_SCRIPT = inlineModules([PAGE_STATE, WORKER_LANES, PANELS, CONTROLS, PAGE_MAIN]);
+const PAGE_SCRIPT = inlineModules([
+  PAGE_STATE,
+  WORKER_LANES,
+  PANELS,
+  CONTROLS,
+  STEP_PANEL,
+  PAGE_MAIN,
+]);
 
 /** The page, served at `/` by the dashboard. */
 export const DASHBOARD_HTML = `<!doctype html>

@@ -130,6 +130,37 @@ h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .finished .time { text-align: right; font-variant-numeric: tabular-nums; color: var(--muted); font-size: 12px; }
 .finished.failed .numbers { color: var(--bad); }
 .id { font-family: ui-monospace, monospace; color: var(--muted); }
+/* The step panel: projected, so large type (16 px and up). */
+.step-panel { grid-column: 1 / -1; font-size: 16px; }
+.step-panel h2 { font-size: 16px; }
+.step-panel .hint { font-size: 16px; }
+.step-form { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; margin-bottom: 10px; }
+.step-panel select, .step-panel input, .step-panel button { font-size: 16px; background: #0b1015;
+  color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 4px 10px; }
+.step-panel button { border-color: var(--accent); cursor: pointer; }
+.step-panel button:disabled { border-color: var(--line); color: var(--muted); cursor: default; }
+.step-workers { display: flex; flex-direction: column; }
+.step-worker { display: grid; grid-template-columns: 110px minmax(0, 380px) 140px 110px; gap: 12px;
+  align-items: center; padding: 6px 0; border-bottom: 1px solid var(--line); }
+.step-worker.step-head { color: var(--muted); padding-top: 0; }
+.step-name { font-family: ui-monospace, monospace; }
+.step-next { font-size: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.step-worker.waits .step-next { color: var(--warn); }
+.step-worker.done .step-next { color: var(--muted); }
+.step-read { font-family: ui-monospace, monospace; font-size: 22px; font-weight: 650;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.step-value { margin: 12px 0 4px; font-size: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.step-value b { font-family: ui-monospace, monospace; font-size: 30px; margin: 0 10px; }
+.step-result { font-weight: 650; }
+.step-result.lost { color: var(--bad); }
+.step-schedule { margin: 6px 0; display: flex; flex-wrap: wrap; align-items: center; gap: 10px; }
+.step-schedule code { font-size: 18px; background: #0b1015; border: 1px solid var(--line); border-radius: 6px;
+  padding: 3px 8px; user-select: all; }
+#step-replay { color: var(--muted); font-size: 16px; font-family: ui-monospace, monospace; }
+.step-said { margin: 6px 0; padding-left: 28px; columns: 2 300px; font-family: ui-monospace, monospace; }
+.step-said li { padding: 1px 0; break-inside: avoid; }
+.step-note { margin: 6px 0 0; color: var(--muted); }
+.step-note.bad { color: var(--bad); }
 /* A projector's 1024 px: one column, so no number wraps. */
 @media (max-width: 1400px) { main { grid-template-columns: minmax(0, 1fr); }
   .stats { grid-template-columns: repeat(4, minmax(0, 1fr)); } }

@@ -16,6 +16,7 @@ import {
 } from "./panels.js";
 import { $, state } from "./page_state.js";
 import { setUpControls } from "./controls.js";
+import { renderStepPanel, setUpStepPanel } from "./step_panel.js";
 import {
   addBar,
   addSummary,
@@ -51,6 +52,7 @@ function connect() {
     renderMutex(snap.mutex);
     renderFinished(snap.finished);
     renderStats(snap.stats);
+    renderStepPanel(snap.stepping, true);
     $("status").textContent = "live";
     $("status").className = "status live";
   });
@@ -70,6 +72,7 @@ function connect() {
     renderMutex(update.mutex);
     if (update.finished) renderFinished(update.finished);
     renderStats(update.stats);
+    renderStepPanel(update.stepping);
   });
   source.onerror = () => {
     $("status").textContent = "reconnecting…";
@@ -90,6 +93,7 @@ function typeSize() {
 
 typeSize();
 setUpControls();
+setUpStepPanel();
 buildAxis();
 connect();
 requestAnimationFrame(frame);
