@@ -8,22 +8,16 @@
  *
  * @module
  */
-import {
-  booleanFlag,
-  type CommandSpec,
-  type Flag,
-  type Flags,
-  readCommandLine,
-  UsageError,
-} from "../lib/cli/flags.ts";
+import { readCommandLine } from "../lib/cli/flags.ts";
+import { BENCH_COMMAND, BENCH_NAMES, type BenchName } from "./bench_cli.ts";
 import { LineClient } from "../lib/client/line_client.ts";
 import { LineReader, streamSource } from "../lib/wire/line_reader.ts";
 import { unitDrawer } from "../lib/server/work_units.ts";
 import { closeQuietly, writeAll } from "../lib/wire/write_all.ts";
 import { Child, denoTaskFlags, runChild } from "../tests/_child.ts";
 
-/** The benchmarks, in the order they run; `--only` picks them by number. */
-const SUITE = [
+/** Each benchmark by its name; `BENCH_NAMES` gives their order and numbers. */
+const SUITE: Record<BenchName, () => Promise<void>> = {
   dispatch,
   parallel,
   keepAlive,
@@ -34,40 +28,7 @@ const SUITE = [
   fleetDispatch,
   fleetParallel,
   pipelined,
-];
-
-/** `--only 1,3`: benchmark numbers, each once, in any order. */
-const only: Flag<number[] | undefined> = {
-  value: "LIST",
-  description: "run only these benchmarks, by number (listed below), e.g. 1,3",
-  default: undefined,
-  parse: (text, flag) => {
-    const numbers = text.split(",").map((word) => Number(word.trim()));
-    if (!numbers.every((n) => Number.isInteger(n) && n >= 1 && n <= SUITE.length)) {
-      throw new UsageError(
-        `${flag} must list benchmark numbers from 1 to ${SUITE.length}, separated by commas ` +
-          `(e.g. ${flag} 1,3): received ${JSON.stringify(text)}`,
-      );
-    }
-    return numbers;
-  },
 };
-
-/** The suite's command line. */
-const BENCH_COMMAND = {
-  name: "threadcount bench",
-  usage: "deno task bench [flags]",
-  about: "Runs the benchmark suite: each figure is measured in the same run as its floor (the\n" +
-    "runtime alone, with nothing of threadcount in the way) and reported as a ratio. The NATS\n" +
-    "rows run where nats-server is installed. Progress goes to stderr, the table to stdout.",
-  flags: {
-    json: booleanFlag("print the results as JSON on stdout, and no progress"),
-    quick: booleanFlag("a shorter run: a quarter of the work of each benchmark"),
-    only,
-  },
-  epilogue: "Benchmarks:\n" +
-    SUITE.map((bench, i) => `${String(i + 1).padStart(4)}  ${bench.name}`).join("\n"),
-} satisfies CommandSpec<Flags>;
 
 const { flags } = readCommandLine(BENCH_COMMAND, Deno.args);
 const scale = flags.quick ? 0.25 : 1;
@@ -835,9 +796,9 @@ async function fleetParallel(): Promise<void> {
 }
 
 const started = performance.now();
-const chosen = flags.only ?? SUITE.map((_, i) => i + 1);
-for (const [i, bench] of SUITE.entries()) {
-  if (chosen.includes(i + 1)) await bench();
+const chosen = flags.only ?? BENCH_NAMES.map((_, i) => i + 1);
+for (const [i, name] of BENCH_NAMES.entries()) {
+  if (chosen.includes(i + 1)) await SUITE[name]();
 }
 const meta = {
   date: new Date().toISOString(),

@@ -9,6 +9,8 @@ import { CLIENT_COMMAND } from "../lib/client/client_cli.ts";
 import { NODE_COMMAND } from "../lib/fleet/node_cli.ts";
 import { SERVER_COMMAND } from "../lib/server/server_cli.ts";
 import { LESSONS_COMMAND } from "../lib/lessons/lessons_cli.ts";
+import { DEMO_COMMAND } from "../lib/demo/demo_cli.ts";
+import { BENCH_COMMAND } from "../bench/bench_cli.ts";
 import { programStderr, runDeno } from "./_child.ts";
 import {
   ITERATIONS_PER_UNIT,
@@ -142,32 +144,36 @@ Deno.test("lessons: each flag takes its bounds and refuses what lies beyond", as
 });
 
 /**
- * The first Markdown table after the line that starts with `lead` in `markdown`.
+ * The Markdown table after the line `<!-- flags: NAME -->` in `markdown`.
  *
- * @throws {Error} When there is no such line, or no table after it.
+ * @throws {Error} When there is no such line, or no table right after it.
  */
-function tableAfter(markdown: string, lead: string): string {
+function tableAfter(markdown: string, name: string): string {
   const lines = markdown.split("\n");
-  const at = lines.findIndex((line) => line.startsWith(lead));
-  const start = lines.findIndex((line, i) => i > at && line.startsWith("|"));
-  if (at < 0 || start < 0) throw new Error(`no table after "${lead}"`);
-  const end = lines.findIndex((line, i) => i > start && !line.startsWith("|"));
-  return lines.slice(start, end < 0 ? undefined : end).join("\n");
+  const at = lines.indexOf(`<!-- flags: ${name} -->`);
+  if (at < 0 || lines[at + 1] !== "" || !lines[at + 2]?.startsWith("|")) {
+    throw new Error(`docs/operating.md has no table right after "<!-- flags: ${name} -->"`);
+  }
+  const end = lines.findIndex((line, i) => i > at + 2 && !line.startsWith("|"));
+  return lines.slice(at + 2, end < 0 ? undefined : end).join("\n");
 }
 
-Deno.test("the README's flag tables are the ones the commands' specs make", async (t) => {
-  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+Deno.test("docs/operating.md's flag tables are the ones the commands' specs make", async (t) => {
+  const page = await Deno.readTextFile(new URL("../docs/operating.md", import.meta.url));
   const tables: [string, CommandSpec<Flags>][] = [
-    ["## Server flags", SERVER_COMMAND],
-    ["Client flags", CLIENT_COMMAND],
-    ["Node flags", NODE_COMMAND],
+    ["server", SERVER_COMMAND],
+    ["client", CLIENT_COMMAND],
+    ["node", NODE_COMMAND],
+    ["lessons", LESSONS_COMMAND],
+    ["demo", DEMO_COMMAND],
+    ["bench", BENCH_COMMAND],
   ];
-  for (const [lead, command] of tables) {
-    await t.step(command.name, () => {
+  for (const [name, command] of tables) {
+    await t.step(name, () => {
       assert.equal(
-        tableAfter(readme, lead),
+        tableAfter(page, name),
         formatFlagTable(command),
-        `the README's table after "${lead}" is not the spec's: paste formatFlagTable's`,
+        `docs/operating.md's ${name} table is not the spec's: put formatFlagTable's there`,
       );
     });
   }

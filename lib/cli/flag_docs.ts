@@ -1,6 +1,6 @@
 /**
  * What a command's spec says to people: the `--help` text, and the Markdown
- * flag table of the docs. Both come from the same fields, so the README says
+ * flag table of the docs. Both come from the same fields, so docs/operating.md says
  * what `--help` says.
  *
  * @module
@@ -73,7 +73,7 @@ export function helpText<F extends Flags>(command: CommandSpec<F>): string {
 /**
  * The docs' table of a command's flags, in Markdown: a row for each flag, in
  * the spec's order, with its default and what it does (and accepts), laid out
- * as `deno fmt` lays out a table, so that a formatted README can hold it as is.
+ * as `deno fmt` lays out a table, so that a formatted page can hold it as is.
  * `--help` goes without saying.
  *
  * @param command The spec.

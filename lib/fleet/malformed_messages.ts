@@ -29,8 +29,8 @@ export interface MalformedReport {
 export function formatMalformed(who: string, report: MalformedReport): string {
   const more = report.dropped > 1 ? ` (${report.dropped} dropped since the last line)` : "";
   return `${who}: dropped a malformed message on ${report.subject}: ${report.reason}${more}; ` +
-    `${report.count} in all. Is something else publishing there? See the README, "Many machines", ` +
-    "to close the subject to strangers.";
+    `${report.count} in all. Is something else publishing there? See docs/fleet.md, "Who may do ` +
+    'what", to close the subjects to strangers.';
 }
 
 /** Options of {@linkcode MalformedMessages}. */

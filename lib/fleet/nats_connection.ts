@@ -195,8 +195,8 @@ export async function connectNats(
       throw new Error(
         `not allowed to reach the NATS broker at ${servers.join(", ")} (${message}). ` +
           "deno task server may reach 127.0.0.1 only: use nats://127.0.0.1:PORT for a broker " +
-          "on this machine, or run the server with a wider --allow-net (see the README, " +
-          '"Many machines")',
+          "on this machine, or run the server with a wider --allow-net (see " +
+          "docs/fleet.md)",
       );
     }
     throw new Error(

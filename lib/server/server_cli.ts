@@ -1,5 +1,5 @@
 /**
- * The server's command line: its flags, from which `--help` and the README's
+ * The server's command line: its flags, from which `--help` and the docs'
  * table come, and what they ask for, as {@linkcode ServerOptions} and the
  * parts `server.ts` plugs in (dashboard, trace, fleet, log).
  *
@@ -204,7 +204,7 @@ const SERVER_FLAGS = {
     description: "also count on the worker nodes of this NATS broker (`deno task node`); " +
       "credentials may ride in it: `nats://USER:PASSWORD@HOST:4222` or " +
       "`nats://TOKEN@HOST:4222`, best kept off the command line with `env:NAME` or " +
-      "`file:PATH` (the URL is read from there); see Many machines in the README",
+      "`file:PATH` (the URL is read from there); see docs/fleet.md",
     defaultText: "off",
   }),
   "nats-creds": stringFlag({
