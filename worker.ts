@@ -11,7 +11,7 @@
 /// <reference lib="deno.worker" />
 import { hearPayloads, runBatch, type TaskHook, WORKER_READY } from "./lib/pool/worker_messages.ts";
 import { TaskRingReader } from "./lib/pool/task_ring_reader.ts";
-import { CounterTasks } from "./lib/counter/counter_cell.ts";
+import { CounterTasks } from "./lib/counter/counter_tasks.ts";
 
 /**
  * The hook on every task: tasks of racy or locked requests carry their request's shared

@@ -203,7 +203,7 @@ export class NodeProcess extends LoggedChild {
 
   /** Resolves once the node is connected and has announced itself. */
   ready(): Promise<string> {
-    return this.waitForLine(/ready with \d+ Workers/);
+    return this.waitForLine(/ready with \d+ Workers?/);
   }
 }
 

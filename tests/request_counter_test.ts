@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { RequestCounter } from "../lib/server/request_counter.ts";
-import { CounterCell, CounterTasks } from "../lib/counter/counter_cell.ts";
+import { CounterCell } from "../lib/counter/counter_cell.ts";
+import { CounterTasks } from "../lib/counter/counter_tasks.ts";
 
 /**
  * Runs the server's critical section from many concurrent callers, as Worker

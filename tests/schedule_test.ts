@@ -233,6 +233,26 @@ Deno.test("a stepped count that waits for another's: the log says why its client
   assert.equal(await bounded(second.readLine(), "the second answer"), "2 (0 updates lost)");
 });
 
+Deno.test("locked, 3 Workers: a lock just handed on is named in the next waits, before its new holder reads", async () => {
+  await using server = startServer({ workers: 3 });
+  await using client = await RawClient.connect(server);
+  await talk(client, ["COUNTER locked", "STEP ON"]);
+  await client.write("0 3\n");
+  assert.deepEqual(await talk(client, ["STEP 0", "STEP 1", "STEP 2", "STEP 0"]), [
+    "worker 0 read 0",
+    "worker 1 waits for the lock (worker 0 holds it)",
+    "worker 2 waits for the lock (worker 0 holds it)",
+    "worker 0 wrote 1",
+  ]);
+  // Worker 1's ticket is next: the lock is its own from worker 0's write on, though its read
+  // waits for a STEP 1.
+  assert.deepEqual(await talk(client, ["STEP 2"]), [
+    "worker 2 waits for the lock (worker 1 holds it)",
+  ]);
+  await client.write("STEP RUN\n");
+  assert.equal(await bounded(client.readLine(), "the answer"), "3 (0 updates lost)");
+});
+
 Deno.test("a server shuts down while a Worker waits for a step", async () => {
   const server = startServer({ workers: 2, graceMs: 0 });
   await using client = await RawClient.connect(server);

@@ -1,7 +1,7 @@
 /**
  * The counter models and the Worker models a teacher can choose between: the
  * original course project's two mistakes, made available on purpose, beside
- * the right way. A leaf module: the wire, the pool and the server import it.
+ * the right way. A leaf module: the wire, the server and the lessons import it.
  *
  * @module
  */

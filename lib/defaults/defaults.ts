@@ -63,7 +63,8 @@ export const MAX_LINE_BYTES = 4096;
  * seen to go at once, even while it waits in line; past this, reading pauses
  * (TCP pushes back), and a client that hangs up is seen when a reply cannot be
  * written or its turn comes. 64 KiB: thousands of pipelined requests, and a
- * connection holds it only while it sends that much (buffers start at 1 KiB).
+ * connection holds it only while it sends that much (its buffer starts at
+ * `LINE_BUFFER_INITIAL_BYTES` and grows as it needs).
  */
 export const READ_AHEAD_BYTES = 64 * 1024;
 

@@ -193,7 +193,9 @@ export async function runNode(args: string[], io: NodeIo): Promise<number> {
     onBroken: (reason) => broken.abort(reason),
   });
   io.log(
-    `threadcount node: ${name} ready with ${line.workers} Workers at ${nc.getServer()}`,
+    `threadcount node: ${name} ready with ${line.workers} ${
+      line.workers === 1 ? "Worker" : "Workers"
+    } at ${nc.getServer()}`,
   );
   const watching = (async () => {
     for await (const status of nc.status()) {
