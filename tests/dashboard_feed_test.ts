@@ -237,12 +237,17 @@ Deno.test("DashboardFeed shows each request's Mutex as the server reports it", (
     { request: "R1", conn: conn(0), sections: 4, sectionsWaited: 3, sectionHeld: true },
   ];
   const feed = feedOf({ requestsInFlight: () => inFlight });
+  // A client that named itself is shown by its name there too, as in its request's row.
+  arrive(feed, 0, "served");
+  feed.hear({ type: "named", at: 0, conn: conn(0), name: "alice" });
   feed.hear({ type: "counting", at: 0, conn: conn(0), request: "R1", start: 0n, increments: 9 });
-  assert.deepEqual(snapshotOf(feed).mutex, [
+  const snapshot = snapshotOf(feed);
+  assert.equal(snapshot.requests[0].conn, "alice");
+  assert.deepEqual(snapshot.mutex, [
     {
       request: "R1",
-      conn: conn(0),
-      colour: -1,
+      conn: "alice",
+      colour: snapshot.requests[0].colour,
       sections: 4,
       waited: 3,
       held: true,

@@ -213,7 +213,8 @@ export class RequestBoard {
       if (mutex.length >= DASHBOARD_REQUESTS_LISTED) continue;
       mutex.push({
         request: progress.request,
-        conn: progress.conn,
+        // As its request row names it: by the client's name once it gave one.
+        conn: this.#counting.get(progress.request)?.conn ?? progress.conn,
         colour: this.#counting.get(progress.request)?.colour ?? -1,
         sections: progress.sections,
         waited: progress.sectionsWaited,
