@@ -16,6 +16,9 @@ import type { ServerEvent } from "../../server/server_events.ts";
 import type { StepPanelView } from "./dashboard_views.ts";
 import { idleStepView, StepPanelState } from "./step_panel_state.ts";
 
+/** The words of the server's notice that a stepped count waits for another's (stepping.ts). */
+const WAITS_FOR_STEPPER = "waits for another client's stepped count";
+
 /** The name the control's connection gives itself (`NAME step-panel`). */
 const STEP_PANEL_NAME = "step-panel";
 
@@ -76,6 +79,10 @@ export class SteppingControl {
   #others = new Map<string, string>();
   /** The control's own address, as the server names it in its events. */
   #peer = "";
+  /** Whether the server said the count waits for another client's stepped count. */
+  #behind = false;
+  /** Why the server let the count's other steps run freely, as its notice said. */
+  #freed: string | undefined;
   /** Actions asked and not finished. */
   #pending = 0;
   #closed = false;
@@ -90,10 +97,11 @@ export class SteppingControl {
     if (!this.#state) return idleStepView(this.#version);
     const view = this.#state.view(this.#version);
     const [other] = this.#others;
-    if (view.waiting && other) {
+    if (view.waiting && (other || this.#behind)) {
       // One stepped count at a time on the pool: ours waits for theirs.
-      view.waiting += `; the Workers are stepping another client's count (${other[0]}, ` +
-        `${other[1]}): yours runs when it ends`;
+      const whose = other ? ` (${other[0]}, ${other[1]})` : "";
+      view.waiting += `; the Workers are stepping another client's count${whose}: ` +
+        "yours runs when it ends";
     }
     return view;
   }
@@ -104,7 +112,16 @@ export class SteppingControl {
    * @param event One event.
    */
   hear(event: ServerEvent): void {
-    if (event.type === "step") {
+    if (event.type === "notice" && this.#peer && event.message.startsWith(`${this.#peer} `)) {
+      // About our count: it waits for the Workers, or its other steps run freely, and why.
+      const words = event.message.slice(this.#peer.length + 1);
+      if (words.includes(WAITS_FOR_STEPPER)) this.#behind = true;
+      else this.#freed = words.replace(/; its other steps run freely$/, "");
+    } else if (event.type === "task-queued" && event.conn === this.#peer) {
+      // The count has the Workers: its tasks are on them.
+      if (!this.#behind) return;
+      this.#behind = false;
+    } else if (event.type === "step") {
       if (event.conn === this.#peer || this.#others.has(event.conn)) return;
       this.#others.set(event.conn, event.request);
     } else if (
@@ -182,6 +199,9 @@ export class SteppingControl {
     await this.#line?.reading;
     const state = new StepPanelState({ ...count, workers: this.#options.workers() });
     this.#state = state;
+    this.#peer = "";
+    this.#behind = false;
+    this.#freed = undefined;
     this.#changed(() => state.wait("connecting to the server"));
     let conn: Deno.TcpConn;
     try {
@@ -271,9 +291,13 @@ export class SteppingControl {
       if (event.kind !== "line") continue;
       const reply = parseReply(event.text);
       this.#changed(() => {
-        if (reply.kind === "value" && line.awaited === undefined) {
+        if (reply.kind === "value" && (line.awaited === undefined || this.#freed)) {
+          // Not the teacher's STEP RUN: the server's step idle time, its step hold, its end.
           state.fail(
-            "no step came within the server's step idle time: it let the rest run freely",
+            this.#freed === undefined
+              ? "the server let the rest run freely (its step idle time or step hold ran " +
+                "out, or it is shutting down)"
+              : `the server let the rest run freely (${this.#freed})`,
             false,
           );
         }
