@@ -130,6 +130,24 @@ Deno.test("SteppingControl: the server's refusals are shown in its words; bad as
     assert.equal((await ask(control, { action: "undo" })).status, 409);
     assert.equal(server.recorder.of("accepted").length, 0, "nothing refused reached the server");
   });
+  await t.step("a Worker the count does not run on", async () => {
+    await using server = startServer({ workers: 2 });
+    await using control = controlOf(server);
+    await ask(control, { action: "start", counter: "racy", request: "0 1" });
+    for (const [worker, text] of [[1, "worker 0"], [7, "worker 0"]] as const) {
+      assert.deepEqual(await ask(control, { action: "step", worker }), {
+        status: 409,
+        text: `worker ${worker} has no step in this count: its increments run on ${text}\n`,
+      });
+    }
+    await ask(control, { action: "start", counter: "racy", request: "0 3" });
+    assert.equal(
+      (await ask(control, { action: "step", worker: 2 })).text,
+      "worker 2 has no step in this count: its increments run on workers 0 to 1\n",
+    );
+    const { view } = await ask(control, { action: "run" });
+    assert.match(view?.result ?? "", /^[123] \(\d updates? lost\)$/);
+  });
 });
 
 Deno.test("SteppingControl: a new start hangs up the count being stepped; its Workers go free", async () => {

@@ -151,6 +151,9 @@ export class SteppingControl {
         ? "the last step (or start, or reset) is not answered yet: wait for it"
         : !state || state.over
         ? "no stepped count is running: start one"
+        : ask.action === "step" && ask.worker >= state.workers
+        ? `worker ${ask.worker} has no step in this count: its increments run on ` +
+          (state.workers === 1 ? "worker 0" : `workers 0 to ${state.workers - 1}`)
         : ask.action === "step" && !state.steppable(ask.worker)
         ? `worker ${ask.worker} has no step to take now (it is done, or waits for the lock)`
         : undefined;
