@@ -107,7 +107,8 @@ export class SteppingControl {
   }
 
   /**
-   * Hears the server's events: which other clients step a count now.
+   * Hears the server's events: which other clients step a count now, and the server's
+   * notices about the control's own count (it waits for the Workers, or runs freely, and why).
    *
    * @param event One event.
    */
@@ -117,12 +118,14 @@ export class SteppingControl {
       const words = event.message.slice(this.#peer.length + 1);
       if (words.includes(WAITS_FOR_STEPPER)) this.#behind = true;
       else this.#freed = words.replace(/; its other steps run freely$/, "");
-    } else if (event.type === "task-queued" && event.conn === this.#peer) {
-      // The count has the Workers: its tasks are on them.
+    } else if (
+      (event.type === "task-queued" || event.type === "step") && event.conn === this.#peer
+    ) {
+      // The count has the Workers: its tasks are on them, its steps taken.
       if (!this.#behind) return;
       this.#behind = false;
     } else if (event.type === "step") {
-      if (event.conn === this.#peer || this.#others.has(event.conn)) return;
+      if (this.#others.has(event.conn)) return;
       this.#others.set(event.conn, event.request);
     } else if (
       event.type === "result" || event.type === "request-failed" || event.type === "closed"
