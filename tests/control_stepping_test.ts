@@ -130,6 +130,24 @@ Deno.test("SteppingControl: the server's refusals are shown in its words; bad as
     assert.equal((await ask(control, { action: "undo" })).status, 409);
     assert.equal(server.recorder.of("accepted").length, 0, "nothing refused reached the server");
   });
+  await t.step("a Worker the count does not run on", async () => {
+    await using server = startServer({ workers: 2 });
+    await using control = controlOf(server);
+    await ask(control, { action: "start", counter: "racy", request: "0 1" });
+    for (const [worker, text] of [[1, "worker 0"], [7, "worker 0"]] as const) {
+      assert.deepEqual(await ask(control, { action: "step", worker }), {
+        status: 409,
+        text: `worker ${worker} has no step in this count: its increments run on ${text}\n`,
+      });
+    }
+    await ask(control, { action: "start", counter: "racy", request: "0 3" });
+    assert.equal(
+      (await ask(control, { action: "step", worker: 2 })).text,
+      "worker 2 has no step in this count: its increments run on workers 0 to 1\n",
+    );
+    const { view } = await ask(control, { action: "run" });
+    assert.match(view?.result ?? "", /^[123] \(\d updates? lost\)$/);
+  });
 });
 
 Deno.test("SteppingControl: a new start hangs up the count being stepped; its Workers go free", async () => {
@@ -157,4 +175,74 @@ Deno.test("SteppingControl: a new start hangs up the count being stepped; its Wo
   await using student = await RawClient.connect(server);
   await student.write("0 5\n");
   assert.equal(await student.readLine(), "5");
+});
+
+/** The control's panel once `test` holds of it (looked at every 10 ms). */
+function viewWhen(
+  control: SteppingControl,
+  test: (view: StepPanelView) => boolean,
+  what: string,
+): Promise<StepPanelView> {
+  return bounded(
+    (async () => {
+      while (!test(control.view())) await new Promise((resolve) => setTimeout(resolve, 10));
+      return control.view();
+    })(),
+    what,
+  );
+}
+
+/** A control that hears the server's events, as the dashboard's does. */
+function hearingControlOf(server: ReturnType<typeof startServer>) {
+  const control = controlOf(server);
+  const subscription = server.events.subscribe((event) => control.hear(event));
+  return Object.assign(control, {
+    [Symbol.asyncDispose]: async () => {
+      subscription[Symbol.dispose]();
+      await control.close();
+    },
+  });
+}
+
+Deno.test("SteppingControl: a count cut by the server's step hold says so, not the idle time", async () => {
+  await using server = startServer({ workers: 2, stepIdleMs: 60_000, stepHoldMs: 200 });
+  await using control = hearingControlOf(server);
+  const { view } = await ask(control, { action: "start", counter: "racy", request: "0 2" });
+  assert.equal(view?.phase, "stepping");
+  const after = await viewWhen(control, (view) => view.phase !== "stepping", "the answer");
+  assert.equal(after.phase, "done");
+  assert.match(after.result ?? "", /^\d \(\d updates? lost\)$/);
+  assert.match(
+    after.error ?? "",
+    /^the server let the rest run freely \(R1: it held the Workers for 0\.2 s\)$/,
+  );
+});
+
+Deno.test("SteppingControl: a step waiting behind a student's stepped count that took no step yet says why", async () => {
+  await using server = startServer({ workers: 2 });
+  await using control = hearingControlOf(server);
+  await using student = await RawClient.connect(server);
+  await student.write("COUNTER racy\nSTEP ON\n0 2\n");
+  for (const line of ["OK counter racy", "OK step on"]) {
+    assert.equal(await student.readLine(), line);
+  }
+  await server.recorder.waitForType("task-queued", 2);
+  await ask(control, { action: "start", counter: "racy", request: "0 2" });
+  await bounded(
+    server.recorder.waitFor((e) =>
+      e.type === "notice" && /waits for another client's/.test(e.message)
+    ),
+    "the panel's count waits",
+  );
+  const stepped = ask(control, { action: "step", worker: 0 });
+  const sent = await viewWhen(control, (view) => view.waiting !== undefined, "the step sent");
+  assert.equal(
+    sent.waiting,
+    "STEP 0 sent: waiting for the server's answer; the Workers are stepping another client's " +
+      "count: yours runs when it ends",
+  );
+  await student[Symbol.asyncDispose]();
+  const { view } = await bounded(stepped, "the step, once the student has gone");
+  assert.deepEqual(view?.said, ["worker 0 read 0"]);
+  assert.equal(view?.waiting, undefined);
 });

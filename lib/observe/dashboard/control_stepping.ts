@@ -16,6 +16,9 @@ import type { ServerEvent } from "../../server/server_events.ts";
 import type { StepPanelView } from "./dashboard_views.ts";
 import { idleStepView, StepPanelState } from "./step_panel_state.ts";
 
+/** The words of the server's notice that a stepped count waits for another's (stepping.ts). */
+const WAITS_FOR_STEPPER = "waits for another client's stepped count";
+
 /** The name the control's connection gives itself (`NAME step-panel`). */
 const STEP_PANEL_NAME = "step-panel";
 
@@ -76,6 +79,10 @@ export class SteppingControl {
   #others = new Map<string, string>();
   /** The control's own address, as the server names it in its events. */
   #peer = "";
+  /** Whether the server said the count waits for another client's stepped count. */
+  #behind = false;
+  /** Why the server let the count's other steps run freely, as its notice said. */
+  #freed: string | undefined;
   /** Actions asked and not finished. */
   #pending = 0;
   #closed = false;
@@ -90,22 +97,35 @@ export class SteppingControl {
     if (!this.#state) return idleStepView(this.#version);
     const view = this.#state.view(this.#version);
     const [other] = this.#others;
-    if (view.waiting && other) {
+    if (view.waiting && (other || this.#behind)) {
       // One stepped count at a time on the pool: ours waits for theirs.
-      view.waiting += `; the Workers are stepping another client's count (${other[0]}, ` +
-        `${other[1]}): yours runs when it ends`;
+      const whose = other ? ` (${other[0]}, ${other[1]})` : "";
+      view.waiting += `; the Workers are stepping another client's count${whose}: ` +
+        "yours runs when it ends";
     }
     return view;
   }
 
   /**
-   * Hears the server's events: which other clients step a count now.
+   * Hears the server's events: which other clients step a count now, and the server's
+   * notices about the control's own count (it waits for the Workers, or runs freely, and why).
    *
    * @param event One event.
    */
   hear(event: ServerEvent): void {
-    if (event.type === "step") {
-      if (event.conn === this.#peer || this.#others.has(event.conn)) return;
+    if (event.type === "notice" && this.#peer && event.message.startsWith(`${this.#peer} `)) {
+      // About our count: it waits for the Workers, or its other steps run freely, and why.
+      const words = event.message.slice(this.#peer.length + 1);
+      if (words.includes(WAITS_FOR_STEPPER)) this.#behind = true;
+      else this.#freed = words.replace(/; its other steps run freely$/, "");
+    } else if (
+      (event.type === "task-queued" || event.type === "step") && event.conn === this.#peer
+    ) {
+      // The count has the Workers: its tasks are on them, its steps taken.
+      if (!this.#behind) return;
+      this.#behind = false;
+    } else if (event.type === "step") {
+      if (this.#others.has(event.conn)) return;
       this.#others.set(event.conn, event.request);
     } else if (
       event.type === "result" || event.type === "request-failed" || event.type === "closed"
@@ -134,6 +154,9 @@ export class SteppingControl {
         ? "the last step (or start, or reset) is not answered yet: wait for it"
         : !state || state.over
         ? "no stepped count is running: start one"
+        : ask.action === "step" && ask.worker >= state.workers
+        ? `worker ${ask.worker} has no step in this count: its increments run on ` +
+          (state.workers === 1 ? "worker 0" : `workers 0 to ${state.workers - 1}`)
         : ask.action === "step" && !state.steppable(ask.worker)
         ? `worker ${ask.worker} has no step to take now (it is done, or waits for the lock)`
         : undefined;
@@ -182,6 +205,9 @@ export class SteppingControl {
     await this.#line?.reading;
     const state = new StepPanelState({ ...count, workers: this.#options.workers() });
     this.#state = state;
+    this.#peer = "";
+    this.#behind = false;
+    this.#freed = undefined;
     this.#changed(() => state.wait("connecting to the server"));
     let conn: Deno.TcpConn;
     try {
@@ -271,9 +297,13 @@ export class SteppingControl {
       if (event.kind !== "line") continue;
       const reply = parseReply(event.text);
       this.#changed(() => {
-        if (reply.kind === "value" && line.awaited === undefined) {
+        if (reply.kind === "value" && (line.awaited === undefined || this.#freed)) {
+          // Not the teacher's STEP RUN: the server's step idle time, its step hold, its end.
           state.fail(
-            "no step came within the server's step idle time: it let the rest run freely",
+            this.#freed === undefined
+              ? "the server let the rest run freely (its step idle time or step hold ran " +
+                "out, or it is shutting down)"
+              : `the server let the rest run freely (${this.#freed})`,
             false,
           );
         }

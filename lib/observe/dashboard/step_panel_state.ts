@@ -72,6 +72,11 @@ export class StepPanelState {
     }));
   }
 
+  /** The Workers the count runs on: 0 to this − 1 (fewer than the server's, for a short count). */
+  get workers(): number {
+    return this.#stands.length;
+  }
+
   /** The steps taken, in order: the schedule so far. */
   get steps(): readonly number[] {
     return this.#steps;
