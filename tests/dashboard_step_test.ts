@@ -166,6 +166,13 @@ Deno.test({
     await step(page, 1, 5);
     await shows(page.locator("#step-result"), "answer: 2 (0 updates lost)");
     await shows(page.locator("#step-schedule"), "SCHEDULE 0 1 0 1 1");
+    // A start of 300 digits wraps inside the panel: the projected page keeps its width.
+    const start = "9".repeat(300);
+    await page.locator("#step-request").fill(`${start} 2`);
+    await page.locator("#step-start").click();
+    await step(page, 0, 1);
+    await page.locator("#step-said li", { hasText: start }).first().waitFor();
+    assert.equal(await page.evaluate("document.documentElement.scrollWidth"), 1024);
   },
 });
 

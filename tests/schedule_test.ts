@@ -253,6 +253,29 @@ Deno.test("locked, 3 Workers: a lock just handed on is named in the next waits, 
   assert.equal(await bounded(client.readLine(), "the answer"), "3 (0 updates lost)");
 });
 
+Deno.test("a client that hangs up while its stepped count waits for another's frees its slot at once", async () => {
+  await using server = startServer({ workers: 2, maxClients: 2 });
+  await using first = await RawClient.connect(server);
+  await talk(first, ["COUNTER racy", "STEP ON"]);
+  await first.write("0 2\n");
+  assert.deepEqual(await talk(first, ["STEP 0"]), ["worker 0 read 0"]);
+  const second = await RawClient.connect(server);
+  await talk(second, ["COUNTER racy", "STEP ON"]);
+  await second.write("0 2\n");
+  await bounded(server.recorder.waitForType("notice"), "the notice that it waits");
+  await second[Symbol.asyncDispose]();
+  // Its count ends now, not when the first lets the Workers go: its slot is free for a third.
+  await bounded(server.recorder.waitForType("request-failed"), "the waiting count's end", 30_000);
+  assert.deepEqual(server.recorder.of("request-failed").map((f) => [f.request, f.reason]), [
+    ["R2", "client disconnected"],
+  ]);
+  await using third = await RawClient.connect(server);
+  assert.deepEqual(await talk(third, ["NAME carol"]), ["OK name carol"]);
+  assert.equal(server.recorder.of("step").filter((s) => s.request === "R1").length, 1);
+  await first.write("STEP RUN\n");
+  assert.match((await bounded(first.readLine(), "the first answer"))!, /^[12] \(/);
+});
+
 Deno.test("a server shuts down while a Worker waits for a step", async () => {
   const server = startServer({ workers: 2, graceMs: 0 });
   await using client = await RawClient.connect(server);

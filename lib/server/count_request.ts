@@ -116,6 +116,7 @@ export class CountRequest implements RequestProgress {
   #progress: boolean;
   /** The job on the pool, once started. */
   #job: RunningJob | undefined;
+  #cancelled = new AbortController();
   /** Sections that await (progress lines only): made on first need. */
   #awaiting: Promise<bigint>[] | undefined;
   #workersStarted = 0;
@@ -206,6 +207,7 @@ export class CountRequest implements RequestProgress {
    *   {@linkcode CountRequest.cancel}.
    */
   run(): Promise<void> {
+    if (this.#cancelled.signal.aborted) return Promise.reject(this.#cancelled.signal.reason);
     if (this.increments === 0) return Promise.resolve();
     const { pool, watchJob } = this.#context;
     const job = pool.start(new CountRequest.#Job(this));
@@ -221,12 +223,19 @@ export class CountRequest implements RequestProgress {
 
   /**
    * Cancels the job: queued tasks are dropped, {@linkcode CountRequest.run} rejects with
-   * `reason`. Does nothing before the job starts or once it has settled.
+   * `reason`. Before the job starts, {@linkcode CountRequest.signal} tells whoever holds
+   * it back, and it will not start. Does nothing once it has settled.
    *
    * @param reason Why (the client went, or the grace period ended).
    */
   cancel(reason: unknown): void {
+    this.#cancelled.abort(reason);
     this.#job?.cancel(reason);
+  }
+
+  /** Aborted once the count is cancelled: for a wait before it runs (its stepping turn). */
+  get signal(): AbortSignal {
+    return this.#cancelled.signal;
   }
 
   /**

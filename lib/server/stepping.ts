@@ -12,7 +12,6 @@
  *
  * @module
  */
-import { Mutex } from "async-mutex";
 import {
   type Command,
   type CountCommand,
@@ -37,6 +36,7 @@ import {
 import type { SessionContext } from "./session_context.ts";
 import type { CountRequest } from "./count_request.ts";
 import { StepTeller } from "./step_telling.ts";
+import { steppingOn, takeStepTurn } from "./stepper_lock.ts";
 
 /** What a command's handler returns: why the session ends, or nothing to go on. */
 type Outcome = string | undefined;
@@ -66,9 +66,6 @@ interface SteppingSession {
   /** The server's parts. */
   context: SessionContext;
 }
-
-/** One lock per pool: a stepped count holds it from its start to its end. */
-const STEPPERS = new WeakMap<object, Mutex>();
 
 /** The refusal of a Worker number that names none of the server's `workers`. */
 function noSuchWorker(workers: number, worker: number): string {
@@ -230,10 +227,8 @@ export class Stepping {
     this.#next = undefined;
     if (!stepped) return count.run();
     const pool = this.#session.context.pool;
-    let stepper = STEPPERS.get(pool);
-    if (!stepper) STEPPERS.set(pool, stepper = new Mutex());
-    if (stepper.isLocked()) this.#teller.waitsForStepper(count.request);
-    const release = await stepper.acquire();
+    if (steppingOn(pool)) this.#teller.waitsForStepper(count.request);
+    const release = await takeStepTurn(pool, count.signal);
     try {
       const done = count.run();
       if (stepped.interactive) return await this.#interact(stepped, count, done);

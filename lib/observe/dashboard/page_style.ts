@@ -131,7 +131,7 @@ h3 { margin: 12px 0 0; font-size: 12px; color: var(--muted); font-weight: 600; }
 .finished.failed .numbers { color: var(--bad); }
 .id { font-family: ui-monospace, monospace; color: var(--muted); }
 /* The step panel: projected, so large type (16 px and up). */
-.step-panel { grid-column: 1 / -1; font-size: 16px; }
+.step-panel { grid-column: 1 / -1; font-size: 16px; min-width: 0; overflow-wrap: anywhere; }
 .step-panel h2 { font-size: 16px; }
 .step-panel .hint { font-size: 16px; }
 .step-form { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; margin-bottom: 10px; }
