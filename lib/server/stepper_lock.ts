@@ -48,7 +48,9 @@ export function steppingOn(pool: object): boolean {
  * const waiting = takeStepTurn(pool, gone.signal);
  * gone.abort(new Error("client disconnected"));
  * await assert.rejects(waiting, /client disconnected/);
- * release();
+ * release(); // the given-up turn passes straight on, to the next who asks
+ * const next = await takeStepTurn(pool, new AbortController().signal);
+ * next();
  * assert.equal(steppingOn(pool), false);
  * ```
  */
