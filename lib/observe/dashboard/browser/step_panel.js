@@ -123,7 +123,12 @@ async function ask(body) {
     });
     text = await response.text();
     stepPanel.asking = false;
-    if (response.ok) return renderStepPanel(JSON.parse(text));
+    if (response.ok) {
+      // The feed may have drawn a newer view while this was asked (its buttons off then):
+      // draw the newest again, now that nothing is asked.
+      const view = JSON.parse(text);
+      return renderStepPanel(view.version < stepPanel.version ? stepPanel.view : view, true);
+    }
   } catch (error) {
     text = "the dashboard did not answer (" + error + "): is the server still running?";
   }
