@@ -22,9 +22,10 @@ function fail(message: string): never {
 /** Says what to do about an error from listening on an address. */
 function explainListenError(error: unknown, what: string, host: string, port: number): string {
   if (error instanceof Deno.errors.AddrInUse) {
+    const flag = what === "dashboard" ? "--dashboard PORT" : "--port PORT";
     return `${host}:${port} is in use, for the ${what}: is another one running? Stop it, or ` +
-      "pick another port. (If you just stopped one, its closed connections may hold the port " +
-      "for up to a minute.)";
+      `pick another port with ${flag} (0: any free one). (If you just stopped one, its closed ` +
+      "connections may hold the port for up to a minute.)";
   }
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return `not allowed to listen on ${host} for the ${what}. deno task server allows ` +

@@ -178,3 +178,20 @@ Deno.test("docs/operating.md's flag tables are the ones the commands' specs make
     });
   }
 });
+
+Deno.test("deno task server on a port in use: one line naming the flag that picks another, exit 1", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = taken.addr.port;
+  for (
+    const [args, flag] of [
+      [["--port", String(port)], "--port PORT"],
+      [["--port", "0", "--dashboard", String(port)], "--dashboard PORT"],
+    ]
+  ) {
+    const run = await runTask("server", [...args as string[], "--quiet"]);
+    assert.equal(run.code, 1, run.errors.join("\n"));
+    const refusal = run.errors.find((line) => line.includes("is in use"));
+    assert.ok(refusal?.startsWith(`threadcount server: 127.0.0.1:${port} is in use`), refusal);
+    assert.ok(refusal.includes(`pick another port with ${flag}`), refusal);
+  }
+});
