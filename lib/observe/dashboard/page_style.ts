@@ -88,8 +88,9 @@ h2.with-zoom { display: flex; align-items: center; }
 button.stop { display: none; padding: 0 3px; font-size: 10px; line-height: 12px; color: var(--muted);
   background: #0b1015; border: 1px solid var(--line); border-radius: 4px; cursor: pointer; }
 body.controls-on button.stop { display: inline; }
-.slots .box.taken { position: relative; }
-.slots .box button.stop { position: absolute; top: 1px; right: 1px; z-index: 1; }
+/* With the controls on, a slot is wider: its × sits after the client's name, never over it. */
+body.controls-on .slots { grid-template-columns: repeat(auto-fill, minmax(100px, 1fr)); }
+.slots .box button.stop { margin-left: auto; }
 .line { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; list-style: none; padding: 0; }
 .line li { display: flex; align-items: center; gap: 5px; font-size: 11px; font-family: ui-monospace, monospace;
            border: 1px solid var(--warn); color: var(--warn); border-radius: 6px; padding: 3px 6px; }
