@@ -190,7 +190,7 @@ Deno.test("deno task server on a port in use: one line naming the flag that pick
   ) {
     const run = await runTask("server", [...args as string[], "--quiet"]);
     assert.equal(run.code, 1, run.errors.join("\n"));
-    const refusal = run.errors.find((line) => line.includes("is in use"));
+    const refusal = run.errors.find((line) => line.includes("is in use")) ?? run.errors.join("\n");
     assert.ok(refusal?.startsWith(`threadcount server: 127.0.0.1:${port} is in use`), refusal);
     assert.ok(refusal.includes(`pick another port with ${flag}`), refusal);
   }
