@@ -157,8 +157,7 @@ export const MAX_STEPPED_INCREMENTS = 16;
 export const STEP_IDLE_SECONDS = 60;
 /**
  * Seconds a `STEP ON` request may hold the pool's Workers in all, however often its client
- * steps: the other clients' counts wait for the Workers meanwhile, so one student stepping
- * holds the class up at most this long; then the rest of its steps run freely.
+ * steps (the class's counts wait meanwhile); then the rest of its steps run freely.
  */
 export const STEP_HOLD_SECONDS = 120;
 
@@ -194,12 +193,9 @@ export const DEFAULT_SERVER_OPTIONS = {
 // Every command line.
 
 /**
- * Copies of one stop signal that arrive within this many milliseconds are one
- * request to stop. A terminal's Ctrl-C reaches every process of the foreground
- * group and `deno task` forwards its own copy, so one press arrives two or
- * three times within a millisecond; on a loaded machine `deno task`'s copy was
- * seen over 300 ms late (a graceful stop turned into a forced exit). A person
- * pressing again on purpose, because the stop takes long, waits longer than 1 s.
+ * Copies of one stop signal within this many ms are one request to stop: a Ctrl-C reaches
+ * the whole foreground group and `deno task` forwards its own copy, seen over 300 ms late on
+ * a loaded machine. A person pressing again on purpose waits longer than 1 s.
  */
 export const SIGNAL_COPY_WINDOW_MS = 1000;
 /** The largest TCP port, the upper bound of every port flag. */
